@@ -1,0 +1,40 @@
+# semspace: the README's two commands are `make demo` and `make test`; both set up .venv first.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.semspace-installed
+PIP    := $(BIN)/python -m pip --disable-pip-version-check -q
+
+.PHONY: setup demo test test-fast bench lint format clean
+
+setup: $(STAMP) ## create .venv and install torch (CPU, pinned) then semspace[all,dev]; a no-op when done
+
+$(STAMP): pyproject.toml constraints.txt
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@echo "semspace setup: installing torch==2.13.0 (pinned by constraints.txt), then semspace[all,dev] into $(VENV)"
+	$(PIP) install -c constraints.txt torch==2.13.0
+	$(PIP) install -c constraints.txt -e '.[all,dev]'
+	@touch $(STAMP)
+
+demo: setup ## the main job on the world (see README)
+	$(BIN)/semspace demo --out runs/demo
+
+test: setup ## the whole suite (CI runs this); pytest exit 5 (no tests) fails too
+	CUDA_VISIBLE_DEVICES="" $(BIN)/python -m pytest -q -p no:cacheprovider
+
+test-fast: setup
+	CUDA_VISIBLE_DEVICES="" $(BIN)/python -m pytest -q -m "not slow and not ddp" -p no:cacheprovider
+
+bench: setup ## run the benchmarks -> benchmarks/results/<name>.json + .md
+	$(BIN)/semspace bench
+
+lint: setup
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff format --check src tests benchmarks
+
+format: setup
+	$(BIN)/ruff check --fix src tests benchmarks
+	$(BIN)/ruff format src tests benchmarks
+
+clean:
+	rm -rf runs .pytest_cache build *.egg-info src/*.egg-info

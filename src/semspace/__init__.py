@@ -1,0 +1,3 @@
+"""semspace: cross-domain retrieval and translation in a shared semantic space."""
+
+from semspace.version import __version__ as __version__

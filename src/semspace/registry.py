@@ -1,0 +1,79 @@
+"""A tiny name -> builder registry: everything a config can select is looked up here.
+
+Shape follows timm's ``register_model`` / ``create_model``: a ``register(name)`` decorator,
+``create(name_or_obj, **kwargs)``, ``list(pattern)`` and ``is_registered(name)``. A duplicate
+name raises, and an unknown name raises a ``KeyError`` that lists what is available.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from collections.abc import Callable, Iterator
+from typing import Any, Generic, TypeVar
+
+T = TypeVar("T")
+
+
+class Registry(Generic[T]):
+    """Maps snake_case names to classes or factory functions of one family.
+
+    Args:
+        kind: the family name used in error messages ("encoder", "loss", "dataset", ...).
+
+    Example:
+        >>> LOSSES = Registry("loss")
+        >>> @LOSSES.register("soft_triplet")
+        ... class SoftTripletLoss: ...
+        >>> LOSSES.list("soft*")
+        ['soft_triplet']
+    """
+
+    def __init__(self, kind: str) -> None:
+        self.kind = kind
+        self._entries: dict[str, T] = {}
+
+    def register(self, name: str | None = None) -> Callable[[T], T]:
+        """Decorator registering a class or function under ``name`` (default: its ``__name__``)."""
+
+        def deco(obj: T) -> T:
+            self.add(name or getattr(obj, "__name__"), obj)
+            return obj
+
+        return deco
+
+    def add(self, name: str, obj: T) -> None:
+        """Registers ``obj`` under ``name``; a name already taken raises ``ValueError``."""
+        if name in self._entries:
+            raise ValueError(f"{self.kind} {name!r} is already registered (by {self._entries[name]!r})")
+        self._entries[name] = obj
+
+    def get(self, name: str) -> T:
+        """Returns the entry for ``name``; an unknown name raises ``KeyError`` naming the choices."""
+        try:
+            return self._entries[name]
+        except KeyError:
+            choices = ", ".join(sorted(self._entries)) or "(none registered)"
+            raise KeyError(f"unknown {self.kind} {name!r}; available: {choices}") from None
+
+    def create(self, name_or_obj: str | Any, /, **kwargs: Any) -> Any:
+        """Builds an entry by name; a non-string argument is returned as is (already built)."""
+        if not isinstance(name_or_obj, str):
+            return name_or_obj
+        builder = self.get(name_or_obj)
+        return builder(**kwargs)  # type: ignore[operator]
+
+    def list(self, pattern: str = "*") -> list[str]:
+        """Sorted names matching a shell-style ``pattern``."""
+        return sorted(n for n in self._entries if fnmatch.fnmatch(n, pattern))
+
+    def is_registered(self, name: str) -> bool:
+        return name in self._entries
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._entries
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(sorted(self._entries))
+
+    def __len__(self) -> int:
+        return len(self._entries)

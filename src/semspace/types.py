@@ -1,0 +1,71 @@
+"""Batch-key constants, the Domain enum and small result dataclasses shared by all families.
+
+Datasets (world and real loaders alike) return ``dict`` items keyed by these constants; collate
+stacks tensors and keeps strings as lists. Every dataset returns ``INDEX`` so distributed
+evaluation can scatter features back into place.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+# ---- batch keys -------------------------------------------------------------------------------
+IMAGE = "image"  # (B, C, H, W) float32, the query/source view
+SKETCH = "sketch"  # (B, C, H, W) float32 sketch view
+TEXT = "text"  # list[str] description / caption
+MOD_TEXT = "mod_text"  # list[str] modification text ("make the large red cube blue")
+TARGET_IMAGE = "target_image"  # (B, C, H, W) target view of a modification triplet
+TARGET_TEXT = "target_text"  # list[str] description of the target scene
+EXEMPLAR = "exemplar"  # (B, C, H, W) style exemplar (translation)
+TARGET = "target"  # (B, C, H, W) ground-truth translation (content of IMAGE, style of EXEMPLAR)
+FEATURES = "features"  # (B, F) precomputed feature vectors
+LABEL = "label"  # (B,) int64 class / scene-equivalence id
+TARGET_LABEL = "target_label"  # (B,) int64 scene-equivalence id of the target
+ATTRIBUTES = "attributes"  # (B, A) float32 class semantics (attribute / word vectors)
+DOMAIN = "domain"  # list[str] domain name of each item
+INDEX = "index"  # (B,) int64 dataset index of each item
+KEY = "key"  # list[str] canonical ground-truth key (scene equality, class name)
+TARGET_KEY = "target_key"  # list[str] canonical key of the target scene
+PATH = "path"  # list[str] source URI of each item, when it came from disk
+
+BATCH_KEYS = (
+    IMAGE, SKETCH, TEXT, MOD_TEXT, TARGET_IMAGE, TARGET_TEXT, EXEMPLAR, TARGET, FEATURES,
+    LABEL, TARGET_LABEL, ATTRIBUTES, DOMAIN, INDEX, KEY, TARGET_KEY, PATH,
+)  # fmt: skip
+
+
+class Domain(StrEnum):
+    """The domains the shared space can hold."""
+
+    BLOBS2D = "blobs2d"
+    RENDER3D = "render3d"
+    PHOTO = "photo"
+    SKETCH = "sketch"
+    TEXT = "text"
+    DIGIT = "digit"
+    FEATURES = "features"
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    """One retrieved item."""
+
+    id: int
+    score: float
+    domain: str = ""
+    uri: str = ""
+    label: str = ""
+    caption: str = ""
+
+
+@dataclass
+class EvalResult:
+    """Metrics of one protocol run, keyed by direction-encoding names (``sketch_to_photo_mAP@all``)."""
+
+    protocol: str
+    metrics: dict[str, float]
+    n_queries: int = 0
+    n_gallery: int = 0
+    extra: dict[str, Any] = field(default_factory=dict)

@@ -1,0 +1,57 @@
+"""The contract every kind of world (scenes, objects, pairs) follows.
+
+The world is semspace's embedded default data: seeded procedural generators that show the *same
+content in several domains* with known ground truth (DESIGN §3, STYLE F.21). Each kind is a plain
+class with no global state; everything it returns for item ``idx`` of ``split`` is a pure function of
+``(seed, split, idx)``.
+
+A kind offers three things:
+
+* ``views``: the names of the item's views (images and texts) that ``render_item`` returns;
+* ``annotation(idx, split)``: the JSON-serialisable ground truth of the item;
+* ``render_item(idx, split, views=None)``: ``{view: np.ndarray (H, W, 3) uint8 | str}``.
+
+Export to disk (``world.export``), contact sheets (``world.preview``) and the speed benchmark work on
+any kind through this contract only; the torch datasets of each kind (``world_scenes``,
+``world_objects``, ``world_pairs`` in the dataset registry) build dict batches on top of it.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Protocol, runtime_checkable
+
+import numpy as np
+
+SPLITS = ("train", "val", "test")
+SPLIT_KEYS = {"train": 0, "val": 1, "test": 2}  # mixed into every SeedSequence so splits never share streams
+
+
+@runtime_checkable
+class WorldKind(Protocol):
+    """Structural type of a world kind (see module docstring)."""
+
+    name: str  # "scenes" | "objects" | "pairs"
+    views: tuple[str, ...]  # every view render_item can return
+    image_views: tuple[str, ...]  # the subset of views that are images
+    seed: int
+    size: int
+
+    def annotation(self, idx: int, split: str = "train") -> dict[str, Any]: ...
+
+    def render_item(
+        self, idx: int, split: str = "train", views: tuple[str, ...] | None = None
+    ) -> dict[str, np.ndarray | str]: ...
+
+
+def check_split(split: str) -> int:
+    """Returns the stream key of ``split``; anything else is a clear ``ValueError``."""
+    if split not in SPLIT_KEYS:
+        raise ValueError(f"unknown split {split!r}; expected one of {list(SPLIT_KEYS)}")
+    return SPLIT_KEYS[split]
+
+
+def stable_int(key: str) -> int:
+    """A stable non-negative int64 id for a canonical key string (scene equality, class name)."""
+    import hashlib
+
+    return int.from_bytes(hashlib.blake2b(key.encode("utf-8"), digest_size=8).digest(), "little") >> 1
