@@ -36,7 +36,7 @@ class Registry(Generic[T]):
         """Decorator registering a class or function under ``name`` (default: its ``__name__``)."""
 
         def deco(obj: T) -> T:
-            self.add(name or getattr(obj, "__name__"), obj)
+            self.add(name or obj.__name__, obj)  # type: ignore[attr-defined]
             return obj
 
         return deco

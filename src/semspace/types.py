@@ -13,6 +13,7 @@ from typing import Any
 
 # ---- batch keys -------------------------------------------------------------------------------
 IMAGE = "image"  # (B, C, H, W) float32, the query/source view
+PAIRED_IMAGE = "paired_image"  # (B, C, H, W) the same content as IMAGE seen in another domain (unmodified pair)
 SKETCH = "sketch"  # (B, C, H, W) float32 sketch view
 TEXT = "text"  # list[str] description / caption
 MOD_TEXT = "mod_text"  # list[str] modification text ("make the large red cube blue")
@@ -31,7 +32,7 @@ TARGET_KEY = "target_key"  # list[str] canonical key of the target scene
 PATH = "path"  # list[str] source URI of each item, when it came from disk
 
 BATCH_KEYS = (
-    IMAGE, SKETCH, TEXT, MOD_TEXT, TARGET_IMAGE, TARGET_TEXT, EXEMPLAR, TARGET, FEATURES,
+    IMAGE, PAIRED_IMAGE, SKETCH, TEXT, MOD_TEXT, TARGET_IMAGE, TARGET_TEXT, EXEMPLAR, TARGET, FEATURES,
     LABEL, TARGET_LABEL, ATTRIBUTES, DOMAIN, INDEX, KEY, TARGET_KEY, PATH,
 )  # fmt: skip
 

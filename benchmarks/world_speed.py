@@ -1,0 +1,82 @@
+"""World speed: views per second per domain at 64x64 on this machine's cores (DESIGN §3 target:
+10,000 views of any domain in under 2 minutes on 2 cores).
+
+Each domain renders N views (default 10,000; --quick: 400) in 2 processes, as `semspace world generate`
+does, in memory (no PNG encoding). Run: `semspace bench world_speed` or `python benchmarks/world_speed.py`.
+"""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import time
+from functools import partial
+from pathlib import Path
+
+from semspace.eval.report import markdown_table, write_benchmark
+from semspace.world import create_world
+
+DOMAINS = [
+    ("scenes", "blobs2d"),
+    ("scenes", "render3d"),
+    ("objects", "photo"),
+    ("objects", "sketch"),
+    ("pairs", "source"),
+    ("pairs", "exemplar"),
+    ("pairs", "target"),
+]
+SEED, SIZE, WORKERS, TARGET_S = 0, 64, 2, 120.0
+
+
+def _render(chunk: list[int], kind: str, view: str) -> int:
+    world = create_world(kind, seed=SEED, size=SIZE)
+    for idx in chunk:
+        world.render_item(idx, "train", views=(view,))
+    return len(chunk)
+
+
+def measure(kind: str, view: str, n: int, workers: int = WORKERS) -> float:
+    """Seconds to render ``n`` views of ``kind/view`` with ``workers`` processes."""
+    chunks = [list(range(s, min(n, s + 50))) for s in range(0, n, 50)]
+    t0 = time.perf_counter()
+    with mp.get_context("fork").Pool(workers) as pool:
+        done = sum(pool.imap_unordered(partial(_render, kind=kind, view=view), chunks))
+    assert done == n
+    return time.perf_counter() - t0
+
+
+def main(out_dir: str | Path = "benchmarks/results", quick: bool = False) -> Path:
+    n = 400 if quick else 10_000
+    rows = []
+    t_all = time.perf_counter()
+    for kind, view in DOMAINS:
+        secs = measure(kind, view, n)
+        rows.append(
+            {
+                "method": f"{kind}/{view}",
+                "views": n,
+                "seconds": round(secs, 2),
+                "views_per_s": round(n / secs, 1),
+                "s_per_10k": round(10_000 * secs / n, 1),
+                "meets_target": 10_000 * secs / n < TARGET_S,
+            }
+        )
+        print(f"{kind}/{view}: {n / secs:.0f} views/s")  # noqa: T201
+    cols = ["method", "views", "seconds", "views_per_s", "s_per_10k", "meets_target"]
+    _, md = write_benchmark(
+        "world_speed",
+        rows=rows,
+        columns=cols,
+        seed=SEED,
+        config={"size": SIZE, "workers": WORKERS, "n": n, "quick": quick},
+        seconds=time.perf_counter() - t_all,
+        title=f"World speed: {SIZE}x{SIZE} views, {WORKERS} processes (target: 10,000 views < {TARGET_S:.0f} s)",
+        notes="In-memory rendering (no PNG encoding), as the datasets use it on the fly."
+        + (" Quick run: s_per_10k is extrapolated from 400 views." if quick else ""),
+        out_dir=out_dir,
+    )
+    print(markdown_table(rows, cols))  # noqa: T201
+    return md
+
+
+if __name__ == "__main__":
+    main()

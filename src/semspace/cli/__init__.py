@@ -1,0 +1,1 @@
+"""The command line application (depends on the library; the library never imports it)."""

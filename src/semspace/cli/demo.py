@@ -1,0 +1,26 @@
+"""``semspace demo``: the main job on the world (train, evaluate, report)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+
+def demo(
+    out: Annotated[Path, typer.Option("--out", help="output folder for the world, sheets, run and report")] = Path(
+        "runs/demo"
+    ),
+    quick: Annotated[bool, typer.Option("--quick", help="a smaller, faster run (about a minute)")] = False,
+) -> None:
+    """Run the main job on the embedded world and write OUT/report.md and OUT/metrics.json.
+
+    Example: semspace demo --out runs/demo --quick
+    """
+    from semspace.demo import DEMO_INTRO, run_demo
+
+    typer.echo(DEMO_INTRO)
+    metrics = run_demo(out, quick=quick, progress=True)
+    typer.echo(metrics["table"])
+    typer.echo(f"report: {out / 'report.md'}  metrics: {out / 'metrics.json'}  ({metrics['seconds']} s)")

@@ -1,0 +1,69 @@
+"""The ``semspace`` command line: one thin module per command group (STYLE H.24).
+
+User errors (``SemspaceError``, bad parameters) exit non-zero with one clear line; ``--debug`` anywhere on
+the command line shows the traceback instead.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+import click
+import typer
+
+from semspace.cli import bench as bench_cmd
+from semspace.cli import demo as demo_cmd
+from semspace.cli import train as train_cmd
+from semspace.cli import world as world_cmd
+from semspace.errors import SemspaceError
+from semspace.version import __version__
+
+app = typer.Typer(
+    name="semspace",
+    help="Cross-domain retrieval and translation in a shared semantic space.\n\n"
+    "Example: semspace world preview --kind scenes --out scenes.png",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+app.add_typer(world_cmd.app, name="world")
+app.command("train")(train_cmd.train)
+app.command("demo")(demo_cmd.demo)
+app.command("bench")(bench_cmd.bench)
+
+
+@app.command("version")
+def version() -> None:
+    """Print the semspace version."""
+    typer.echo(__version__)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Runs the CLI on ``argv`` (default: ``sys.argv[1:]``) and returns the exit code."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in args
+    args = [a for a in args if a != "--debug"]
+    logging.basicConfig(level=logging.DEBUG if debug else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        app(args=args, prog_name="semspace", standalone_mode=False)
+    except SemspaceError as exc:
+        if debug:
+            raise
+        typer.echo(f"error: {exc}", err=True)
+        return 1
+    except click.exceptions.Exit as exc:
+        return int(exc.exit_code)
+    except click.exceptions.Abort:
+        typer.echo("aborted", err=True)
+        return 130
+    except click.ClickException as exc:
+        exc.show()
+        return int(exc.exit_code)
+    return 0
+
+
+def run() -> None:
+    """Console-script entry point."""
+    sys.exit(main())

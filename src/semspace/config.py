@@ -1,0 +1,208 @@
+"""Run configuration: dataclass defaults, then a YAML file, then dotted ``key=value`` overrides (STYLE E.18).
+
+A run config names registry entries (the task, its model presets, datasets); it holds no code. Unknown keys
+are an error naming the full dotted path and the valid keys. The resolved config is written to
+``run_dir/config.yaml`` by the engine so every run can be reproduced.
+
+Example YAML::
+
+    task: align
+    task_args: {domain_a: blobs2d, domain_b: render3d, encoder: tiny_cnn, embed_dim: 64}
+    data:
+      train: {name: world_scenes, args: {split: train, n: 2000}}
+    train: {max_steps: 500, batch_size: 32, lr: 1.0e-3}
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import typing
+from dataclasses import dataclass, field, fields, is_dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+import yaml
+
+from semspace.errors import ConfigError
+
+C = TypeVar("C")
+
+
+@dataclass
+class TrainCfg:
+    max_steps: int = 1000  # optimizer steps in total (the run stops here)
+    batch_size: int = 32  # per-process batch size
+    grad_accum: int = 1  # micro-batches per optimizer step
+    optimizer: str = "adamw"  # adamw | adam | sgd
+    lr: float = 1e-3  # peak learning rate
+    momentum: float = 0.9  # SGD momentum (TIRG uses 0.9)
+    betas: tuple[float, float] = (0.9, 0.999)  # Adam betas
+    weight_decay: float = 1e-6  # decoupled (AdamW) or L2 (SGD) decay; never applied to norms and biases
+    backbone_lr_mult: float = 1.0  # lr multiplier for parameter groups a task marks as "backbone" (TIRG: 0.1)
+    scheduler: str = "cosine"  # cosine | step | constant
+    warmup_steps: int = 0  # linear warm-up steps
+    step_every: int = 0  # "step" scheduler: multiply lr by step_gamma every this many steps
+    step_gamma: float = 0.1  # "step" scheduler factor
+    clip_grad: float = 0.0  # max global grad norm (0 = off)
+    precision: str = "fp32"  # fp32 | bf16 | fp16 (autocast; fp16 uses a GradScaler)
+    ema_decay: float = 0.0  # exponential moving average of the weights (0 = off)
+    seed: int = 0  # run seed (offset by rank under DDP)
+    device: str = "auto"  # auto | cpu | cuda | cuda:N
+    num_workers: int = 0  # DataLoader workers
+    log_every: int = 10  # steps between metrics.jsonl lines
+    eval_every: int = 0  # steps between evaluations (0 = only at the end)
+    ckpt_every: int = 100  # steps between last.pt saves
+    compile: bool = False  # torch.compile the task (GPU runs)
+
+
+@dataclass
+class DataSpec:
+    name: str = ""  # registry name (world_scenes, folder, features, ...)
+    args: dict[str, Any] = field(default_factory=dict)  # keyword arguments of that dataset
+
+
+@dataclass
+class DataCfg:
+    train: DataSpec = field(default_factory=DataSpec)  # the training set
+    val: DataSpec | None = None  # optional evaluation set used by eval_every
+
+
+@dataclass
+class RunCfg:
+    task: str = ""  # registry name of the task (align, transfer, chtn, ssgn, egsc_it)
+    task_args: dict[str, Any] = field(default_factory=dict)  # keyword arguments of the task's own Cfg
+    data: DataCfg = field(default_factory=DataCfg)  # datasets
+    train: TrainCfg = field(default_factory=TrainCfg)  # optimisation and bookkeeping
+    eval: dict[str, Any] = field(default_factory=dict)  # protocol arguments for `semspace eval`
+
+
+def from_dict(cls: type[C], data: dict[str, Any] | None, path: str = "") -> C:
+    """Builds dataclass ``cls`` from a mapping, recursing into nested dataclasses; unknown keys raise."""
+    data = dict(data or {})
+    if not isinstance(data, dict):
+        raise ConfigError(f"config {path or '<root>'}: expected a mapping, got {type(data).__name__}")
+    hints = typing.get_type_hints(cls)
+    valid = {f.name for f in fields(cls)}  # type: ignore[arg-type]
+    unknown = sorted(set(data) - valid)
+    if unknown:
+        where = f"{path}." if path else ""
+        raise ConfigError(f"unknown config key(s) {[where + k for k in unknown]}; valid keys: {sorted(valid)}")
+    kwargs = {}
+    for name, value in data.items():
+        kwargs[name] = _coerce(hints[name], value, f"{path}.{name}" if path else name)
+    return cls(**kwargs)
+
+
+def _coerce(tp: Any, value: Any, path: str) -> Any:
+    origin = typing.get_origin(tp)
+    args = typing.get_args(tp)
+    if origin in (typing.Union, getattr(__import__("types"), "UnionType", None)):
+        if value is None and type(None) in args:
+            return None
+        tp = next(a for a in args if a is not type(None))
+        origin, args = typing.get_origin(tp), typing.get_args(tp)
+    if is_dataclass(tp):
+        return from_dict(tp, value, path)  # type: ignore[arg-type]
+    if tp is float and isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)
+    if tp is int and isinstance(value, float) and value.is_integer():
+        return int(value)
+    if origin is tuple and isinstance(value, list | tuple):
+        return tuple(value)
+    simple = {int: int, float: float, bool: bool, str: str}.get(tp)
+    if simple is not None and not isinstance(value, simple):
+        raise ConfigError(f"config key {path!r}: expected {simple.__name__}, got {value!r}")
+    return value
+
+
+def to_dict(cfg: Any) -> dict[str, Any]:
+    """Dataclass -> plain dict (tuples become lists) suitable for YAML/JSON."""
+
+    def conv(v: Any) -> Any:
+        if is_dataclass(v) and not isinstance(v, type):
+            return {f.name: conv(getattr(v, f.name)) for f in fields(v)}
+        if isinstance(v, tuple | list):
+            return [conv(x) for x in v]
+        if isinstance(v, dict):
+            return {k: conv(x) for k, x in v.items()}
+        return v
+
+    return conv(cfg)  # type: ignore[no-any-return]
+
+
+def parse_override(item: str) -> tuple[list[str], Any]:
+    """``"train.lr=1e-3"`` -> (["train", "lr"], 0.001); the value is parsed as YAML."""
+    if "=" not in item:
+        raise ConfigError(f"override {item!r} must look like key.sub=value (e.g. train.lr=1e-3)")
+    key, raw = item.split("=", 1)
+    try:
+        value = yaml.safe_load(raw) if raw != "" else ""
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"override {item!r}: value is not valid YAML ({exc})") from None
+    if isinstance(value, str) and _looks_float(raw):
+        value = float(raw)  # YAML 1.1 reads "1e-3" as a string
+    return [k for k in key.strip().split(".") if k], value
+
+
+def _looks_float(s: str) -> bool:
+    try:
+        float(s)
+    except ValueError:
+        return False
+    return True
+
+
+def apply_overrides(data: dict[str, Any], overrides: list[str]) -> dict[str, Any]:
+    """Applies dotted overrides to a nested dict (new keys are checked later by ``from_dict``)."""
+    out = _deepcopy(data)
+    for item in overrides:
+        keys, value = parse_override(item)
+        node = out
+        for k in keys[:-1]:
+            nxt = node.get(k)
+            if nxt is None:
+                nxt = node[k] = {}
+            if not isinstance(nxt, dict):
+                raise ConfigError(f"override {item!r}: {k!r} is a value, not a section")
+            node = nxt
+        node[keys[-1]] = value
+    return out
+
+
+def _deepcopy(d: Any) -> Any:
+    if isinstance(d, dict):
+        return {k: _deepcopy(v) for k, v in d.items()}
+    if isinstance(d, list):
+        return [_deepcopy(v) for v in d]
+    return d
+
+
+def load_yaml(path: str | Path) -> dict[str, Any]:
+    """Reads a YAML mapping with a clear error naming the file."""
+    p = Path(path)
+    if not p.is_file():
+        raise ConfigError(f"config file {p} does not exist")
+    try:
+        data = yaml.safe_load(p.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"config file {p}: not valid YAML ({exc})") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"config file {p}: expected a mapping at the top level, got {type(data).__name__}")
+    return data
+
+
+def load_run_cfg(path: str | Path | None = None, overrides: list[str] | None = None) -> RunCfg:
+    """Defaults <- YAML file <- dotted overrides, validated into a ``RunCfg``."""
+    data = load_yaml(path) if path is not None else {}
+    data = apply_overrides(data, overrides or [])
+    return from_dict(RunCfg, data)
+
+
+def merge_into(cls: type[C], args: dict[str, Any], path: str) -> C:
+    """Builds a task's own cfg dataclass from ``task_args`` (unknown keys name ``path``)."""
+    return from_dict(cls, args, path)
+
+
+def replace(cfg: C, **changes: Any) -> C:
+    """``dataclasses.replace`` re-exported for callers that build configs in code."""
+    return dataclasses.replace(cfg, **changes)  # type: ignore[type-var]

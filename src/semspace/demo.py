@@ -1,0 +1,108 @@
+"""``semspace demo``: the main job on the world, end to end, with a report.
+
+Until the first method lands, the demo shows the foundation: it generates a small world of every kind
+(PNG + JSONL), draws contact sheets, trains a tiny 2D-blob <-> 3D-render alignment with the one engine
+(the shared space every method builds on), evaluates cross-domain retrieval against an untrained
+baseline, and writes ``OUT/report.md`` and ``OUT/metrics.json``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from semspace.config import DataCfg, DataSpec, RunCfg, TrainCfg, to_dict
+from semspace.data import create_dataset
+from semspace.data.cache import CachedDataset
+from semspace.engine.trainer import Trainer
+from semspace.eval.protocols import create_protocol
+from semspace.eval.report import markdown_table
+from semspace.tasks import create_task
+from semspace.utils.io import atomic_write_text
+from semspace.utils.seed import seed_everything
+from semspace.world import KINDS
+from semspace.world.export import export_world
+from semspace.world.preview import save_contact_sheet
+
+log = logging.getLogger(__name__)
+
+DEMO_INTRO = (
+    "semspace demo: generates a small world (scenes, objects, pairs) with contact sheets, then trains a tiny "
+    "2D-blob <-> 3D-render encoder pair into one shared space and measures cross-domain retrieval. "
+    "The four methods are not in yet; this demo shows the world and the engine they share."
+)
+
+
+def demo_run_cfg(quick: bool) -> RunCfg:
+    """The alignment run of the demo (small, CPU-friendly)."""
+    n_train = 1024 if quick else 4096
+    return RunCfg(
+        task="align",
+        task_args={"domain_a": "blobs2d", "domain_b": "render3d", "encoder_a": "tiny_cnn", "encoder_b": "tiny_cnn",
+                   "embed_dim": 64},
+        data=DataCfg(train=DataSpec("world_scenes", {"split": "train", "n": n_train, "view": "blobs2d",
+                                                     "paired_view": "render3d", "size": 64})),
+        train=TrainCfg(max_steps=150 if quick else 600, batch_size=64, lr=2e-3, warmup_steps=20, log_every=25,
+                       ckpt_every=100, weight_decay=1e-4),
+        eval={"protocol": "paired_retrieval", "ks": [1, 5, 10],
+              "data": {"name": "world_scenes", "args": {"split": "test", "n": 500, "view": "blobs2d",
+                                                         "paired_view": "render3d", "size": 64}}},
+    )  # fmt: skip
+
+
+def run_demo(out: str | Path = "runs/demo", *, quick: bool = False, progress: bool = False) -> dict[str, Any]:
+    """Runs the demo into ``out``; returns the metrics also written to ``out/metrics.json``."""
+    out = Path(out)
+    t0 = time.time()
+    sheets = {}
+    for kind in KINDS:
+        export_world(kind, out / "world" / kind, n=32 if quick else 128, seed=0, progress=progress)
+        sheets[kind] = save_contact_sheet(kind, out / "sheets" / f"{kind}.png", n=6)
+    cfg = demo_run_cfg(quick)
+    seed_everything(cfg.train.seed)
+    train_set = CachedDataset(create_dataset(cfg.data.train.name, **cfg.data.train.args), num_workers=2,
+                              progress=progress)  # fmt: skip
+    task = create_task(cfg.task, cfg.task_args, train_set)
+    protocol = create_protocol(cfg.eval["protocol"], **{k: v for k, v in cfg.eval.items() if k != "protocol"})
+    protocol.dataset = CachedDataset(protocol.dataset, num_workers=2)
+    untrained = protocol(task)
+    run_cfg = to_dict(cfg) | {"task_args": task.export_cfg()}
+    trainer = Trainer(task, cfg.train, out / "run", dataset=train_set, evaluate=protocol, run_cfg=run_cfg,
+                      progress=progress)  # fmt: skip
+    trained = trainer.fit(resume=False)
+    rows = [
+        {"method": "untrained encoders", **{k: untrained[k] for k in _cols(untrained)}},
+        {"method": f"aligned ({cfg.train.max_steps} steps)", **{k: trained[k] for k in _cols(trained)}},
+    ]
+    table = markdown_table(rows, ["method", *_cols(trained)])
+    metrics = {"untrained": untrained, "aligned": trained, "seconds": round(time.time() - t0, 1),
+               "torch_threads": torch.get_num_threads()}  # fmt: skip
+    atomic_write_text(out / "metrics.json", json.dumps(metrics, indent=2) + "\n")
+    report = [
+        "# semspace demo report",
+        "",
+        DEMO_INTRO,
+        "",
+        "## The world",
+        "",
+        *[f"### {kind}\n\n![{kind}](sheets/{kind}.png)\n" for kind in sheets],
+        "## A shared space for 2D blobs and 3D renders",
+        "",
+        "Queries of one domain retrieve the same scene in the other (500 test scenes; a hit is the same scene).",
+        "",
+        table,
+        "",
+        f"Wall time {metrics['seconds']} s. Run folder: `run/` (config.yaml, metrics.jsonl, model.pt).",
+    ]
+    atomic_write_text(out / "report.md", "\n".join(report) + "\n")
+    metrics["table"] = table
+    return metrics
+
+
+def _cols(m: dict[str, float]) -> list[str]:
+    return [k for k in m if "_to_" in k or k.startswith("mean_")]

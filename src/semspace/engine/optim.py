@@ -1,0 +1,78 @@
+"""Parameter groups, optimizers and schedulers from a ``TrainCfg``.
+
+No weight decay on norms and biases (1-D parameters); modules a task marks as backbone get
+``backbone_lr_mult`` (TIRG trains the pretrained CNN at 0.1x). Schedules are ``LambdaLR`` so their state
+resumes exactly.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from typing import Any
+
+import torch
+from torch import nn
+
+from semspace.config import TrainCfg
+from semspace.errors import ConfigError
+
+
+def param_groups(
+    module: nn.Module, *, weight_decay: float, backbone_prefixes: Iterable[str] = (), backbone_lr_mult: float = 1.0
+) -> list[dict[str, Any]]:
+    """Splits trainable parameters into (decay / no-decay) x (backbone / head) groups with ``lr_mult``."""
+    prefixes = tuple(backbone_prefixes)
+    buckets: dict[tuple[bool, bool], list[nn.Parameter]] = {}
+    for name, p in module.named_parameters():
+        if not p.requires_grad:
+            continue
+        decay = p.ndim > 1
+        backbone = bool(prefixes) and name.startswith(prefixes)
+        buckets.setdefault((decay, backbone), []).append(p)
+    groups = []
+    for (decay, backbone), params in sorted(buckets.items()):
+        groups.append(
+            {
+                "params": params,
+                "weight_decay": weight_decay if decay else 0.0,
+                "lr_mult": backbone_lr_mult if backbone else 1.0,
+            }
+        )
+    return groups
+
+
+def create_optimizer(groups: list[dict[str, Any]], cfg: TrainCfg) -> torch.optim.Optimizer:
+    """Builds the optimizer named by ``cfg.optimizer``; each group's lr is ``cfg.lr * lr_mult``."""
+    if not groups:
+        raise ConfigError("the task has no trainable parameters for this optimizer group")
+    for g in groups:
+        g["lr"] = cfg.lr * g.get("lr_mult", 1.0)
+    name = cfg.optimizer.lower()
+    if name == "adamw":
+        return torch.optim.AdamW(groups, lr=cfg.lr, betas=cfg.betas)
+    if name == "adam":
+        return torch.optim.Adam(groups, lr=cfg.lr, betas=cfg.betas)
+    if name == "sgd":
+        return torch.optim.SGD(groups, lr=cfg.lr, momentum=cfg.momentum)
+    raise ConfigError(f"train.optimizer {cfg.optimizer!r} is unknown; expected adamw, adam or sgd")
+
+
+def lr_factor(step: int, cfg: TrainCfg) -> float:
+    """The multiplier of the peak lr at ``step`` (linear warm-up, then the schedule)."""
+    if cfg.warmup_steps and step < cfg.warmup_steps:
+        return (step + 1) / cfg.warmup_steps
+    if cfg.scheduler == "constant":
+        return 1.0
+    if cfg.scheduler == "step":
+        return cfg.step_gamma ** (step // cfg.step_every) if cfg.step_every > 0 else 1.0
+    if cfg.scheduler == "cosine":
+        span = max(1, cfg.max_steps - cfg.warmup_steps)
+        t = min(1.0, (step - cfg.warmup_steps) / span)
+        return 0.5 * (1.0 + math.cos(math.pi * t))
+    raise ConfigError(f"train.scheduler {cfg.scheduler!r} is unknown; expected cosine, step or constant")
+
+
+def create_scheduler(opt: torch.optim.Optimizer, cfg: TrainCfg) -> torch.optim.lr_scheduler.LambdaLR:
+    lr_factor(0, cfg)  # validates the scheduler name up front
+    return torch.optim.lr_scheduler.LambdaLR(opt, lambda step: lr_factor(step, cfg))

@@ -1,0 +1,63 @@
+"""Build and train a run from a ``RunCfg``: the one library function behind ``semspace train``.
+
+Seeds first (so the model initialisation is reproducible), builds the training set by registry name,
+builds the task (resolving data-dependent fields such as a vocabulary), optionally the evaluation
+protocol, and hands all of it to the ``Trainer``.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+from semspace.config import RunCfg, to_dict
+from semspace.data import create_dataset
+from semspace.engine.trainer import Trainer
+from semspace.errors import ConfigError
+from semspace.tasks import Task, create_task
+from semspace.utils.seed import seed_everything
+
+log = logging.getLogger(__name__)
+
+
+def build_evaluator(run_cfg: RunCfg) -> Any:
+    """``fn(task) -> metrics`` from ``run_cfg.eval`` (``{"protocol": name, ...args}``), or None."""
+    if not run_cfg.eval:
+        return None
+    from semspace.eval.protocols import create_protocol
+
+    args = dict(run_cfg.eval)
+    name = args.pop("protocol", None)
+    if not name:
+        raise ConfigError("eval: missing 'protocol' (the name of an evaluation protocol)")
+    protocol = create_protocol(name, **args)
+    return protocol
+
+
+def train(run_cfg: RunCfg, run_dir: str | Path, *, resume: bool = True, progress: bool = False) -> dict[str, float]:
+    """Trains the run described by ``run_cfg`` into ``run_dir``; returns the final metrics.
+
+    Example:
+        >>> cfg = load_run_cfg("configs/align/world_2d_3d.yaml", ["train.max_steps=10"])
+        >>> train(cfg, "runs/align")
+    """
+    if not run_cfg.task:
+        raise ConfigError("config has no 'task' (the name of a registered task, e.g. align)")
+    if not run_cfg.data.train.name:
+        raise ConfigError("config has no data.train.name (a registered dataset, e.g. world_scenes)")
+    seed_everything(run_cfg.train.seed)
+    dataset = create_dataset(run_cfg.data.train.name, **run_cfg.data.train.args)
+    task: Task = create_task(run_cfg.task, run_cfg.task_args, dataset)
+    resolved = to_dict(run_cfg)
+    resolved["task_args"] = task.export_cfg()
+    trainer = Trainer(
+        task,
+        run_cfg.train,
+        run_dir,
+        dataset=dataset,
+        evaluate=build_evaluator(run_cfg),
+        run_cfg=resolved,
+        progress=progress,
+    )
+    return trainer.fit(resume=resume)

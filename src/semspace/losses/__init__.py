@@ -1,0 +1,22 @@
+"""Losses: small modules with a single ``forward``; ``create_loss(name, **kw)`` builds one by name."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from semspace.losses.contrastive import InfoNceLoss as InfoNceLoss
+from semspace.losses.registry import LOSSES as LOSSES
+
+LOSSES.add("info_nce", InfoNceLoss)
+
+
+def create_loss(name: str | Any, /, **kwargs: Any) -> Any:
+    """Builds a registered loss by name (an ``nn.Module`` is returned as is)."""
+    return LOSSES.create(name, **kwargs)
+
+
+def list_losses(pattern: str = "*") -> list[str]:
+    return LOSSES.list(pattern)
+
+
+__all__ = ["LOSSES", "InfoNceLoss", "create_loss", "list_losses"]

@@ -1,0 +1,101 @@
+"""The Task contract: each method is a Task; there is one engine (STYLE D.14).
+
+A task is an ``nn.Module`` that owns its model(s) and loss(es) and a typed ``Cfg`` dataclass. The engine
+(``engine/trainer.py``) calls, and never branches on the method:
+
+* ``Task.resolve_cfg(cfg, dataset)``: fill data-dependent fields (a vocabulary, the number of classes) so
+  that ``cfg`` alone rebuilds the model later (it is stored in every checkpoint as ``task_cfg``);
+* ``optimizer_groups() -> {name: param_groups}``: one entry per optimizer, stepped in this order
+  (GAN translators declare ``{"discriminator": ..., "generator": ...}``);
+* ``training_forward(batch, group) -> {"loss": Tensor, ...}``: every other key is logged;
+* ``eval_forward(batch) -> {name: Tensor}``: embeddings or outputs for evaluation;
+* ``prepare_batch(batch, device)``: moves tensors; ``prepare_distributed(device_ids)``: wraps in DDP.
+
+``forward(batch, group)`` is ``training_forward`` so a DDP wrapper around the task syncs gradients.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import torch
+from torch import nn
+from torch.nn.parallel import DistributedDataParallel
+
+from semspace.config import TrainCfg, to_dict
+from semspace.data.preprocess import PreprocessCfg
+from semspace.engine.optim import param_groups
+
+
+@dataclass
+class TaskCfg:
+    """Base of every task's cfg dataclass (fields are added by each task)."""
+
+
+class Task(nn.Module):
+    """Base class of all methods (see module docstring)."""
+
+    Cfg: ClassVar[type] = TaskCfg
+    name: ClassVar[str] = "task"
+    find_unused_parameters: ClassVar[bool] = False  # DDP flag; GAN tasks with several groups set True
+
+    def __init__(self, cfg: Any) -> None:
+        super().__init__()
+        self.cfg = cfg
+
+    @classmethod
+    def resolve_cfg(cls, cfg: Any, dataset: Any | None = None) -> Any:
+        """Returns ``cfg`` with data-dependent fields filled in (default: unchanged)."""
+        del dataset
+        return cfg
+
+    def export_cfg(self) -> dict[str, Any]:
+        """The resolved cfg as a plain dict (stored in checkpoints, enough to rebuild the task)."""
+        return to_dict(self.cfg)
+
+    def preprocess_cfg(self) -> PreprocessCfg | None:
+        """How raw images become this task's inputs (stored in checkpoints and indexes)."""
+        return None
+
+    def backbone_prefixes(self) -> tuple[str, ...]:
+        """Parameter-name prefixes that get ``train.backbone_lr_mult``."""
+        return ()
+
+    def optimizer_groups(self, train_cfg: TrainCfg) -> dict[str, list[dict[str, Any]]]:
+        """``{optimizer name: param groups}``; one optimizer over everything by default."""
+        return {
+            "main": param_groups(
+                self,
+                weight_decay=train_cfg.weight_decay,
+                backbone_prefixes=self.backbone_prefixes(),
+                backbone_lr_mult=train_cfg.backbone_lr_mult,
+            )
+        }
+
+    def training_forward(self, batch: dict[str, Any], group: str = "main") -> dict[str, torch.Tensor]:
+        raise NotImplementedError
+
+    def eval_forward(self, batch: dict[str, Any]) -> dict[str, torch.Tensor]:
+        raise NotImplementedError
+
+    def forward(self, batch: dict[str, Any], group: str = "main") -> dict[str, torch.Tensor]:
+        return self.training_forward(batch, group)
+
+    def prepare_batch(self, batch: dict[str, Any], device: torch.device) -> dict[str, Any]:
+        """Moves every tensor of the (possibly nested) batch to ``device``; strings stay as they are."""
+        return _to_device(batch, device)  # type: ignore[no-any-return]
+
+    def prepare_distributed(self, device_ids: list[int] | None) -> nn.Module:
+        """Wraps the task in DDP (frozen parameters are ignored by DDP)."""
+        return DistributedDataParallel(self, device_ids=device_ids, find_unused_parameters=self.find_unused_parameters)
+
+
+def _to_device(obj: Any, device: torch.device) -> Any:
+    if isinstance(obj, torch.Tensor):
+        return obj.to(device, non_blocking=True)
+    if isinstance(obj, dict):
+        return {k: _to_device(v, device) for k, v in obj.items()}
+    if isinstance(obj, list | tuple) and obj and isinstance(obj[0], torch.Tensor):
+        return type(obj)(_to_device(v, device) for v in obj)
+    return obj

@@ -1,0 +1,44 @@
+"""The task registry and the functions that build or reload a task by name."""
+
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+from typing import Any
+
+from semspace.config import merge_into
+from semspace.models.checkpoint import clean_state_dict, load_checkpoint
+from semspace.registry import Registry
+from semspace.tasks.base import Task
+
+TASKS: Registry = Registry("task")
+_TASK_MODULES = ("semspace.tasks.align",)  # each module registers its task on import
+
+
+def _load_tasks() -> None:
+    for mod in _TASK_MODULES:
+        importlib.import_module(mod)
+
+
+def list_tasks(pattern: str = "*") -> list[str]:
+    """Names of the registered tasks."""
+    _load_tasks()
+    return TASKS.list(pattern)
+
+
+def create_task(name: str, task_args: dict[str, Any] | None = None, dataset: Any | None = None) -> Task:
+    """Builds task ``name`` from ``task_args`` (validated into its Cfg) and resolves data-dependent fields."""
+    _load_tasks()
+    cls = TASKS.get(name)
+    cfg = merge_into(cls.Cfg, task_args or {}, "task_args")
+    cfg = cls.resolve_cfg(cfg, dataset)
+    return cls(cfg)  # type: ignore[no-any-return]
+
+
+def load_task(path: str | Path, map_location: str = "cpu") -> tuple[Task, dict[str, Any]]:
+    """Rebuilds a task from a checkpoint (``model.pt`` or ``last.pt``) and loads its weights."""
+    ckpt = load_checkpoint(path, map_location=map_location)
+    task = create_task(ckpt["task"], ckpt["task_cfg"])
+    task.load_state_dict(clean_state_dict(ckpt["state_dict"]))
+    task.eval()
+    return task, ckpt
