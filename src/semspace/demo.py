@@ -46,12 +46,12 @@ def demo_run_cfg(quick: bool) -> RunCfg:
         task_args={"domain_a": "blobs2d", "domain_b": "render3d", "encoder_a": "tiny_cnn", "encoder_b": "tiny_cnn",
                    "embed_dim": 64},
         data=DataCfg(train=DataSpec("world_scenes", {"split": "train", "n": n_train, "view": "blobs2d",
-                                                     "paired_view": "render3d", "size": 64})),
+                                                     "paired_view": "render3d", "size": 64, "targets": False})),
         train=TrainCfg(max_steps=150 if quick else 600, batch_size=64, lr=2e-3, warmup_steps=20, log_every=25,
                        ckpt_every=100, weight_decay=1e-4),
         eval={"protocol": "paired_retrieval", "ks": [1, 5, 10],
               "data": {"name": "world_scenes", "args": {"split": "test", "n": 500, "view": "blobs2d",
-                                                         "paired_view": "render3d", "size": 64}}},
+                                                         "paired_view": "render3d", "size": 64, "targets": False}}},
     )  # fmt: skip
 
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 import logging
 import sys
 
-import click
 import typer
+from typer._click import exceptions as click_exc  # typer vendors its own click
 
 from semspace.cli import bench as bench_cmd
 from semspace.cli import demo as demo_cmd
@@ -53,12 +53,12 @@ def main(argv: list[str] | None = None) -> int:
             raise
         typer.echo(f"error: {exc}", err=True)
         return 1
-    except click.exceptions.Exit as exc:
+    except typer.Exit as exc:
         return int(exc.exit_code)
-    except click.exceptions.Abort:
+    except typer.Abort:
         typer.echo("aborted", err=True)
         return 130
-    except click.ClickException as exc:
+    except click_exc.ClickException as exc:
         exc.show()
         return int(exc.exit_code)
     return 0

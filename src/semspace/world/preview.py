@@ -23,7 +23,7 @@ def contact_sheet(
     size: int = 64,
     split: str = "train",
     cell: int = 96,
-    text_width: int = 300,
+    text_width: int = 420,
     start: int = 0,
     views: tuple[str, ...] | None = None,
     **kwargs: object,
@@ -33,7 +33,7 @@ def contact_sheet(
     image_views = tuple(v for v in (views or world.image_views) if v in world.image_views)
     text_views = tuple(v for v in world.views if v not in world.image_views)
     font = ImageFont.load_default()
-    pad, header = 6, 22
+    pad, header, line_h = 6, 22, 12
     tw = text_width if text_views else 0
     width = pad + len(image_views) * (cell + pad) + tw
     height = header + n * (cell + pad) + pad
@@ -56,9 +56,12 @@ def contact_sheet(
             lines: list[str] = []
             for view in text_views:
                 lines += textwrap.wrap(f"{view}: {item[view]}", width=max(20, tw // 6))
-            draw.multiline_text(
-                (pad + len(image_views) * (cell + pad), y + 2), "\n".join(lines[:8]), fill=(40, 40, 40), font=font
-            )
+            fit = max(1, cell // line_h)
+            if len(lines) > fit:  # never spill into the next row
+                lines = lines[: fit - 1] + [lines[fit - 1][: max(0, tw // 6 - 3)] + "..."]
+            x = pad + len(image_views) * (cell + pad)
+            for i, line in enumerate(lines):
+                draw.text((x, y + i * line_h), line, fill=(40, 40, 40), font=font)
     return sheet
 
 

@@ -1,0 +1,125 @@
+"""``world_scenes``: a torch dataset of CSS-like modification triplets from ``SceneWorld``.
+
+Each item is one query of the composed-retrieval task of TIRG (arXiv:1812.07119) / LTT
+(arXiv:1903.00793): a source image in one view, a modification text, and the target image in the same
+view, plus both scene descriptions and the canonical scene keys whose equality is the retrieval ground
+truth. Datasets that differ only in ``view`` hold the same scenes at the same index, which is how
+paired, unmodified views (2D blobs <-> 3D renders <-> text) are built for aligning the domains.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, cast
+
+import numpy as np
+import torch
+from einops import rearrange
+from PIL import Image
+from torch.utils.data import Dataset
+
+from semspace import types as T
+from semspace.data.registry import DATASETS
+from semspace.errors import ConfigError
+from semspace.world.base import check_split, stable_int
+from semspace.world.scenes.text import SCENE_WORDS
+from semspace.world.scenes.world import SceneWorld
+
+SCENE_VIEWS: tuple[str, ...] = ("blobs2d", "render3d", "text")
+
+
+def to_tensor(img: np.ndarray) -> torch.Tensor:
+    """``(H, W, 3)`` uint8 -> ``(3, H, W)`` float32 in [0, 1]."""
+    return rearrange(torch.from_numpy(np.ascontiguousarray(img)), "h w c -> c h w").float().div_(255.0)
+
+
+@DATASETS.register("world_scenes")
+class SceneTripletDataset(Dataset):
+    """Modification triplets of the world's scenes kind, as dict items keyed by ``semspace.types``.
+
+    Args:
+        seed: world seed.
+        split: ``"train"``, ``"val"`` or ``"test"`` (independent streams).
+        n: number of items.
+        size: image side in pixels.
+        view: ``"blobs2d"``, ``"render3d"`` or ``"text"`` (text: no image keys).
+        transform: optional callable PIL.Image -> tensor for both images; default: float32 (3, H, W) in [0, 1].
+        min_objects: fewest objects per scene.
+        max_objects: most objects per scene.
+        paired_view: another image view of the same *source* scene, returned as PAIRED_IMAGE (the unmodified
+            pair that aligns two domains, e.g. view="blobs2d", paired_view="render3d").
+        targets: render TARGET_IMAGE too (False skips it when only the source scene is needed).
+
+    Item keys: IMAGE, TARGET_IMAGE (image views only), PAIRED_IMAGE (with ``paired_view``), MOD_TEXT, TEXT,
+    TARGET_TEXT, KEY, TARGET_KEY,
+    LABEL, TARGET_LABEL (int64 ``stable_int`` of the keys), DOMAIN (= ``view``), INDEX.
+    """
+
+    def __init__(
+        self,
+        *,
+        seed: int = 0,
+        split: str = "train",
+        n: int = 1000,
+        size: int = 64,
+        view: str = "render3d",
+        transform: Callable[[Image.Image], Any] | None = None,
+        min_objects: int = 1,
+        max_objects: int = 5,
+        paired_view: str | None = None,
+        targets: bool = True,
+    ) -> None:
+        if view not in SCENE_VIEWS:
+            raise ConfigError(f"world_scenes view must be one of {list(SCENE_VIEWS)}, got {view!r}")
+        if paired_view is not None and paired_view not in SCENE_VIEWS[:2]:
+            raise ConfigError(f"world_scenes paired_view must be one of {list(SCENE_VIEWS[:2])}, got {paired_view!r}")
+        try:
+            check_split(split)
+        except ValueError as e:
+            raise ConfigError(f"world_scenes: {e}") from None
+        if n < 0:
+            raise ConfigError(f"world_scenes n must be >= 0, got {n}")
+        self.world = SceneWorld(seed=seed, size=size, min_objects=min_objects, max_objects=max_objects)
+        self.split, self.n, self.view, self.transform = split, int(n), view, transform
+        self.paired_view, self.targets = paired_view, targets
+
+    def __len__(self) -> int:
+        return self.n
+
+    def _image(self, img: np.ndarray) -> Any:
+        return self.transform(Image.fromarray(img)) if self.transform is not None else to_tensor(img)
+
+    def __getitem__(self, idx: int) -> dict[str, Any]:
+        if not -self.n <= idx < self.n:
+            raise IndexError(f"world_scenes index {idx} out of range for {self.n} items")
+        idx = int(idx) % self.n
+        source, _, target = self.world.triplet(idx, self.split)
+        images: tuple[str, ...] = () if self.view == "text" else (self.view,)
+        if self.view != "text" and self.targets:
+            images += (f"target_{self.view}",)
+        if self.paired_view is not None and self.paired_view != self.view:
+            images += (self.paired_view,)
+        rendered = self.world.render_item(idx, self.split, (*images, "text", "target_text", "mod_text"))
+        item: dict[str, Any] = {
+            T.MOD_TEXT: rendered["mod_text"],
+            T.TEXT: rendered["text"],
+            T.TARGET_TEXT: rendered["target_text"],
+            T.KEY: source.key(),
+            T.TARGET_KEY: target.key(),
+            T.LABEL: torch.tensor(stable_int(source.key()), dtype=torch.int64),
+            T.TARGET_LABEL: torch.tensor(stable_int(target.key()), dtype=torch.int64),
+            T.DOMAIN: self.view,
+            T.INDEX: torch.tensor(idx, dtype=torch.int64),
+        }
+        if self.view != "text":
+            item[T.IMAGE] = self._image(cast(np.ndarray, rendered[self.view]))  # (3, H, W)
+            if self.targets:
+                item[T.TARGET_IMAGE] = self._image(cast(np.ndarray, rendered[f"target_{self.view}"]))  # (3, H, W)
+        if self.paired_view is not None:
+            item[T.PAIRED_IMAGE] = self._image(cast(np.ndarray, rendered[self.paired_view]))  # (3, H, W)
+        return item
+
+    @staticmethod
+    def vocabulary() -> list[str]:
+        """Every word of the descriptions and modification texts, sorted (for closed-vocabulary tokenizers)."""
+        return list(SCENE_WORDS)
