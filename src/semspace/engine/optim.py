@@ -8,38 +8,13 @@ resumes exactly.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
 from typing import Any
 
 import torch
-from torch import nn
 
 from semspace.config import TrainCfg
 from semspace.errors import ConfigError
-
-
-def param_groups(
-    module: nn.Module, *, weight_decay: float, backbone_prefixes: Iterable[str] = (), backbone_lr_mult: float = 1.0
-) -> list[dict[str, Any]]:
-    """Splits trainable parameters into (decay / no-decay) x (backbone / head) groups with ``lr_mult``."""
-    prefixes = tuple(backbone_prefixes)
-    buckets: dict[tuple[bool, bool], list[nn.Parameter]] = {}
-    for name, p in module.named_parameters():
-        if not p.requires_grad:
-            continue
-        decay = p.ndim > 1
-        backbone = bool(prefixes) and name.startswith(prefixes)
-        buckets.setdefault((decay, backbone), []).append(p)
-    groups = []
-    for (decay, backbone), params in sorted(buckets.items()):
-        groups.append(
-            {
-                "params": params,
-                "weight_decay": weight_decay if decay else 0.0,
-                "lr_mult": backbone_lr_mult if backbone else 1.0,
-            }
-        )
-    return groups
+from semspace.tasks.base import param_groups as param_groups  # lives with the Task contract
 
 
 def create_optimizer(groups: list[dict[str, Any]], cfg: TrainCfg) -> torch.optim.Optimizer:

@@ -16,6 +16,7 @@ A task is an ``nn.Module`` that owns its model(s) and loss(es) and a typed ``Cfg
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -25,7 +26,6 @@ from torch.nn.parallel import DistributedDataParallel
 
 from semspace.config import TrainCfg, to_dict
 from semspace.data.preprocess import PreprocessCfg
-from semspace.engine.optim import param_groups
 
 
 @dataclass
@@ -99,3 +99,27 @@ def _to_device(obj: Any, device: torch.device) -> Any:
     if isinstance(obj, list | tuple) and obj and isinstance(obj[0], torch.Tensor):
         return type(obj)(_to_device(v, device) for v in obj)
     return obj
+
+
+def param_groups(
+    module: nn.Module, *, weight_decay: float, backbone_prefixes: Iterable[str] = (), backbone_lr_mult: float = 1.0
+) -> list[dict[str, Any]]:
+    """Splits trainable parameters into (decay / no-decay) x (backbone / head) groups with ``lr_mult``."""
+    prefixes = tuple(backbone_prefixes)
+    buckets: dict[tuple[bool, bool], list[nn.Parameter]] = {}
+    for name, p in module.named_parameters():
+        if not p.requires_grad:
+            continue
+        decay = p.ndim > 1
+        backbone = bool(prefixes) and name.startswith(prefixes)
+        buckets.setdefault((decay, backbone), []).append(p)
+    groups = []
+    for (decay, backbone), params in sorted(buckets.items()):
+        groups.append(
+            {
+                "params": params,
+                "weight_decay": weight_decay if decay else 0.0,
+                "lr_mult": backbone_lr_mult if backbone else 1.0,
+            }
+        )
+    return groups
