@@ -31,6 +31,7 @@ bench: setup ## run the benchmarks -> benchmarks/results/<name>.json + .md
 lint: setup
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/mypy src/semspace
 
 format: setup
 	$(BIN)/ruff check --fix src tests benchmarks

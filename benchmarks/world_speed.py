@@ -8,12 +8,14 @@ does, in memory (no PNG encoding). Run: `semspace bench world_speed` or `python 
 from __future__ import annotations
 
 import multiprocessing as mp
+import tempfile
 import time
 from functools import partial
 from pathlib import Path
 
 from semspace.eval.report import markdown_table, write_benchmark
 from semspace.world import create_world
+from semspace.world.export import export_world
 
 DOMAINS = [
     ("scenes", "blobs2d"),
@@ -44,6 +46,16 @@ def measure(kind: str, view: str, n: int, workers: int = WORKERS) -> float:
     return time.perf_counter() - t0
 
 
+def measure_export(kind: str, n_views: int, workers: int = WORKERS) -> tuple[int, float]:
+    """(views written, seconds) for `world generate` of enough items to write ``n_views`` PNGs."""
+    per_item = len(create_world(kind, seed=SEED, size=SIZE).image_views)
+    n_items = -(-n_views // per_item)
+    with tempfile.TemporaryDirectory() as tmp:
+        t0 = time.perf_counter()
+        export_world(kind, tmp, n=n_items, seed=SEED, size=SIZE, workers=workers)
+        return n_items * per_item, time.perf_counter() - t0
+
+
 def main(out_dir: str | Path = "benchmarks/results", quick: bool = False) -> Path:
     n = 400 if quick else 10_000
     rows = []
@@ -61,6 +73,19 @@ def main(out_dir: str | Path = "benchmarks/results", quick: bool = False) -> Pat
             }
         )
         print(f"{kind}/{view}: {n / secs:.0f} views/s")  # noqa: T201
+    for kind in ("scenes", "objects", "pairs"):
+        views, secs = measure_export(kind, n)
+        rows.append(
+            {
+                "method": f"{kind} export (all views, PNG + JSONL)",
+                "views": views,
+                "seconds": round(secs, 2),
+                "views_per_s": round(views / secs, 1),
+                "s_per_10k": round(10_000 * secs / views, 1),
+                "meets_target": 10_000 * secs / views < TARGET_S,
+            }
+        )
+        print(f"{kind} export: {views / secs:.0f} views/s")  # noqa: T201
     cols = ["method", "views", "seconds", "views_per_s", "s_per_10k", "meets_target"]
     _, md = write_benchmark(
         "world_speed",
@@ -70,7 +95,8 @@ def main(out_dir: str | Path = "benchmarks/results", quick: bool = False) -> Pat
         config={"size": SIZE, "workers": WORKERS, "n": n, "quick": quick},
         seconds=time.perf_counter() - t_all,
         title=f"World speed: {SIZE}x{SIZE} views, {WORKERS} processes (target: 10,000 views < {TARGET_S:.0f} s)",
-        notes="In-memory rendering (no PNG encoding), as the datasets use it on the fly."
+        notes="Rows `kind/view`: in-memory rendering of one view, as the datasets use it on the fly. "
+        "Rows `export`: `semspace world generate` writing every image view of each item as PNG plus the JSONL."
         + (" Quick run: s_per_10k is extrapolated from 400 views." if quick else ""),
         out_dir=out_dir,
     )

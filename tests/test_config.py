@@ -48,3 +48,18 @@ def test_override_value_parsing() -> None:
     assert parse_override("a=true") == (["a"], True)
     assert parse_override("a=[1, 2]") == (["a"], [1, 2])
     assert parse_override("a=hello") == (["a"], "hello")
+
+
+def test_union_fields_accept_either_arm() -> None:
+    from dataclasses import dataclass, field
+    from typing import Any
+
+    @dataclass
+    class Cfg:
+        encoder: str | dict[str, Any] = "tiny_cnn"
+        extra: dict[str, Any] = field(default_factory=dict)
+
+    assert from_dict(Cfg, {"encoder": "small_cnn"}).encoder == "small_cnn"
+    assert from_dict(Cfg, {"encoder": {"architecture": "x"}}).encoder == {"architecture": "x"}
+    with pytest.raises(ConfigError, match="extra.*expected a mapping"):
+        from_dict(Cfg, {"extra": 3})

@@ -33,3 +33,20 @@ def test_duplicate_name_raises() -> None:
     reg.add("a", object)
     with pytest.raises(ValueError, match="already registered"):
         reg.add("a", int)
+
+
+def test_unknown_arguments_are_a_config_error_naming_them() -> None:
+    from semspace.errors import ConfigError
+
+    reg: Registry = Registry("dataset")
+
+    @reg.register("tiny")
+    class Tiny:
+        def __init__(self, *, n: int = 1, split: str = "train") -> None:
+            self.n = n
+
+    with pytest.raises(
+        ConfigError, match=r"dataset 'tiny' got unknown argument\(s\) \['bogus'\]; it accepts \['n', 'split'\]"
+    ):
+        reg.create("tiny", bogus=3)
+    assert reg.create("tiny", n=4).n == 4

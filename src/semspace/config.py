@@ -16,6 +16,7 @@ Example YAML::
 from __future__ import annotations
 
 import dataclasses
+import types
 import typing
 from dataclasses import dataclass, field, fields, is_dataclass
 from pathlib import Path
@@ -96,10 +97,16 @@ def from_dict(cls: type[C], data: dict[str, Any] | None, path: str = "") -> C:
 def _coerce(tp: Any, value: Any, path: str) -> Any:
     origin = typing.get_origin(tp)
     args = typing.get_args(tp)
-    if origin in (typing.Union, getattr(__import__("types"), "UnionType", None)):
+    if origin in (typing.Union, types.UnionType):
         if value is None and type(None) in args:
             return None
-        tp = next(a for a in args if a is not type(None))
+        arms = [a for a in args if a is not type(None)]
+        for arm in arms[:-1]:  # the first arm that accepts the value wins
+            try:
+                return _coerce(arm, value, path)
+            except ConfigError:
+                continue
+        tp = arms[-1]
         origin, args = typing.get_origin(tp), typing.get_args(tp)
     if is_dataclass(tp):
         return from_dict(tp, value, path)  # type: ignore[arg-type]
@@ -109,6 +116,8 @@ def _coerce(tp: Any, value: Any, path: str) -> Any:
         return int(value)
     if origin is tuple and isinstance(value, list | tuple):
         return tuple(value)
+    if (origin is dict or tp is dict) and not isinstance(value, dict):
+        raise ConfigError(f"config key {path!r}: expected a mapping, got {value!r}")
     simple = {int: int, float: float, bool: bool, str: str}.get(tp)
     if simple is not None and not isinstance(value, simple):
         raise ConfigError(f"config key {path!r}: expected {simple.__name__}, got {value!r}")
@@ -127,7 +136,7 @@ def to_dict(cfg: Any) -> dict[str, Any]:
             return {k: conv(x) for k, x in v.items()}
         return v
 
-    return conv(cfg)  # type: ignore[no-any-return]
+    return conv(cfg)
 
 
 def parse_override(item: str) -> tuple[list[str], Any]:

@@ -8,6 +8,7 @@ name raises, and an unknown name raises a ``KeyError`` that lists what is availa
 from __future__ import annotations
 
 import fnmatch
+import inspect
 from collections.abc import Callable, Iterator
 from typing import Any, Generic, TypeVar
 
@@ -60,7 +61,23 @@ class Registry(Generic[T]):
         if not isinstance(name_or_obj, str):
             return name_or_obj
         builder = self.get(name_or_obj)
+        self._check_kwargs(name_or_obj, builder, kwargs)
         return builder(**kwargs)  # type: ignore[operator]
+
+    def _check_kwargs(self, name: str, builder: Any, kwargs: dict[str, Any]) -> None:
+        """Unknown keyword arguments are a ``ConfigError`` naming them and the accepted ones."""
+        from semspace.errors import ConfigError
+
+        try:
+            params = inspect.signature(builder).parameters
+        except (TypeError, ValueError):
+            return
+        if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
+            return
+        accepted = [n for n, p in params.items() if p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD)]
+        unknown = sorted(set(kwargs) - set(accepted))
+        if unknown:
+            raise ConfigError(f"{self.kind} {name!r} got unknown argument(s) {unknown}; it accepts {accepted}")
 
     def list(self, pattern: str = "*") -> list[str]:
         """Sorted names matching a shell-style ``pattern``."""

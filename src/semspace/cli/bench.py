@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import sys
 import time
 from pathlib import Path
 from typing import Annotated
@@ -37,6 +38,7 @@ def bench(
         spec = importlib.util.spec_from_file_location(f"semspace_bench_{name}", found[name])
         assert spec is not None and spec.loader is not None
         module = importlib.util.module_from_spec(spec)
+        sys.modules[spec.name] = module  # worker processes unpickle the benchmark's functions by module name
         spec.loader.exec_module(module)
         t0 = time.time()
         typer.echo(f"== benchmark {name} ==")

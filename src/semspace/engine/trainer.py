@@ -115,12 +115,8 @@ class Trainer:
         self.amp_dtype = amp_dtype[cfg.precision]
         self.scaler = torch.amp.GradScaler(self.device.type, enabled=cfg.precision == "fp16")
         self.ema = _Ema(self.task, cfg.ema_decay) if cfg.ema_decay > 0 else None
-        self.sampler = ResumableSampler(
-            len(self.dataset),
-            seed=cfg.seed,
-            rank=self.dist.rank,
-            world_size=self.dist.world_size,  # type: ignore[arg-type]
-        )
+        n_items = len(self.dataset)  # type: ignore[arg-type]
+        self.sampler = ResumableSampler(n_items, seed=cfg.seed, rank=self.dist.rank, world_size=self.dist.world_size)
         if self.sampler.per_rank < cfg.batch_size:
             raise SemspaceError(
                 f"dataset has {len(self.dataset)} items ({self.sampler.per_rank} per process), "  # type: ignore[arg-type]

@@ -47,7 +47,7 @@ def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") 
             f"checkpoint {p} has format {ckpt['format']} from semspace {ckpt.get('semspace_version')}; "
             f"this semspace ({__version__}) reads format <= {CKPT_FORMAT}: upgrade semspace"
         )
-    return ckpt  # type: ignore[no-any-return]
+    return ckpt
 
 
 def unwrap_model(model: nn.Module) -> nn.Module:

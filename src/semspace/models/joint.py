@@ -39,7 +39,7 @@ class JointEmbeddingModel(nn.Module):
         """Embeds inputs of ``domain``: (B, ...) -> (B, D)."""
         if domain not in self.encoders:
             raise KeyError(f"no encoder for domain {domain!r}; this model has {self.domains}")
-        return self.encoders[domain].encode(x, normalize=normalize)  # type: ignore[operator,no-any-return]
+        return self.encoders[domain].encode(x, normalize=normalize)  # type: ignore[operator]
 
     def scale(self) -> torch.Tensor:
         """exp(logit_scale), clamped at 100 as in CLIP."""

@@ -29,8 +29,8 @@ class AlignCfg(TaskCfg):
     domain_b: str = "render3d"  # name of domain B
     key_a: str = IMAGE  # batch key holding domain A's inputs
     key_b: str = PAIRED_IMAGE  # batch key holding domain B's inputs (the same content, unmodified)
-    encoder_a: str = "tiny_cnn"  # model preset of domain A's encoder (see `list_models()`)
-    encoder_b: str = "tiny_cnn"  # model preset of domain B's encoder
+    encoder_a: str | dict[str, Any] = "tiny_cnn"  # preset name (see `list_models()`) or {"architecture", "cfg"}
+    encoder_b: str | dict[str, Any] = "tiny_cnn"  # the same for domain B
     encoder_a_args: dict[str, Any] = field(default_factory=dict)  # preset overrides (text vocab filled from data)
     encoder_b_args: dict[str, Any] = field(default_factory=dict)  # preset overrides for domain B
     embed_dim: int = 64  # dimension of the shared space
@@ -57,17 +57,27 @@ class AlignTask(Task):
     def resolve_cfg(cls, cfg: AlignCfg, dataset: Any | None = None) -> AlignCfg:
         """Fills a text encoder's vocabulary from the training data (``dataset.vocabulary()``)."""
         for preset, args in ((cfg.encoder_a, cfg.encoder_a_args), (cfg.encoder_b, cfg.encoder_b_args)):
-            spec = get_model_cfg(preset)
+            spec = get_model_cfg(preset) if isinstance(preset, str) else preset
             if "vocab" in spec["cfg"] and not args.get("vocab"):
                 if dataset is None or not hasattr(dataset, "vocabulary"):
                     raise ValueError(f"encoder {preset!r} needs a vocabulary: give one or use a dataset with texts")
                 args["vocab"] = list(dataset.vocabulary())
         return cfg
 
+    def export_cfg(self) -> dict[str, Any]:
+        """The cfg with each encoder's full ``{"architecture", "cfg"}`` (checkpoints never depend on presets)."""
+        out = super().export_cfg()
+        for side in ("a", "b"):
+            encoder: Any = self.model.encoders[getattr(self.cfg, f"domain_{side}")]
+            out[f"encoder_{side}"] = encoder.to_config()
+            out[f"encoder_{side}_args"] = {}
+        return out
+
     def preprocess_cfg(self) -> PreprocessCfg | None:
         for enc in self.model.encoders.values():
-            if getattr(enc, "preprocess_cfg", None) is not None:
-                return enc.preprocess_cfg  # type: ignore[no-any-return]
+            cfg = getattr(enc, "preprocess_cfg", None)
+            if isinstance(cfg, PreprocessCfg):
+                return cfg
         return None
 
     def training_forward(self, batch: dict[str, Any], group: str = "main") -> dict[str, torch.Tensor]:

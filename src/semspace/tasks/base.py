@@ -84,7 +84,7 @@ class Task(nn.Module):
 
     def prepare_batch(self, batch: dict[str, Any], device: torch.device) -> dict[str, Any]:
         """Moves every tensor of the (possibly nested) batch to ``device``; strings stay as they are."""
-        return _to_device(batch, device)  # type: ignore[no-any-return]
+        return _to_device(batch, device)
 
     def prepare_distributed(self, device_ids: list[int] | None) -> nn.Module:
         """Wraps the task in DDP (frozen parameters are ignored by DDP)."""

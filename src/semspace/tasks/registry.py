@@ -32,7 +32,7 @@ def create_task(name: str, task_args: dict[str, Any] | None = None, dataset: Any
     cls = TASKS.get(name)
     cfg = merge_into(cls.Cfg, task_args or {}, "task_args")
     cfg = cls.resolve_cfg(cfg, dataset)
-    return cls(cfg)  # type: ignore[no-any-return]
+    return cls(cfg)
 
 
 def load_task(path: str | Path, map_location: str = "cpu") -> tuple[Task, dict[str, Any]]:

@@ -32,7 +32,7 @@ def create_world(kind: str, /, **kwargs: Any) -> WorldKind:
     if kind not in _KINDS:
         raise ValueError(f"unknown world kind {kind!r}; expected one of {list(_KINDS)}")
     module, cls = _KINDS[kind]
-    return getattr(importlib.import_module(module), cls)(**kwargs)  # type: ignore[no-any-return]
+    return getattr(importlib.import_module(module), cls)(**kwargs)
 
 
 __all__ = ["KINDS", "WorldKind", "create_world"]

@@ -18,9 +18,13 @@ any kind through this contract only; the torch datasets of each kind (``world_sc
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
+import torch
+from einops import rearrange
+from PIL import Image
 
 SPLITS = ("train", "val", "test")
 SPLIT_KEYS = {"train": 0, "val": 1, "test": 2}  # mixed into every SeedSequence so splits never share streams
@@ -48,6 +52,13 @@ def check_split(split: str) -> int:
     if split not in SPLIT_KEYS:
         raise ValueError(f"unknown split {split!r}; expected one of {list(SPLIT_KEYS)}")
     return SPLIT_KEYS[split]
+
+
+def view_to_tensor(img: np.ndarray, transform: Callable[[Image.Image], Any] | None = None) -> Any:
+    """A rendered view ``(H, W, 3)`` uint8 -> ``transform(PIL image)``, or float32 ``(3, H, W)`` in [0, 1]."""
+    if transform is not None:
+        return transform(Image.fromarray(img))
+    return rearrange(torch.from_numpy(np.ascontiguousarray(img)), "h w c -> c h w").float().div_(255.0)
 
 
 def stable_int(key: str) -> int:

@@ -12,14 +12,13 @@ from typing import Any
 
 import numpy as np
 import torch
-from einops import rearrange
 from PIL import Image
 from torch.utils.data import Dataset
 
 from semspace.data.registry import DATASETS
 from semspace.errors import ConfigError
 from semspace.types import ATTRIBUTES, DOMAIN, IMAGE, INDEX, KEY, LABEL, SKETCH, TEXT
-from semspace.world.base import check_split
+from semspace.world.base import check_split, view_to_tensor
 from semspace.world.objects.attributes import attribute_matrix, attributes
 from semspace.world.objects.catalog import class_id
 from semspace.world.objects.splits import resolve_classes
@@ -90,10 +89,7 @@ class ObjectDataset(Dataset):
         views = self.world.render_item(i, self.split, (self.view, "text"))
         arr = views[self.view]
         assert isinstance(arr, np.ndarray)
-        if self.transform is not None:
-            x = self.transform(Image.fromarray(arr))
-        else:
-            x = rearrange(torch.from_numpy(arr), "h w c -> c h w").float() / 255.0  # (3, H, W)
+        x = view_to_tensor(arr, self.transform)  # (3, H, W) unless a transform says otherwise
         name = self.world.category(i, self.split)
         return {
             IMAGE_VIEWS[self.view]: x,

@@ -19,14 +19,13 @@ from typing import Any
 
 import numpy as np
 import torch
-from einops import rearrange
 from PIL import Image
 from torch.utils.data import Dataset
 
 from semspace.data.registry import DATASETS
 from semspace.errors import ConfigError
 from semspace.types import DOMAIN, EXEMPLAR, IMAGE, INDEX, LABEL, TARGET
-from semspace.world.base import check_split
+from semspace.world.base import check_split, view_to_tensor
 from semspace.world.pairs.world import PairWorld
 
 # direction -> (source view, exemplar view, target view, source domain)
@@ -34,10 +33,6 @@ DIRECTIONS: dict[str, tuple[str, str, str, str]] = {
     "a2b": ("source", "exemplar", "target", "a"),
     "b2a": ("source_b", "exemplar_a", "target_b2a", "b"),
 }
-
-
-def _to_tensor(img: np.ndarray) -> torch.Tensor:
-    return rearrange(torch.from_numpy(img).float().div_(255.0), "h w c -> c h w").contiguous()  # (3, H, W)
 
 
 @DATASETS.register("world_pairs")
@@ -88,7 +83,7 @@ class PairDataset(Dataset):
         return self.n
 
     def _image(self, img: np.ndarray) -> Any:
-        return self.transform(Image.fromarray(img)) if self.transform else _to_tensor(img)
+        return view_to_tensor(img, self.transform)
 
     def __getitem__(self, index: int) -> dict[str, Any]:
         if not -self.n <= index < self.n:

@@ -14,23 +14,17 @@ from typing import Any, cast
 
 import numpy as np
 import torch
-from einops import rearrange
 from PIL import Image
 from torch.utils.data import Dataset
 
 from semspace import types as T
 from semspace.data.registry import DATASETS
 from semspace.errors import ConfigError
-from semspace.world.base import check_split, stable_int
+from semspace.world.base import check_split, stable_int, view_to_tensor
 from semspace.world.scenes.text import SCENE_WORDS
 from semspace.world.scenes.world import SceneWorld
 
 SCENE_VIEWS: tuple[str, ...] = ("blobs2d", "render3d", "text")
-
-
-def to_tensor(img: np.ndarray) -> torch.Tensor:
-    """``(H, W, 3)`` uint8 -> ``(3, H, W)`` float32 in [0, 1]."""
-    return rearrange(torch.from_numpy(np.ascontiguousarray(img)), "h w c -> c h w").float().div_(255.0)
 
 
 @DATASETS.register("world_scenes")
@@ -87,7 +81,7 @@ class SceneTripletDataset(Dataset):
         return self.n
 
     def _image(self, img: np.ndarray) -> Any:
-        return self.transform(Image.fromarray(img)) if self.transform is not None else to_tensor(img)
+        return view_to_tensor(img, self.transform)
 
     def __getitem__(self, idx: int) -> dict[str, Any]:
         if not -self.n <= idx < self.n:
