@@ -31,6 +31,14 @@ def test_train_resume_and_reload(tmp_path: Path, capsys: pytest.CaptureFixture[s
     assert main(["train", "--config", str(CONFIG), "--run-dir", str(run), "--max-steps", "4", *TINY]) == 0
     steps = [r["step"] for r in read_metrics(run) if r["split"] == "train"]
     assert steps == [1, 2, 3, 4]
+    assert (
+        main(
+            ["eval", "--run-dir", str(run), "--json", "--set", "eval.data.args.n=6", "--out", str(tmp_path / "m.json")]
+        )
+        == 0
+    )
+    evaluated = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert evaluated == json.loads((tmp_path / "m.json").read_text()) and "render3d_to_blobs2d_R@1" in evaluated
     task, ckpt = load_task(run / "model.pt")
     assert ckpt["task"] == "align" and ckpt["step"] == 4 and ckpt["preprocess_cfg"]["size"] > 0
     x = torch.rand(3, 3, 32, 32)

@@ -14,13 +14,14 @@ from semspace.cli.main import main
 def test_help_lists_commands_and_examples(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["--help"]) == 0
     out = capsys.readouterr().out
-    for cmd in ("world", "train", "demo", "bench"):
+    for cmd in ("world", "train", "eval", "demo", "bench"):
         assert cmd in out
     for sub in (
         ["world", "generate", "--help"],
         ["world", "preview", "--help"],
         ["train", "--help"],
         ["demo", "--help"],
+        ["eval", "--help"],
     ):
         assert main(sub) == 0
         assert "Example:" in capsys.readouterr().out

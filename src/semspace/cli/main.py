@@ -14,6 +14,7 @@ from typer._click import exceptions as click_exc  # typer vendors its own click
 
 from semspace.cli import bench as bench_cmd
 from semspace.cli import demo as demo_cmd
+from semspace.cli import evaluate as evaluate_cmd
 from semspace.cli import train as train_cmd
 from semspace.cli import world as world_cmd
 from semspace.errors import SemspaceError
@@ -31,6 +32,7 @@ app = typer.Typer(
 app.add_typer(world_cmd.app, name="world")
 app.command("train")(train_cmd.train)
 app.command("demo")(demo_cmd.demo)
+app.command("eval")(evaluate_cmd.evaluate)
 app.command("bench")(bench_cmd.bench)
 
 

@@ -11,11 +11,11 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from semspace.config import RunCfg, to_dict
+from semspace.config import RunCfg, apply_overrides, from_dict, to_dict
 from semspace.data import create_dataset
 from semspace.engine.trainer import Trainer
 from semspace.errors import ConfigError
-from semspace.tasks import Task, create_task
+from semspace.tasks import Task, create_task, load_task
 from semspace.utils.seed import seed_everything
 
 log = logging.getLogger(__name__)
@@ -61,3 +61,20 @@ def train(run_cfg: RunCfg, run_dir: str | Path, *, resume: bool = True, progress
         progress=progress,
     )
     return trainer.fit(resume=resume)
+
+
+def evaluate(
+    run_dir: str | Path, *, overrides: list[str] | None = None, checkpoint: str = "model.pt"
+) -> dict[str, float]:
+    """Evaluates a trained run with the protocol named in its config (``eval:``), after dotted overrides.
+
+    Example:
+        >>> evaluate("runs/align", overrides=["eval.data.args.n=2000"])
+    """
+    path = Path(run_dir) / checkpoint
+    task, ckpt = load_task(path)
+    run_cfg = from_dict(RunCfg, apply_overrides(ckpt.get("run_cfg") or {}, overrides or []))
+    protocol = build_evaluator(run_cfg)
+    if protocol is None:
+        raise ConfigError(f"{path}: the run has no 'eval' section; add one with --set eval.protocol=NAME ...")
+    return protocol(task)  # type: ignore[no-any-return]

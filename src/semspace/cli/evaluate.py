@@ -1,0 +1,34 @@
+"""``semspace eval``: score a trained run with its paper protocol and print the table."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+
+def evaluate(
+    run_dir: Annotated[Path, typer.Option("--run-dir", help="a run folder holding model.pt")],
+    out: Annotated[Path | None, typer.Option("--out", help="also write the metrics to this JSON file")] = None,
+    overrides: Annotated[
+        list[str] | None, typer.Option("--set", help="dotted override of the run's eval section, repeatable")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print one JSON document instead of a table")] = False,
+) -> None:
+    """Evaluate a trained run with the protocol of its config.
+
+    Example: semspace eval --run-dir runs/align --set eval.data.args.n=2000 --out runs/align/eval.json
+    """
+    from semspace.engine.run import evaluate as run_evaluate
+    from semspace.eval.report import markdown_table
+    from semspace.utils.io import atomic_write_text
+
+    metrics = run_evaluate(run_dir, overrides=list(overrides or []))
+    if out is not None:
+        atomic_write_text(out, json.dumps(metrics, indent=2) + "\n")
+    if as_json:
+        typer.echo(json.dumps(metrics))
+    else:
+        typer.echo(markdown_table([{"metric": k, "value": v} for k, v in metrics.items()], ["metric", "value"]))
