@@ -15,7 +15,6 @@ Example YAML::
 
 from __future__ import annotations
 
-import dataclasses
 import types
 import typing
 from dataclasses import dataclass, field, fields, is_dataclass
@@ -210,8 +209,3 @@ def load_run_cfg(path: str | Path | None = None, overrides: list[str] | None = N
 def merge_into(cls: type[C], args: dict[str, Any], path: str) -> C:
     """Builds a task's own cfg dataclass from ``task_args`` (unknown keys name ``path``)."""
     return from_dict(cls, args, path)
-
-
-def replace(cfg: C, **changes: Any) -> C:
-    """``dataclasses.replace`` re-exported for callers that build configs in code."""
-    return dataclasses.replace(cfg, **changes)  # type: ignore[type-var]

@@ -111,3 +111,14 @@ def test_shard_sampler_epochs() -> None:
     s.set_epoch(0)
     assert list(s) == e0
     assert list(ShardSampler(5, num_replicas=1, rank=0)) == [0, 1, 2, 3, 4]
+
+
+def test_shard_sampler_resumes_mid_epoch() -> None:
+    from semspace.data.samplers import ShardSampler
+
+    for rank in (0, 1):
+        s = ShardSampler(11, shuffle=True, seed=4, num_replicas=2, rank=rank)
+        s.set_epoch(3)
+        full = list(s)
+        s.set_epoch(3, start=4)
+        assert list(s) == full[4:] and len(s) == len(full) - 4

@@ -141,6 +141,9 @@ class ShardSampler(Sampler[int]):
         rank: this process's rank (default: from the process group, else 0).
         pad: repeat the first indices so every rank gets the same count (training); ``False`` leaves
             the shards uneven and covers every index exactly once (evaluation).
+
+    ``set_epoch(epoch, start)`` also skips the first ``start`` indices of this rank's shard: a resumed run
+    continues mid-epoch exactly where it stopped, without loading the skipped items.
     """
 
     def __init__(
@@ -158,10 +161,11 @@ class ShardSampler(Sampler[int]):
         self.num_samples, self.shuffle, self.seed, self.pad = int(num_samples), shuffle, int(seed), pad
         self.num_replicas, self.rank = _dist_info(num_replicas, rank)
         self.epoch = 0
+        self.start = 0
 
-    def set_epoch(self, epoch: int) -> None:
-        """Selects the epoch whose order ``__iter__`` yields."""
-        self.epoch = int(epoch)
+    def set_epoch(self, epoch: int, start: int = 0) -> None:
+        """Selects the epoch whose order ``__iter__`` yields, from position ``start`` of this rank's shard."""
+        self.epoch, self.start = int(epoch), int(start)
 
     def _indices(self) -> np.ndarray:
         order = rng_for(self.seed, self.epoch).permutation(self.num_samples) if self.shuffle else None
@@ -169,12 +173,12 @@ class ShardSampler(Sampler[int]):
         if self.pad and self.num_samples:
             total = -(-self.num_samples // self.num_replicas) * self.num_replicas
             idx = np.resize(idx, total)  # np.resize repeats from the start: (R * ceil(N / R),)
-        return idx[self.rank :: self.num_replicas]
+        return idx[self.rank :: self.num_replicas][self.start :]
 
     def __iter__(self) -> Iterator[int]:
         return iter(int(i) for i in self._indices())
 
     def __len__(self) -> int:
         if self.pad:
-            return -(-self.num_samples // self.num_replicas)
-        return len(range(self.rank, self.num_samples, self.num_replicas))
+            return max(0, -(-self.num_samples // self.num_replicas) - self.start)
+        return max(0, len(range(self.rank, self.num_samples, self.num_replicas)) - self.start)

@@ -77,4 +77,4 @@ def evaluate(
     protocol = build_evaluator(run_cfg)
     if protocol is None:
         raise ConfigError(f"{path}: the run has no 'eval' section; add one with --set eval.protocol=NAME ...")
-    return protocol(task)  # type: ignore[no-any-return]
+    return protocol(task)

@@ -15,7 +15,6 @@ from __future__ import annotations
 import contextlib
 import copy
 import logging
-import math
 import random
 import time
 from collections.abc import Callable, Iterator
@@ -29,10 +28,10 @@ from torch.utils.data import DataLoader, Dataset
 
 from semspace.config import TrainCfg, to_dict
 from semspace.data.collate import collate_dicts
+from semspace.data.samplers import ShardSampler
 from semspace.engine.distributed import DistInfo, barrier, init_distributed_device
 from semspace.engine.logging import AverageMeter, MetricsWriter
 from semspace.engine.optim import create_optimizer, create_scheduler
-from semspace.engine.sampler import ResumableSampler
 from semspace.errors import SemspaceError
 from semspace.models.checkpoint import load_checkpoint, save_checkpoint, unwrap_model
 from semspace.tasks.base import Task
@@ -116,10 +115,12 @@ class Trainer:
         self.scaler = torch.amp.GradScaler(self.device.type, enabled=cfg.precision == "fp16")
         self.ema = _Ema(self.task, cfg.ema_decay) if cfg.ema_decay > 0 else None
         n_items = len(self.dataset)  # type: ignore[arg-type]
-        self.sampler = ResumableSampler(n_items, seed=cfg.seed, rank=self.dist.rank, world_size=self.dist.world_size)
-        if self.sampler.per_rank < cfg.batch_size:
+        self.sampler = ShardSampler(
+            n_items, shuffle=True, seed=cfg.seed, num_replicas=self.dist.world_size, rank=self.dist.rank
+        )
+        if len(self.sampler) < cfg.batch_size:
             raise SemspaceError(
-                f"dataset has {len(self.dataset)} items ({self.sampler.per_rank} per process), "  # type: ignore[arg-type]
+                f"dataset has {n_items} items ({len(self.sampler)} per process), "
                 f"fewer than train.batch_size={cfg.batch_size}; use a larger dataset or a smaller batch"
             )
         self.writer = MetricsWriter(self.run_dir, enabled=self.dist.primary)
@@ -345,8 +346,3 @@ def _progress(enabled: bool, total: int, initial: int) -> Any:
     from tqdm.auto import tqdm
 
     return tqdm(total=total, initial=initial, desc="train", unit="step", dynamic_ncols=True, smoothing=0.1)
-
-
-def steps_to_epochs(steps: int, n: int, batch_size: int) -> float:
-    """How many passes over ``n`` items ``steps`` batches make (for reports)."""
-    return steps * batch_size / max(1, n) if n else math.nan

@@ -12,7 +12,7 @@ from pathlib import Path
 
 
 @contextlib.contextmanager
-def atomic_write(path: str | os.PathLike[str], mode: str = "wb") -> Iterator[Path]:
+def atomic_write(path: str | os.PathLike[str]) -> Iterator[Path]:
     """Yields a temporary path next to ``path``; on clean exit it replaces ``path``.
 
     The body writes to the yielded path by any means (``torch.save``, ``faiss.write_index``,
@@ -22,7 +22,6 @@ def atomic_write(path: str | os.PathLike[str], mode: str = "wb") -> Iterator[Pat
         >>> with atomic_write("ckpt/last.pt") as tmp:
         ...     torch.save(state, tmp)
     """
-    del mode  # kept for call-site readability; the body opens the file itself
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(f"{target.name}.tmp.{os.getpid()}")
