@@ -58,7 +58,8 @@ def test_quick_demo_writes_report_and_beats_untrained(tmp_path: Path) -> None:
     from semspace.demo import run_demo
 
     metrics = run_demo(tmp_path / "demo", quick=True)
-    assert (tmp_path / "demo" / "report.md").read_text().count("![") == 3  # the three contact sheets
+    assert (tmp_path / "demo" / "report.md").read_text().count("![") == 4  # three contact sheets + results
+    assert (tmp_path / "demo" / "results_2d_to_3d.png").exists()
     for kind in ("scenes", "objects", "pairs"):
         assert (tmp_path / "demo" / "sheets" / f"{kind}.png").exists()
     assert (
