@@ -56,35 +56,29 @@ def measure_export(kind: str, n_views: int, workers: int = WORKERS) -> tuple[int
         return n_items * per_item, time.perf_counter() - t0
 
 
+def _row(method: str, views: int, secs: float) -> dict[str, object]:
+    per_10k = 10_000 * secs / views
+    return {
+        "method": method,
+        "views": views,
+        "seconds": round(secs, 2),
+        "views_per_s": round(views / secs, 1),
+        "s_per_10k": round(per_10k, 1),
+        "meets_target": per_10k < TARGET_S,
+    }
+
+
 def main(out_dir: str | Path = "benchmarks/results", quick: bool = False) -> Path:
     n = 400 if quick else 10_000
     rows = []
     t_all = time.perf_counter()
     for kind, view in DOMAINS:
         secs = measure(kind, view, n)
-        rows.append(
-            {
-                "method": f"{kind}/{view}",
-                "views": n,
-                "seconds": round(secs, 2),
-                "views_per_s": round(n / secs, 1),
-                "s_per_10k": round(10_000 * secs / n, 1),
-                "meets_target": 10_000 * secs / n < TARGET_S,
-            }
-        )
+        rows.append(_row(f"{kind}/{view}", n, secs))
         print(f"{kind}/{view}: {n / secs:.0f} views/s")  # noqa: T201
     for kind in ("scenes", "objects", "pairs"):
         views, secs = measure_export(kind, n)
-        rows.append(
-            {
-                "method": f"{kind} export (all views, PNG + JSONL)",
-                "views": views,
-                "seconds": round(secs, 2),
-                "views_per_s": round(views / secs, 1),
-                "s_per_10k": round(10_000 * secs / views, 1),
-                "meets_target": 10_000 * secs / views < TARGET_S,
-            }
-        )
+        rows.append(_row(f"{kind} export (all views, PNG + JSONL)", views, secs))
         print(f"{kind} export: {views / secs:.0f} views/s")  # noqa: T201
     cols = ["method", "views", "seconds", "views_per_s", "s_per_10k", "meets_target"]
     _, md = write_benchmark(
