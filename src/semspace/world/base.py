@@ -25,6 +25,7 @@ import numpy as np
 import torch
 from einops import rearrange
 from PIL import Image
+from torch.utils.data import Dataset
 
 SPLITS = ("train", "val", "test")
 SPLIT_KEYS = {"train": 0, "val": 1, "test": 2}  # mixed into every SeedSequence so splits never share streams
@@ -59,6 +60,30 @@ def view_to_tensor(img: np.ndarray, transform: Callable[[Image.Image], Any] | No
     if transform is not None:
         return transform(Image.fromarray(img))
     return rearrange(torch.from_numpy(np.ascontiguousarray(img)), "h w c -> c h w").float().div_(255.0)
+
+
+class WorldDataset(Dataset):
+    """Shared plumbing of the world's torch datasets: length, index checks, view -> tensor.
+
+    Subclasses set ``name`` (their registry name), ``n`` and ``transform`` and implement ``__getitem__``,
+    starting with ``idx = self.check_index(idx)``.
+    """
+
+    name: str = "world"
+    n: int = 0
+    transform: Callable[[Image.Image], Any] | None = None
+
+    def __len__(self) -> int:
+        return self.n
+
+    def check_index(self, idx: int) -> int:
+        """Returns ``idx`` in ``[0, n)`` (negative indices count from the end); out of range is an IndexError."""
+        if not -self.n <= idx < self.n:
+            raise IndexError(f"{self.name} index {idx} out of range for {self.n} items")
+        return int(idx) % self.n
+
+    def _image(self, img: np.ndarray) -> Any:
+        return view_to_tensor(img, self.transform)
 
 
 def stable_int(key: str) -> int:

@@ -13,12 +13,11 @@ from typing import Any
 import numpy as np
 import torch
 from PIL import Image
-from torch.utils.data import Dataset
 
 from semspace.data.registry import DATASETS
 from semspace.errors import ConfigError
 from semspace.types import ATTRIBUTES, DOMAIN, IMAGE, INDEX, KEY, LABEL, SKETCH, TEXT
-from semspace.world.base import check_split, view_to_tensor
+from semspace.world.base import WorldDataset, check_split
 from semspace.world.objects.attributes import attribute_matrix, attributes
 from semspace.world.objects.catalog import class_id
 from semspace.world.objects.splits import resolve_classes
@@ -36,7 +35,7 @@ def class_semantics(classes: str | Sequence[str] = "all") -> np.ndarray:
 
 
 @DATASETS.register("world_objects")
-class ObjectDataset(Dataset):
+class ObjectDataset(WorldDataset):
     """Photos or sketches of the objects world, with captions, class ids and class attributes.
 
     Args:
@@ -54,6 +53,8 @@ class ObjectDataset(Dataset):
         >>> item["sketch"].shape, item["label"].dtype
         (torch.Size([3, 64, 64]), torch.int64)
     """
+
+    name = "world_objects"
 
     def __init__(
         self,
@@ -79,17 +80,12 @@ class ObjectDataset(Dataset):
         """Class names in use (a subset of ``CATEGORIES``, in its order)."""
         return self.world.categories
 
-    def __len__(self) -> int:
-        return self.n
-
     def __getitem__(self, idx: int) -> dict[str, Any]:
-        i = int(idx) + self.n if int(idx) < 0 else int(idx)
-        if not 0 <= i < self.n:
-            raise IndexError(f"index {idx} out of range for world_objects of length {self.n}")
+        i = self.check_index(idx)
         views = self.world.render_item(i, self.split, (self.view, "text"))
         arr = views[self.view]
         assert isinstance(arr, np.ndarray)
-        x = view_to_tensor(arr, self.transform)  # (3, H, W) unless a transform says otherwise
+        x = self._image(arr)  # (3, H, W) unless a transform says otherwise
         name = self.world.category(i, self.split)
         return {
             IMAGE_VIEWS[self.view]: x,

@@ -17,15 +17,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-import numpy as np
 import torch
 from PIL import Image
-from torch.utils.data import Dataset
 
 from semspace.data.registry import DATASETS
 from semspace.errors import ConfigError
 from semspace.types import DOMAIN, EXEMPLAR, IMAGE, INDEX, LABEL, TARGET
-from semspace.world.base import check_split, view_to_tensor
+from semspace.world.base import WorldDataset, check_split
 from semspace.world.pairs.world import PairWorld
 
 # direction -> (source view, exemplar view, target view, source domain)
@@ -36,7 +34,7 @@ DIRECTIONS: dict[str, tuple[str, str, str, str]] = {
 
 
 @DATASETS.register("world_pairs")
-class PairDataset(Dataset):
+class PairDataset(WorldDataset):
     """Translation triples of the pairs world.
 
     Args:
@@ -59,6 +57,8 @@ class PairDataset(Dataset):
         torch.Size([3, 64, 64])
     """
 
+    name = "world_pairs"
+
     def __init__(
         self,
         *,
@@ -79,16 +79,8 @@ class PairDataset(Dataset):
         self.split, self.n, self.direction, self.transform = split, int(n), direction, transform
         self.views = DIRECTIONS[direction][:3]
 
-    def __len__(self) -> int:
-        return self.n
-
-    def _image(self, img: np.ndarray) -> Any:
-        return view_to_tensor(img, self.transform)
-
     def __getitem__(self, index: int) -> dict[str, Any]:
-        if not -self.n <= index < self.n:
-            raise IndexError(f"world_pairs index {index} out of range for {self.n} items")
-        index = int(index) % self.n
+        index = self.check_index(index)
         src, ex, tgt, domain = DIRECTIONS[self.direction]
         samples = self.world.samples(index, self.split)
         views = self.world.render_samples(samples, self.views)

@@ -15,12 +15,11 @@ from typing import Any, cast
 import numpy as np
 import torch
 from PIL import Image
-from torch.utils.data import Dataset
 
 from semspace import types as T
 from semspace.data.registry import DATASETS
 from semspace.errors import ConfigError
-from semspace.world.base import check_split, stable_int, view_to_tensor
+from semspace.world.base import WorldDataset, check_split, stable_int
 from semspace.world.scenes.text import SCENE_WORDS
 from semspace.world.scenes.world import SceneWorld
 
@@ -28,7 +27,7 @@ SCENE_VIEWS: tuple[str, ...] = ("blobs2d", "render3d", "text")
 
 
 @DATASETS.register("world_scenes")
-class SceneTripletDataset(Dataset):
+class SceneTripletDataset(WorldDataset):
     """Modification triplets of the world's scenes kind, as dict items keyed by ``semspace.types``.
 
     Args:
@@ -48,6 +47,8 @@ class SceneTripletDataset(Dataset):
     TARGET_TEXT, KEY, TARGET_KEY,
     LABEL, TARGET_LABEL (int64 ``stable_int`` of the keys), DOMAIN (= ``view``), INDEX.
     """
+
+    name = "world_scenes"
 
     def __init__(
         self,
@@ -77,16 +78,8 @@ class SceneTripletDataset(Dataset):
         self.split, self.n, self.view, self.transform = split, int(n), view, transform
         self.paired_view, self.targets = paired_view, targets
 
-    def __len__(self) -> int:
-        return self.n
-
-    def _image(self, img: np.ndarray) -> Any:
-        return view_to_tensor(img, self.transform)
-
     def __getitem__(self, idx: int) -> dict[str, Any]:
-        if not -self.n <= idx < self.n:
-            raise IndexError(f"world_scenes index {idx} out of range for {self.n} items")
-        idx = int(idx) % self.n
+        idx = self.check_index(idx)
         source, _, target = self.world.triplet(idx, self.split)
         images: tuple[str, ...] = () if self.view == "text" else (self.view,)
         if self.view != "text" and self.targets:
