@@ -27,7 +27,7 @@ def _run(run_dir: Path, nproc: int, batch: int) -> dict:
     env["OMP_NUM_THREADS"] = "1"
     env["GLOO_SOCKET_IFNAME"] = "lo"
     cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", str(nproc)]
-    cmd += ["--master_addr", "127.0.0.1", "--master_port", str(_free_port())]
+    cmd += ["--master_addr", "127.0.0.1", "--master_port", str(_free_port()), "--tee", "3"]  # ranks' output
     if nproc == 1:
         cmd = [sys.executable]
     proc = subprocess.run([*cmd, str(WORKER), str(run_dir), str(batch)], env=env, capture_output=True, text=True,

@@ -64,5 +64,11 @@ def barrier() -> None:
 
 
 def cleanup() -> None:
+    """Ends the run's process group: every rank waits for the others, then closes its connections.
+
+    Leaving the group to interpreter exit lets one rank close its sockets while another is still in a
+    collective, which gloo answers with an abort; the entry point that trained calls this once at the end.
+    """
     if dist.is_available() and dist.is_initialized():
+        dist.barrier()
         dist.destroy_process_group()

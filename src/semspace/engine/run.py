@@ -13,6 +13,7 @@ from typing import Any
 
 from semspace.config import RunCfg, apply_overrides, from_dict, to_dict
 from semspace.data import create_dataset
+from semspace.engine.distributed import cleanup
 from semspace.engine.trainer import Trainer
 from semspace.errors import ConfigError
 from semspace.tasks import Task, create_task, load_task
@@ -60,7 +61,10 @@ def train(run_cfg: RunCfg, run_dir: str | Path, *, resume: bool = True, progress
         run_cfg=resolved,
         progress=progress,
     )
-    return trainer.fit(resume=resume)
+    try:
+        return trainer.fit(resume=resume)
+    finally:
+        cleanup()
 
 
 def evaluate(
