@@ -59,6 +59,7 @@ class TrainCfg:
 class DataSpec:
     name: str = ""  # registry name (world_scenes, folder, features, ...)
     args: dict[str, Any] = field(default_factory=dict)  # keyword arguments of that dataset
+    cache: bool = False  # render/decode every item once and keep it in memory (world views: epochs are free)
 
 
 @dataclass

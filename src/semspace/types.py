@@ -3,6 +3,13 @@
 Datasets (world and real loaders alike) return ``dict`` items keyed by these constants; collate
 stacks tensors and keeps strings as lists. Every dataset returns ``INDEX`` so distributed
 evaluation can scatter features back into place.
+
+Composed-retrieval datasets (TIRG/LTT: the world's ``world_scenes`` and the CSS3D, Fashion200k and MIT-States
+loaders) share one contract: each item is a query triplet with ``IMAGE`` (source), ``MOD_TEXT``,
+``TARGET_IMAGE`` (training), ``KEY``/``TARGET_KEY`` (the strings whose equality defines a hit),
+``LABEL``/``TARGET_LABEL`` (their ``stable_int``) and ``SOURCE_INDEX`` (the gallery position of the source
+image, removed from its own ranking); ``dataset.gallery()`` returns the dataset of gallery images
+(``IMAGE``, ``KEY``, ``LABEL``, ``INDEX``, and ``PATH`` when on disk) that the queries search.
 """
 
 from __future__ import annotations
@@ -30,10 +37,11 @@ INDEX = "index"  # (B,) int64 dataset index of each item
 KEY = "key"  # list[str] canonical ground-truth key (scene equality, class name)
 TARGET_KEY = "target_key"  # list[str] canonical key of the target scene
 PATH = "path"  # list[str] source URI of each item, when it came from disk
+SOURCE_INDEX = "source_index"  # (B,) int64 gallery position of a query's own source image (-1: not in the gallery)
 
 BATCH_KEYS = (
     IMAGE, PAIRED_IMAGE, SKETCH, TEXT, MOD_TEXT, TARGET_IMAGE, TARGET_TEXT, EXEMPLAR, TARGET, FEATURES,
-    LABEL, TARGET_LABEL, ATTRIBUTES, DOMAIN, INDEX, KEY, TARGET_KEY, PATH,
+    LABEL, TARGET_LABEL, ATTRIBUTES, DOMAIN, INDEX, KEY, TARGET_KEY, PATH, SOURCE_INDEX,
 )  # fmt: skip
 
 

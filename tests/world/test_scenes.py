@@ -246,3 +246,19 @@ def test_paired_view_is_the_same_source_scene_in_another_domain() -> None:
         a, b = paired[i], flat3d[i]
         assert a[KEY] == b[KEY] and TARGET_IMAGE not in a
         assert torch.equal(a[PAIRED_IMAGE], b[IMAGE])  # the same render of the same source scene
+
+
+def test_scene_gallery_holds_every_source_then_every_target() -> None:
+    from semspace.data import create_dataset
+    from semspace.types import IMAGE, KEY, SOURCE_INDEX, TARGET_IMAGE, TARGET_KEY
+
+    queries = create_dataset("world_scenes", split="test", n=5, size=32, view="render3d")
+    gallery = queries.gallery()
+    assert len(gallery) == 10
+    for i in range(5):
+        q = queries[i]
+        assert int(q[SOURCE_INDEX]) == i
+        assert torch.equal(gallery[i][IMAGE], q[IMAGE]) and gallery[i][KEY] == q[KEY]
+        assert torch.equal(gallery[5 + i][IMAGE], q[TARGET_IMAGE]) and gallery[5 + i][KEY] == q[TARGET_KEY]
+    flat = queries.gallery(view="blobs2d")
+    assert flat[0][KEY] == gallery[0][KEY] and not torch.equal(flat[0][IMAGE], gallery[0][IMAGE])

@@ -13,6 +13,7 @@ Train-time augmentation is deliberately small and off by default (a horizontal f
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 import numpy as np
 import torch
@@ -98,6 +99,17 @@ def build_transform(cfg: PreprocessCfg, *, train: bool = False, hflip: float = 0
         torch.Size([3, 32, 32])
     """
     return ImageTransform(cfg, train=train, hflip=hflip)
+
+
+def attach_transform(dataset: Any, cfg: PreprocessCfg | None) -> Any:
+    """Gives ``dataset`` the transform of ``cfg`` unless it already has one; returns the dataset.
+
+    Training, evaluation, the index and search call this with the model's ``preprocess_cfg`` so that every
+    one of them feeds the encoders identical inputs (datasets without a ``transform`` attribute are left alone).
+    """
+    if cfg is not None and hasattr(dataset, "transform") and dataset.transform is None:
+        dataset.transform = build_transform(cfg)
+    return dataset
 
 
 def resize(img: Image.Image, size: int, *, mode: str = "squash", interpolation: str = "bilinear") -> Image.Image:

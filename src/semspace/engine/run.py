@@ -13,6 +13,8 @@ from typing import Any
 
 from semspace.config import RunCfg, apply_overrides, from_dict, to_dict
 from semspace.data import create_dataset
+from semspace.data.cache import CachedDataset
+from semspace.data.transforms import attach_transform
 from semspace.engine.distributed import cleanup
 from semspace.engine.trainer import Trainer
 from semspace.errors import ConfigError
@@ -48,8 +50,12 @@ def train(run_cfg: RunCfg, run_dir: str | Path, *, resume: bool = True, progress
     if not run_cfg.data.train.name:
         raise ConfigError("config has no data.train.name (a registered dataset, e.g. world_scenes)")
     seed_everything(run_cfg.train.seed)
-    dataset = create_dataset(run_cfg.data.train.name, **run_cfg.data.train.args)
+    spec = run_cfg.data.train
+    dataset = create_dataset(spec.name, **spec.args)
     task: Task = create_task(run_cfg.task, run_cfg.task_args, dataset)
+    attach_transform(dataset, task.preprocess_cfg())  # the inputs evaluation, the index and search will see
+    if spec.cache:
+        dataset = CachedDataset(dataset, num_workers=run_cfg.train.num_workers, progress=progress)
     resolved = to_dict(run_cfg)
     resolved["task_args"] = task.export_cfg()
     trainer = Trainer(

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from semspace.losses.batch_classification import BatchClassificationLoss as BatchClassificationLoss
 from semspace.losses.contrastive import InfoNceLoss as InfoNceLoss
 from semspace.losses.registry import LOSSES as LOSSES
+from semspace.losses.triplet import SoftTripletLoss as SoftTripletLoss
 
 LOSSES.add("info_nce", InfoNceLoss)
+LOSSES.add("soft_triplet", SoftTripletLoss)
+LOSSES.add("batch_classification", BatchClassificationLoss)
 
 
 def create_loss(name: str | Any, /, **kwargs: Any) -> Any:
@@ -19,4 +23,4 @@ def list_losses(pattern: str = "*") -> list[str]:
     return LOSSES.list(pattern)
 
 
-__all__ = ["LOSSES", "InfoNceLoss", "create_loss", "list_losses"]
+__all__ = ["LOSSES", "BatchClassificationLoss", "InfoNceLoss", "SoftTripletLoss", "create_loss", "list_losses"]

@@ -11,6 +11,14 @@ A task is an ``nn.Module`` that owns its model(s) and loss(es) and a typed ``Cfg
 * ``eval_forward(batch) -> {name: Tensor}``: embeddings or outputs for evaluation;
 * ``prepare_batch(batch, device)``: moves tensors; ``prepare_distributed(device_ids)``: wraps in DDP.
 
+The index, ``semspace search`` and the service use a trained task through three more methods:
+
+* ``embedding_domains() -> [domain]``: the domains this task embeds (e.g. ``["blobs2d", "render3d"]``);
+* ``embed(domain, inputs) -> (B, D)`` unit-norm: images made by ``build_transform(preprocess_cfg())``, or
+  ``list[str]`` for text domains;
+* ``compose(query (B, D), texts) -> (B, D)`` unit-norm: a query embedding modified by text (composed
+  retrieval; tasks without a composer raise ``ConfigError``), and ``unknown_words(texts)``.
+
 ``forward(batch, group)`` is ``training_forward`` so a DDP wrapper around the task syncs gradients.
 """
 
@@ -26,6 +34,7 @@ from torch.nn.parallel import DistributedDataParallel
 
 from semspace.config import TrainCfg, to_dict
 from semspace.data.preprocess import PreprocessCfg
+from semspace.errors import ConfigError
 
 
 @dataclass
@@ -81,6 +90,27 @@ class Task(nn.Module):
 
     def forward(self, batch: dict[str, Any], group: str = "main") -> dict[str, torch.Tensor]:
         return self.training_forward(batch, group)
+
+    # ---- using a trained task (index, search, service) -----------------------------------------
+    def embedding_domains(self) -> list[str]:
+        """The domains ``embed`` accepts (default: the domains of ``self.model``, a JointEmbeddingModel)."""
+        model = getattr(self, "model", None)
+        return list(getattr(model, "domains", []))
+
+    def embed(self, domain: str, inputs: Any) -> torch.Tensor:
+        """Unit-norm embeddings ``(B, D)`` of a batch of ``domain`` inputs in the shared space."""
+        if domain not in self.embedding_domains():
+            raise ConfigError(f"task {self.name!r} cannot embed domain {domain!r}; it has {self.embedding_domains()}")
+        return self.model.encode(domain, inputs, normalize=True)  # type: ignore[no-any-return, operator]
+
+    def compose(self, query: torch.Tensor, texts: list[str]) -> torch.Tensor:
+        """A query embedding ``(B, D)`` modified by ``texts`` -> ``(B, D)`` unit norm (composed retrieval)."""
+        raise ConfigError(f"task {self.name!r} has no composer; train a 'transfer' task to search with a modification")
+
+    def unknown_words(self, texts: list[str]) -> list[str]:
+        """Words of ``texts`` that the task's text encoder does not know (default: none)."""
+        del texts
+        return []
 
     def prepare_batch(self, batch: dict[str, Any], device: torch.device) -> dict[str, Any]:
         """Moves every tensor of the (possibly nested) batch to ``device``; strings stay as they are."""

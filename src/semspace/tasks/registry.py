@@ -12,7 +12,7 @@ from semspace.registry import Registry
 from semspace.tasks.base import Task
 
 TASKS: Registry = Registry("task")
-_TASK_MODULES = ("semspace.tasks.align",)  # each module registers its task on import
+_TASK_MODULES = ("semspace.tasks.align", "semspace.tasks.transfer")  # each module registers its task on import
 
 
 def _load_tasks() -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from semspace.eval.protocols.composed import ComposedRetrievalProtocol as ComposedRetrievalProtocol
 from semspace.eval.protocols.paired import PairedRetrievalProtocol as PairedRetrievalProtocol
 from semspace.eval.protocols.registry import PROTOCOLS as PROTOCOLS
 
@@ -17,4 +18,4 @@ def create_protocol(name: str, /, **kwargs: Any) -> Any:
     return PROTOCOLS.create(name, **kwargs)
 
 
-__all__ = ["PROTOCOLS", "PairedRetrievalProtocol", "create_protocol"]
+__all__ = ["PROTOCOLS", "ComposedRetrievalProtocol", "PairedRetrievalProtocol", "create_protocol"]

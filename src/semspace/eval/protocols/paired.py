@@ -14,6 +14,7 @@ import torch
 from torch.utils.data import DataLoader
 
 from semspace.data.collate import collate_dicts
+from semspace.data.transforms import attach_transform
 from semspace.eval.metrics import retrieval_metrics
 from semspace.eval.protocols.registry import PROTOCOLS
 from semspace.types import LABEL
@@ -39,6 +40,7 @@ class PairedRetrievalProtocol:
     def embed(self, task: Any) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
         """All items -> ({domain: (N, D)}, labels (N,))."""
         device = next(task.parameters()).device
+        attach_transform(self.dataset, task.preprocess_cfg())  # the inputs the model was trained on
         loader = DataLoader(self.dataset, batch_size=self.batch_size, collate_fn=collate_dicts)
         feats: dict[str, list[torch.Tensor]] = {}
         labels = []

@@ -20,10 +20,11 @@ from semspace import types as T
 from semspace.data.registry import DATASETS
 from semspace.errors import ConfigError
 from semspace.world.base import WorldDataset, check_split, stable_int
-from semspace.world.scenes.text import SCENE_WORDS
+from semspace.world.scenes.text import SCENE_WORDS, describe
 from semspace.world.scenes.world import SceneWorld
 
 SCENE_VIEWS: tuple[str, ...] = ("blobs2d", "render3d", "text")
+IMAGE_VIEWS: tuple[str, ...] = ("blobs2d", "render3d")
 
 
 @DATASETS.register("world_scenes")
@@ -45,7 +46,10 @@ class SceneTripletDataset(WorldDataset):
 
     Item keys: IMAGE, TARGET_IMAGE (image views only), PAIRED_IMAGE (with ``paired_view``), MOD_TEXT, TEXT,
     TARGET_TEXT, KEY, TARGET_KEY,
-    LABEL, TARGET_LABEL (int64 ``stable_int`` of the keys), DOMAIN (= ``view``), INDEX.
+    LABEL, TARGET_LABEL (int64 ``stable_int`` of the keys), SOURCE_INDEX (= INDEX: the source image's position
+    in ``gallery()``), DOMAIN (= ``view``), INDEX.
+
+    ``gallery(view)`` is the CSS-style retrieval gallery of these queries (see ``SceneGalleryDataset``).
     """
 
     name = "world_scenes"
@@ -97,6 +101,7 @@ class SceneTripletDataset(WorldDataset):
             T.TARGET_LABEL: torch.tensor(stable_int(target.key()), dtype=torch.int64),
             T.DOMAIN: self.view,
             T.INDEX: torch.tensor(idx, dtype=torch.int64),
+            T.SOURCE_INDEX: torch.tensor(idx, dtype=torch.int64),
         }
         if self.view != "text":
             item[T.IMAGE] = self._image(cast(np.ndarray, rendered[self.view]))  # (3, H, W)
@@ -106,7 +111,50 @@ class SceneTripletDataset(WorldDataset):
             item[T.PAIRED_IMAGE] = self._image(cast(np.ndarray, rendered[self.paired_view]))  # (3, H, W)
         return item
 
+    def gallery(self, view: str | None = None) -> SceneGalleryDataset:
+        """The gallery these queries search: every source and every target scene, rendered in ``view``.
+
+        Args:
+            view: image view of the gallery (default: this dataset's view, or ``paired_view`` for text queries).
+        """
+        view = view or (self.paired_view if self.view == "text" else self.view)
+        if view not in IMAGE_VIEWS:
+            raise ConfigError(f"world_scenes gallery view must be one of {list(IMAGE_VIEWS)}, got {view!r}")
+        return SceneGalleryDataset(self, view)
+
     @staticmethod
     def vocabulary() -> list[str]:
         """Every word of the descriptions and modification texts, sorted (for closed-vocabulary tokenizers)."""
         return list(SCENE_WORDS)
+
+
+class SceneGalleryDataset(WorldDataset):
+    """The retrieval gallery of ``n`` scene queries: item ``i < n`` is query i's source scene (the same render as
+    its IMAGE, so ``SOURCE_INDEX`` = i), item ``n + i`` is query i's target scene, as in TIRG's CSS test set
+    where the gallery holds every test image (arXiv:1812.07119). A hit is a gallery item whose ``KEY`` equals
+    the query's ``TARGET_KEY``; equal scenes drawn twice are both hits.
+
+    Items: IMAGE, KEY, LABEL, TEXT (the scene description), DOMAIN, INDEX.
+    """
+
+    name = "world_scenes_gallery"
+
+    def __init__(self, queries: SceneTripletDataset, view: str) -> None:
+        self.queries, self.view = queries, view
+        self.world, self.split, self.transform = queries.world, queries.split, queries.transform
+        self.n = 2 * len(queries)
+
+    def __getitem__(self, idx: int) -> dict[str, Any]:
+        idx = self.check_index(idx)
+        which = "source" if idx < len(self.queries) else "target"
+        q = idx % len(self.queries)
+        source, _, target = self.world.triplet(q, self.split)
+        scene = source if which == "source" else target
+        return {
+            T.IMAGE: self._image(self.world.render(scene, self.view, q, self.split, which)),  # (3, H, W)
+            T.KEY: scene.key(),
+            T.LABEL: torch.tensor(stable_int(scene.key()), dtype=torch.int64),
+            T.TEXT: describe(scene),
+            T.DOMAIN: self.view,
+            T.INDEX: torch.tensor(idx, dtype=torch.int64),
+        }

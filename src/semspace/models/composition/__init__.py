@@ -1,0 +1,25 @@
+"""Composers of composed retrieval: ``compose(img (B, D), txt (B, D)) -> (B, D)``; importing this fills
+``COMPOSERS`` with "tirg", "concat", "image_only" and "text_only" (TIRG, arXiv:1812.07119, and its baselines).
+"""
+
+from semspace.models.composition.base import BaseComposer as BaseComposer
+from semspace.models.composition.concat import ConcatComposer as ConcatComposer
+from semspace.models.composition.registry import COMPOSERS as COMPOSERS
+from semspace.models.composition.registry import create_composer as create_composer
+from semspace.models.composition.registry import list_composers as list_composers
+from semspace.models.composition.registry import register_composer as register_composer
+from semspace.models.composition.single import ImageOnlyComposer as ImageOnlyComposer
+from semspace.models.composition.single import TextOnlyComposer as TextOnlyComposer
+from semspace.models.composition.tirg import TirgComposer as TirgComposer
+
+__all__ = [
+    "COMPOSERS",
+    "BaseComposer",
+    "ConcatComposer",
+    "ImageOnlyComposer",
+    "TextOnlyComposer",
+    "TirgComposer",
+    "create_composer",
+    "list_composers",
+    "register_composer",
+]
