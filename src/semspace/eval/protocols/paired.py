@@ -40,7 +40,7 @@ class PairedRetrievalProtocol:
     def embed(self, task: Any) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
         """All items -> ({domain: (N, D)}, labels (N,))."""
         device = next(task.parameters()).device
-        attach_transform(self.dataset, task.preprocess_cfg())  # the inputs the model was trained on
+        attach_transform(self.dataset, _preprocess(task))  # the inputs the model was trained on
         loader = DataLoader(self.dataset, batch_size=self.batch_size, collate_fn=collate_dicts)
         feats: dict[str, list[torch.Tensor]] = {}
         labels = []
@@ -65,3 +65,9 @@ class PairedRetrievalProtocol:
         for k in self.ks:
             out[f"mean_R@{k}"] = (out[f"{a}_to_{b}_R@{k}"] + out[f"{b}_to_{a}_R@{k}"]) / 2
         return out
+
+
+def _preprocess(task: Any) -> Any:
+    """The task's ``preprocess_cfg()`` (None for duck-typed embedders that have none)."""
+    fn = getattr(task, "preprocess_cfg", None)
+    return fn() if callable(fn) else None
