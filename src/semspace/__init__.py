@@ -8,6 +8,7 @@ The handful of entry points; everything else lives in its family package (``sems
 from semspace.data import create_dataset as create_dataset
 from semspace.data import list_datasets as list_datasets
 from semspace.eval import retrieval_metrics as retrieval_metrics
+from semspace.index import EmbeddingIndex as EmbeddingIndex
 from semspace.losses import create_loss as create_loss
 from semspace.models import create_model as create_model
 from semspace.models import list_models as list_models
@@ -17,6 +18,7 @@ from semspace.version import __version__ as __version__
 from semspace.world import create_world as create_world
 
 __all__ = [
+    "EmbeddingIndex",
     "__version__",
     "create_dataset",
     "create_loss",

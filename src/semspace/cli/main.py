@@ -15,6 +15,8 @@ from typer._click import exceptions as click_exc  # typer vendors its own click
 from semspace.cli import bench as bench_cmd
 from semspace.cli import demo as demo_cmd
 from semspace.cli import evaluate as evaluate_cmd
+from semspace.cli import index as index_cmd
+from semspace.cli import search as search_cmd
 from semspace.cli import train as train_cmd
 from semspace.cli import world as world_cmd
 from semspace.errors import SemspaceError
@@ -34,6 +36,8 @@ app.command("train")(train_cmd.train)
 app.command("demo")(demo_cmd.demo)
 app.command("eval")(evaluate_cmd.evaluate)
 app.command("bench")(bench_cmd.bench)
+app.add_typer(index_cmd.app, name="index")
+app.command("search")(search_cmd.search)
 
 
 @app.command("version")

@@ -26,6 +26,8 @@ class CachedDataset(Dataset):
         progress: show a progress bar while filling.
     """
 
+    in_memory = True  # the engine reads it without DataLoader workers
+
     def __init__(self, dataset: Dataset, *, num_workers: int = 0, batch_size: int = 64, progress: bool = False) -> None:
         self.dataset = dataset
         n = len(dataset)  # type: ignore[arg-type]
@@ -60,6 +62,6 @@ class CachedDataset(Dataset):
         return {key: col[idx] for key, col in self.columns.items()}
 
     def __getattr__(self, name: str) -> Any:
-        if name in ("dataset", "columns", "n"):
+        if name in ("dataset", "columns", "n", "in_memory"):
             raise AttributeError(name)
         return getattr(self.dataset, name)  # vocabulary(), etc. of the wrapped dataset

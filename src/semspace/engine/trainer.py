@@ -126,14 +126,18 @@ class Trainer:
         self.writer = MetricsWriter(self.run_dir, enabled=self.dist.primary)
 
     def _loader(self) -> Iterator[dict[str, Any]]:
-        """Endless batches; crosses epoch boundaries and keeps (epoch, consumed) for resume."""
+        """Endless batches; crosses epoch boundaries and keeps (epoch, consumed) for resume.
+
+        In-memory datasets (``CachedDataset``) are read in the main process: forking workers that copy nothing
+        new would cost seconds per epoch.
+        """
         while True:
             self.sampler.set_epoch(self.epoch, start=self.consumed)
             loader = DataLoader(
                 self.dataset,
                 batch_size=self.cfg.batch_size,
                 sampler=self.sampler,
-                num_workers=self.cfg.num_workers,
+                num_workers=0 if getattr(self.dataset, "in_memory", False) else self.cfg.num_workers,
                 collate_fn=self.collate_fn,
                 drop_last=True,
                 pin_memory=self.device.type == "cuda",

@@ -11,7 +11,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 from semspace.utils.io import atomic_write
 
-HIT, MISS, QUERY = (40, 170, 60), (200, 50, 50), (60, 90, 200)
+HIT, MISS, QUERY, NEUTRAL = (40, 170, 60), (200, 50, 50), (60, 90, 200), (150, 150, 150)
 
 
 def _to_pil(img: torch.Tensor | np.ndarray | Image.Image) -> Image.Image:
@@ -27,7 +27,7 @@ def _to_pil(img: torch.Tensor | np.ndarray | Image.Image) -> Image.Image:
 def retrieval_grid(
     queries: Sequence[torch.Tensor | np.ndarray | Image.Image],
     results: Sequence[Sequence[torch.Tensor | np.ndarray | Image.Image]],
-    hits: Sequence[Sequence[bool]],
+    hits: Sequence[Sequence[bool | None]],
     *,
     scores: Sequence[Sequence[float]] | None = None,
     captions: Sequence[str] | None = None,
@@ -39,7 +39,7 @@ def retrieval_grid(
     Args:
         queries: Q query images.
         results: for each query, its top-k result images in rank order.
-        hits: for each query, whether each result is relevant.
+        hits: for each query, whether each result is relevant (None: unknown, a grey frame).
         scores: optional similarity of each result, printed under it.
         captions: optional text per query, printed under the query (e.g. a modification).
         cell: side of each thumbnail in pixels.
@@ -59,7 +59,7 @@ def retrieval_grid(
             draw.text((gap, y + cell + 1), captions[r][: cell // 6], fill=(30, 30, 30), font=font)
         for c, (res, hit) in enumerate(zip(results[r], hits[r], strict=True)):
             x = gap + (c + 1) * (cell + gap) + gap
-            _paste(sheet, draw, _to_pil(res), x, y, cell, border, HIT if hit else MISS)
+            _paste(sheet, draw, _to_pil(res), x, y, cell, border, NEUTRAL if hit is None else HIT if hit else MISS)
             if scores is not None:
                 draw.text((x, y + cell + 1), f"{c + 1}: {scores[r][c]:.3f}", fill=(30, 30, 30), font=font)
     return sheet

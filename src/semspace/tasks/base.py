@@ -101,7 +101,8 @@ class Task(nn.Module):
         """Unit-norm embeddings ``(B, D)`` of a batch of ``domain`` inputs in the shared space."""
         if domain not in self.embedding_domains():
             raise ConfigError(f"task {self.name!r} cannot embed domain {domain!r}; it has {self.embedding_domains()}")
-        return self.model.encode(domain, inputs, normalize=True)  # type: ignore[no-any-return, operator]
+        model: Any = getattr(self, "model", None)
+        return model.encode(domain, inputs, normalize=True)  # type: ignore[no-any-return]
 
     def compose(self, query: torch.Tensor, texts: list[str]) -> torch.Tensor:
         """A query embedding ``(B, D)`` modified by ``texts`` -> ``(B, D)`` unit norm (composed retrieval)."""

@@ -1,0 +1,225 @@
+"""A FAISS vector index described by a factory string (DESIGN §5, STYLE F.20).
+
+``FaissIndex(dim, factory="Flat")`` builds ``faiss.index_factory(dim, factory, METRIC_INNER_PRODUCT)``:
+vectors are L2-normalised on the way in, so the inner product is the cosine similarity. Every vector
+carries an int64 id chosen by the caller (the SQLite row id of its item): IVF indexes take ids natively
+(with a hash-table direct map, so ``reconstruct(id)`` works); every other index (``Flat``, ``HNSW32``,
+``PQ16``, ...) is wrapped in ``IndexIDMap2``. Indexes that need training (IVF, PQ) are trained on the
+first batch that is added; too few vectors for the factory is a ``ConfigError`` that says how many are
+needed. Saves are atomic (``<name>.tmp.<pid>`` then ``os.replace``).
+
+The shape follows PML's ``utils/inference.py::FaissKNN`` and faiss's ``contrib/factory_tools.py``;
+``index.exact.ExactIndex`` offers the same methods without faiss.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from semspace.errors import ConfigError, DataError
+from semspace.utils.io import atomic_write
+
+logger = logging.getLogger(__name__)
+
+try:  # faiss-cpu is a dependency, but the exact backend keeps working without it
+    import faiss
+
+    HAVE_FAISS = True
+except ImportError:  # pragma: no cover - exercised only where faiss is missing
+    faiss = None  # type: ignore[assignment]
+    HAVE_FAISS = False
+
+
+def as_float32_rows(x: Any, dim: int, name: str = "vectors") -> np.ndarray:
+    """``x`` as a C-contiguous float32 ``(N, dim)`` array; another shape is a ``DataError``."""
+    a = np.ascontiguousarray(np.asarray(x, dtype=np.float32))  # (N, D)
+    if a.ndim == 1 and a.shape[0] == dim:
+        a = a[None, :]  # (1, D)
+    if a.ndim != 2 or a.shape[1] != dim:
+        raise DataError(f"{name} must have shape (N, {dim}), got {a.shape}")
+    if not np.isfinite(a).all():
+        raise DataError(f"{name} contain NaN or infinite values")
+    return a
+
+
+def l2_normalize(x: np.ndarray) -> np.ndarray:
+    """Rows scaled to unit L2 norm (zero rows stay zero)."""
+    norms = np.linalg.norm(x, axis=1, keepdims=True)  # (N, 1)
+    return np.ascontiguousarray(x / np.maximum(norms, 1e-12), dtype=np.float32)  # (N, D)
+
+
+class FaissIndex:
+    """Inner-product FAISS index with caller-chosen int64 ids.
+
+    Args:
+        dim: vector dimension D.
+        factory: a faiss factory string (``"Flat"``, ``"IVF256,Flat"``, ``"HNSW32"``, ``"IVF64,PQ8"``).
+        nprobe: inverted lists visited per query by IVF indexes (ignored by others).
+        normalize: L2-normalise vectors on add and search (cosine similarity).
+
+    Raises:
+        ConfigError: faiss is not installed, or the factory string is not understood.
+
+    Example:
+        >>> index = FaissIndex(64, "IVF16,Flat")
+        >>> index.add(vectors, ids)  # trains first: IVF16 needs at least 16 vectors
+        >>> scores, found = index.search(queries, k=10)  # (Q, 10) each; id -1 where fewer were found
+    """
+
+    def __init__(self, dim: int, factory: str = "Flat", *, nprobe: int = 16, normalize: bool = True) -> None:
+        if not HAVE_FAISS:
+            raise ConfigError("faiss is not installed (pip install faiss-cpu); use the 'exact' backend instead")
+        if dim <= 0:
+            raise ConfigError(f"index dimension must be positive, got {dim}")
+        self.dim, self.factory, self.nprobe, self.normalize = int(dim), factory, int(nprobe), normalize
+        try:
+            index = faiss.index_factory(self.dim, factory, faiss.METRIC_INNER_PRODUCT)
+        except RuntimeError as exc:
+            raise ConfigError(
+                f"faiss factory string {factory!r} is not valid for dim {dim} ({_first_line(exc)}); "
+                "examples: 'Flat', 'IVF256,Flat', 'HNSW32', 'IVF64,PQ8'"
+            ) from None
+        self.index = _with_ids(index)
+
+    @classmethod
+    def from_faiss(cls, index: Any, factory: str, *, nprobe: int = 16, normalize: bool = True) -> FaissIndex:
+        """Wraps an existing faiss index (as read from disk)."""
+        self = cls.__new__(cls)
+        self.dim, self.factory, self.nprobe, self.normalize = int(index.d), factory, int(nprobe), normalize
+        self.index = index
+        return self
+
+    @property
+    def ntotal(self) -> int:
+        """Number of vectors in the index."""
+        return int(self.index.ntotal)
+
+    @property
+    def is_trained(self) -> bool:
+        return bool(self.index.is_trained)
+
+    def train(self, vectors: Any) -> None:
+        """Trains the index (IVF centroids, PQ codebooks) on ``vectors (N, D)``.
+
+        Raises:
+            ConfigError: too few vectors for this factory string (the message says how many are needed).
+        """
+        x = self._prep(vectors)  # (N, D)
+        try:
+            self.index.train(x)
+        except RuntimeError as exc:
+            raise ConfigError(
+                f"faiss index {self.factory!r} could not be trained on {len(x)} vectors ({_first_line(exc)}); "
+                f"{self._training_hint()}, or use --factory Flat"
+            ) from None
+
+    def add(self, vectors: Any, ids: Any) -> None:
+        """Adds ``vectors (N, D)`` under int64 ``ids (N,)``; trains first when the index needs it."""
+        x = self._prep(vectors)  # (N, D)
+        i = np.ascontiguousarray(np.asarray(ids, dtype=np.int64)).reshape(-1)  # (N,)
+        if len(i) != len(x):
+            raise DataError(f"got {len(x)} vectors but {len(i)} ids")
+        if len(x) == 0:
+            return
+        if not self.is_trained:
+            self.train(x)
+        self.index.add_with_ids(x, i)
+
+    def search(self, queries: Any, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """The ``k`` nearest vectors of each query by inner product.
+
+        Returns:
+            ``(scores (Q, k) float32, ids (Q, k) int64)`` best first; slots beyond the vectors found hold
+            id -1 and score -inf.
+        """
+        q = self._prep(queries, "queries")  # (Q, D)
+        if k <= 0:
+            raise ConfigError(f"k must be positive, got {k}")
+        if self.ntotal == 0:
+            return np.full((len(q), k), -np.inf, np.float32), np.full((len(q), k), -1, np.int64)
+        ivf = faiss.try_extract_index_ivf(self.index)
+        if ivf is not None:
+            ivf.nprobe = min(self.nprobe, int(ivf.nlist))
+        scores, ids = self.index.search(q, k)  # (Q, k), (Q, k)
+        scores = np.where(ids < 0, -np.inf, scores).astype(np.float32)  # (Q, k)
+        return scores, ids.astype(np.int64)
+
+    def reconstruct(self, ids: Any) -> np.ndarray:
+        """The stored (normalised; approximate for PQ) vectors of ``ids`` -> ``(N, D)`` float32.
+
+        Raises:
+            DataError: an id is not in the index.
+        """
+        out = np.empty((len(np.atleast_1d(ids)), self.dim), dtype=np.float32)  # (N, D)
+        for row, i in enumerate(np.atleast_1d(np.asarray(ids, dtype=np.int64))):
+            try:
+                out[row] = self.index.reconstruct(int(i))
+            except RuntimeError:
+                raise DataError(
+                    f"no vector with id {int(i)} in the index (or {self.factory!r} cannot return it)"
+                ) from None
+        return out
+
+    def write(self, path: str | os.PathLike[str]) -> None:
+        """Writes the index to ``path`` in faiss's own format (not atomic: see ``save``)."""
+        faiss.write_index(self.index, os.fspath(path))
+
+    def save(self, path: str | os.PathLike[str]) -> Path:
+        """Writes the index atomically to ``path`` (a temporary file, then ``os.replace``)."""
+        with atomic_write(path) as tmp:
+            self.write(tmp)
+        return Path(path)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str], factory: str = "", *, nprobe: int = 16) -> FaissIndex:
+        """Reads an index written by ``save``.
+
+        Raises:
+            DataError: the file is missing or is not a faiss index.
+        """
+        p = Path(path)
+        if not HAVE_FAISS:
+            raise ConfigError(f"{p} is a faiss index but faiss is not installed (pip install faiss-cpu)")
+        if not p.is_file():
+            raise DataError(f"faiss index file {p} does not exist")
+        try:
+            index = faiss.read_index(str(p))
+        except RuntimeError as exc:
+            raise DataError(f"{p}: not a readable faiss index ({_first_line(exc)})") from None
+        return cls.from_faiss(index, factory or type(index).__name__, nprobe=nprobe)
+
+    def _prep(self, x: Any, name: str = "vectors") -> np.ndarray:
+        a = as_float32_rows(x, self.dim, name)  # (N, D)
+        return l2_normalize(a) if self.normalize else a
+
+    def _training_hint(self) -> str:
+        ivf = faiss.try_extract_index_ivf(self.index)
+        if ivf is not None:
+            nlist = int(ivf.nlist)
+            return f"it has {nlist} inverted lists and needs at least {nlist} vectors ({39 * nlist} are better)"
+        return "product quantizers need at least 256 vectors (2^nbits)"
+
+    def __repr__(self) -> str:
+        return f"FaissIndex(dim={self.dim}, factory={self.factory!r}, ntotal={self.ntotal})"
+
+
+def _with_ids(index: Any) -> Any:
+    """IVF indexes keep their own ids (plus a hash-table direct map for reconstruct); others get IndexIDMap2."""
+    if isinstance(index, faiss.IndexIDMap | faiss.IndexIDMap2):
+        return index
+    ivf = faiss.try_extract_index_ivf(index)
+    if ivf is not None:
+        ivf.set_direct_map_type(faiss.DirectMap.Hashtable)  # type: ignore[attr-defined]
+        return index
+    return faiss.IndexIDMap2(index)
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    msg = text[-1] if text else type(exc).__name__
+    return msg.split("Error: ", 1)[-1][:200]

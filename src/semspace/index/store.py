@@ -1,0 +1,260 @@
+"""SQLite metadata of an index: what each vector is, and which model made them (DESIGN §5, STYLE F.20).
+
+Faiss stores only vectors and int64 ids. ``ItemStore`` maps each id to its item (domain, source URI,
+label, caption, content hash; the hash is unique per domain, so unchanged content is never embedded twice)
+and records the model that produced the vectors: checkpoint path and sha256, task name, embedding
+dimension, preprocessing (JSON) and semspace version, so that a query made with another model fails with
+a clear error. The schema evolves through numbered migration functions, applied in order and counted in
+``PRAGMA user_version`` (the shape of ``llm``'s ``embeddings_migrations.py``).
+
+Searches may read one store from several threads (SQLite is serialized); writes belong to one thread.
+The store works on an in-memory copy of the database: ``ItemStore.open(path)`` loads the file, ``save(path)``
+writes the whole database to a temporary file and renames it over the target, so a crash mid-save leaves
+the previous file intact and the faiss file and the database are replaced together by ``EmbeddingIndex``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sqlite3
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from semspace.errors import DataError
+from semspace.utils.io import atomic_write
+
+logger = logging.getLogger(__name__)
+
+ITEM_FIELDS = ("id", "domain", "uri", "label", "caption", "content_hash")
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """The model an index was built with; two infos are compatible when ``fingerprint()`` is equal."""
+
+    checkpoint: str  # path of the checkpoint file (model.pt) when the index was built
+    checkpoint_sha256: str  # sha256 of that file's bytes: the identity of the weights
+    task: str  # registry name of the task (align, transfer, ...)
+    embed_dim: int  # dimension of the shared space
+    preprocess: dict[str, Any] = field(default_factory=dict)  # PreprocessCfg.to_dict() of the image transform
+    semspace_version: str = ""  # semspace version that built the index
+
+    def fingerprint(self) -> tuple[str, str, int, str]:
+        """What must match between an index and a query model (the path and version may differ)."""
+        return self.checkpoint_sha256, self.task, int(self.embed_dim), json.dumps(self.preprocess, sort_keys=True)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> ModelInfo:
+        """Inverse of ``to_dict``; a record without the identifying keys is a ``DataError``."""
+        missing = [k for k in ("checkpoint", "checkpoint_sha256", "task", "embed_dim") if k not in d]
+        if missing:
+            raise DataError(f"model record lacks {missing}; expected the keys of ModelInfo")
+        return cls(
+            checkpoint=str(d["checkpoint"]),
+            checkpoint_sha256=str(d["checkpoint_sha256"]),
+            task=str(d["task"]),
+            embed_dim=int(d["embed_dim"]),
+            preprocess=dict(d.get("preprocess") or {}),
+            semspace_version=str(d.get("semspace_version", "")),
+        )
+
+
+# ---- migrations: append new ones, never edit old ones ----------------------------------------------------------
+Migration = Callable[[sqlite3.Connection], None]
+MIGRATIONS: list[Migration] = []
+
+
+def migration(fn: Migration) -> Migration:
+    """Registers ``fn`` as the next numbered migration (``m001_...``, ``m002_...``)."""
+    MIGRATIONS.append(fn)
+    return fn
+
+
+@migration
+def m001_create_items(conn: sqlite3.Connection) -> None:
+    conn.execute(
+        "CREATE TABLE items ("
+        " id INTEGER PRIMARY KEY, domain TEXT NOT NULL, uri TEXT NOT NULL DEFAULT '',"
+        " label TEXT NOT NULL DEFAULT '', caption TEXT NOT NULL DEFAULT '', content_hash TEXT NOT NULL,"
+        " UNIQUE (domain, content_hash))"
+    )
+
+
+@migration
+def m002_create_model(conn: sqlite3.Connection) -> None:
+    conn.execute(
+        "CREATE TABLE model ("
+        " id INTEGER PRIMARY KEY CHECK (id = 1), checkpoint TEXT NOT NULL, checkpoint_sha256 TEXT NOT NULL,"
+        " task TEXT NOT NULL, embed_dim INTEGER NOT NULL, preprocess TEXT NOT NULL, semspace_version TEXT NOT NULL)"
+    )
+
+
+@migration
+def m003_index_uri_label(conn: sqlite3.Connection) -> None:
+    conn.execute("CREATE INDEX items_uri ON items (uri)")
+    conn.execute("CREATE INDEX items_label ON items (label)")
+
+
+def migrate(conn: sqlite3.Connection, name: str = "<memory>") -> int:
+    """Applies the migrations not yet applied (``PRAGMA user_version`` counts them); returns the version.
+
+    Raises:
+        DataError: the database was written by a newer semspace (more migrations than this one knows).
+    """
+    version = int(conn.execute("PRAGMA user_version").fetchone()[0])
+    if version > len(MIGRATIONS):
+        raise DataError(
+            f"{name}: schema version {version} is newer than this semspace supports ({len(MIGRATIONS)}); "
+            "upgrade semspace or rebuild the index"
+        )
+    for number, fn in enumerate(MIGRATIONS[version:], start=version + 1):
+        with conn:
+            fn(conn)
+            conn.execute(f"PRAGMA user_version = {number}")
+        logger.debug("%s: applied migration %d (%s)", name, number, fn.__name__)
+    return len(MIGRATIONS)
+
+
+class ItemStore:
+    """Items and model record of one index, held in memory and saved atomically.
+
+    Args:
+        conn: an open connection (use ``ItemStore.open``).
+        name: how to call the database in messages (its path).
+    """
+
+    def __init__(self, conn: sqlite3.Connection, name: str = "<memory>") -> None:
+        self.conn, self.name = conn, name
+        self.conn.row_factory = sqlite3.Row
+        migrate(self.conn, name)
+
+    @classmethod
+    def open(cls, path: str | os.PathLike[str] | None = None) -> ItemStore:
+        """Loads ``path`` into memory (a new, empty store when ``path`` is None).
+
+        Raises:
+            DataError: the file is missing or is not a SQLite database.
+        """
+        mem = sqlite3.connect(":memory:", check_same_thread=False)  # read by a service's worker threads
+        if path is None:
+            return cls(mem)
+        p = Path(path)
+        if not p.is_file():
+            raise DataError(f"item database {p} does not exist")
+        try:
+            src = sqlite3.connect(f"{p.resolve().as_uri()}?mode=ro", uri=True)
+            try:
+                src.backup(mem)
+            finally:
+                src.close()
+            return cls(mem, str(p))
+        except sqlite3.DatabaseError as exc:
+            raise DataError(f"{p}: not a readable SQLite item database ({exc})") from None
+
+    def write(self, path: str | os.PathLike[str]) -> None:
+        """Copies the whole database into a new file ``path`` (not atomic: see ``save``)."""
+        dst = sqlite3.connect(os.fspath(path))
+        try:
+            self.conn.backup(dst)
+        finally:
+            dst.close()
+
+    def save(self, path: str | os.PathLike[str]) -> Path:
+        """Writes the whole database to ``path`` atomically (temporary file, then ``os.replace``)."""
+        with atomic_write(path) as tmp:
+            self.write(tmp)
+        return Path(path)
+
+    def close(self) -> None:
+        self.conn.close()
+
+    # ---- model ------------------------------------------------------------------------------------
+    def set_model(self, info: ModelInfo) -> None:
+        """Records the model that produced the vectors (replacing any previous record)."""
+        with self.conn:
+            self.conn.execute(
+                "INSERT OR REPLACE INTO model VALUES (1, ?, ?, ?, ?, ?, ?)",
+                (info.checkpoint, info.checkpoint_sha256, info.task, int(info.embed_dim),
+                 json.dumps(info.preprocess, sort_keys=True), info.semspace_version),
+            )  # fmt: skip
+
+    def get_model(self) -> ModelInfo | None:
+        row = self.conn.execute("SELECT * FROM model WHERE id = 1").fetchone()
+        if row is None:
+            return None
+        d = dict(row)
+        d["preprocess"] = json.loads(d["preprocess"])
+        return ModelInfo.from_dict(d)
+
+    # ---- items ------------------------------------------------------------------------------------
+    def next_id(self) -> int:
+        """The id the next new item gets (ids start at 0 and are never reused)."""
+        row = self.conn.execute("SELECT MAX(id) FROM items").fetchone()
+        return 0 if row[0] is None else int(row[0]) + 1
+
+    def has_hash(self, domain: str, content_hash: str) -> bool:
+        q = "SELECT 1 FROM items WHERE domain = ? AND content_hash = ?"
+        return self.conn.execute(q, (domain, content_hash)).fetchone() is not None
+
+    def existing_hashes(self, domain: str, hashes: Iterable[str]) -> set[str]:
+        """The subset of ``hashes`` already stored for ``domain``."""
+        wanted = list(dict.fromkeys(hashes))
+        found: set[str] = set()
+        for start in range(0, len(wanted), 500):
+            chunk = wanted[start : start + 500]
+            q = f"SELECT content_hash FROM items WHERE domain = ? AND content_hash IN ({','.join('?' * len(chunk))})"
+            found.update(r[0] for r in self.conn.execute(q, (domain, *chunk)))
+        return found
+
+    def add_items(self, items: list[dict[str, Any]]) -> None:
+        """Inserts items (dicts with ``ITEM_FIELDS``; ``id`` required) in one transaction.
+
+        Raises:
+            DataError: an id or a (domain, content_hash) pair is already stored.
+        """
+        rows = [
+            (int(it["id"]), str(it["domain"]), str(it.get("uri", "")), str(it.get("label", "")),
+             str(it.get("caption", "")), str(it["content_hash"]))
+            for it in items
+        ]  # fmt: skip
+        try:
+            with self.conn:
+                self.conn.executemany("INSERT INTO items VALUES (?, ?, ?, ?, ?, ?)", rows)
+        except sqlite3.IntegrityError as exc:
+            raise DataError(f"{self.name}: an item is already stored ({exc})") from None
+
+    def get(self, item_id: int) -> dict[str, Any] | None:
+        row = self.conn.execute("SELECT * FROM items WHERE id = ?", (int(item_id),)).fetchone()
+        return None if row is None else dict(row)
+
+    def get_many(self, ids: Iterable[int]) -> dict[int, dict[str, Any]]:
+        """``{id: item}`` for the ids that exist."""
+        wanted = [int(i) for i in ids]
+        out: dict[int, dict[str, Any]] = {}
+        for start in range(0, len(wanted), 500):
+            chunk = wanted[start : start + 500]
+            q = f"SELECT * FROM items WHERE id IN ({','.join('?' * len(chunk))})"
+            out.update({int(r["id"]): dict(r) for r in self.conn.execute(q, chunk)})
+        return out
+
+    def count(self) -> int:
+        return int(self.conn.execute("SELECT COUNT(*) FROM items").fetchone()[0])
+
+    def domain_counts(self) -> dict[str, int]:
+        """``{domain: number of items}``, largest first (ties by name)."""
+        rows = self.conn.execute("SELECT domain, COUNT(*) AS n FROM items GROUP BY domain ORDER BY n DESC, domain")
+        return {r["domain"]: int(r["n"]) for r in rows}
+
+    def iter_items(self) -> Iterator[dict[str, Any]]:
+        for row in self.conn.execute("SELECT * FROM items ORDER BY id"):
+            yield dict(row)
+
+    def schema_version(self) -> int:
+        return int(self.conn.execute("PRAGMA user_version").fetchone()[0])

@@ -1,0 +1,152 @@
+"""``semspace index build`` and ``semspace search`` end to end on tiny trained runs (align; transfer for --modify)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from semspace.cli.main import main
+from semspace.config import load_run_cfg
+from semspace.engine.run import train
+from semspace.engine.search import Searcher
+from semspace.eval.figures import NEUTRAL, QUERY
+from semspace.index import exact_knn
+from semspace.tasks import list_tasks
+
+ROOT = Path(__file__).resolve().parents[2]
+TINY = ["data.train.args.n=32", "data.train.args.size=32", "train.max_steps=3", "train.batch_size=16",
+        "train.num_workers=0", "train.eval_every=0", "train.log_every=5", "eval={}"]  # fmt: skip
+WORLD = "world_scenes:split=test,n=10,size=32,targets=false"
+
+
+def _train(config: str, overrides: list[str], run_dir: Path) -> Path:
+    train(load_run_cfg(ROOT / "configs" / config, [*overrides, *TINY]), run_dir)
+    return run_dir
+
+
+@pytest.fixture(scope="module")
+def align_index(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, Path]:
+    """(run, index, photos): an align run and an index of the world gallery plus a folder of PNGs."""
+    base = tmp_path_factory.mktemp("cli_index")
+    enc = ["task_args.encoder_a=tiny_cnn", "task_args.encoder_b=tiny_cnn", "task_args.embed_dim=32"]
+    run = _train("align/world_2d_3d.yaml", enc, base / "run")
+    photos = base / "photos"
+    photos.mkdir()
+    rng = np.random.default_rng(0)
+    Image.fromarray(rng.integers(0, 256, (30, 50, 4), dtype=np.uint8), "RGBA").save(photos / "rgba.png")
+    Image.fromarray(rng.integers(0, 256, (41, 23), dtype=np.uint8), "L").save(photos / "grey.png")
+    Image.fromarray(rng.integers(0, 256, (64, 20, 3), dtype=np.uint8)).convert("P").save(photos / "palette.png")
+    index = base / "index"
+    assert main(["index", "build", "--run-dir", str(run), "--data", WORLD, "--out", str(index)]) == 0
+    assert main(["index", "build", "--run-dir", str(run), "--data", f"folder:{photos}", "--out", str(index)]) == 0
+    return run, index, photos
+
+
+def _one_line_error(capsys: pytest.CaptureFixture[str]) -> str:
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and err.startswith("error: ") and "Traceback" not in err, err
+    return err
+
+
+def test_build_prints_a_one_line_summary(
+    align_index: tuple[Path, Path, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    run, index, photos = align_index
+    capsys.readouterr()
+    assert main(["index", "build", "--run-dir", str(run), "--data", f"folder:{photos}", "--out", str(index)]) == 0
+    out = capsys.readouterr().out.strip().splitlines()
+    assert len(out) == 1 and "added 0, skipped 3 unchanged, 23 items in all" in out[0]
+
+
+def test_image_search_finds_the_image_itself(align_index: tuple[Path, Path, Path], tmp_path: Path,
+                                             capsys: pytest.CaptureFixture[str]) -> None:  # fmt: skip
+    _, index, photos = align_index
+    capsys.readouterr()
+    for png in sorted(photos.iterdir()):
+        assert main(["search", "--index", str(index), "--image", str(png), "-k", "4", "--json"]) == 0
+        doc = json.loads(capsys.readouterr().out)
+        assert doc["query"] == str(png) and doc["modify"] is None and doc["unknown_words"] == []
+        top = doc["hits"][0]
+        assert top["rank"] == 1 and top["uri"] == str(png.resolve()) and top["score"] == pytest.approx(1.0, abs=1e-4)
+        assert [h["rank"] for h in doc["hits"]] == [1, 2, 3, 4]
+    grid = tmp_path / "grid.png"
+    grey = photos / "grey.png"
+    assert main(["search", "--index", str(index), "--image", str(grey), "-k", "3", "--grid", str(grid)]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert lines[0].split() == ["rank", "id", "score", "label", "uri"] and lines[-1] == f"wrote {grid}"
+    rows = lines[1:4]
+    assert rows[0].split()[0] == "1" and rows[0].rstrip().endswith(str(grey.resolve()))
+    uri_col = lines[0].index("uri")
+    assert all(r[uri_col - 2 : uri_col] == "  " and r[uri_col] != " " for r in rows)  # an aligned column
+    with Image.open(grid) as img:
+        assert img.format == "PNG" and img.width > 3 * 64
+        gap, cell = 8, 96  # retrieval_grid's layout: query, then results framed grey (relevance unknown)
+        first_result_x = gap + (cell + gap) + gap
+        assert img.getpixel((gap + 1, gap + 1)) == QUERY and img.getpixel((first_result_x + 1, gap + 1)) == NEUTRAL
+
+
+def test_user_errors_exit_non_zero_with_one_line(align_index: tuple[Path, Path, Path], tmp_path: Path,
+                                                 capsys: pytest.CaptureFixture[str]) -> None:  # fmt: skip
+    run, index, photos = align_index
+    png = str(photos / "rgba.png")
+    assert main(["search", "--index", str(tmp_path / "missing"), "--image", png]) == 1
+    assert "missing does not exist" in _one_line_error(capsys)
+    enc = ["task_args.encoder_a=tiny_cnn", "task_args.encoder_b=tiny_cnn", "task_args.embed_dim=32", "train.seed=1"]
+    other = _train("align/world_2d_3d.yaml", enc, tmp_path / "other")  # another model (another seed)
+    capsys.readouterr()
+    assert main(["search", "--index", str(index), "--image", png, "--run-dir", str(other)]) == 1
+    assert "was built with checkpoint" in _one_line_error(capsys)
+    assert main(["index", "build", "--run-dir", str(other), "--data", WORLD, "--out", str(index)]) == 1
+    assert "was built with checkpoint" in _one_line_error(capsys)
+    assert main(["search", "--index", str(index)]) == 1
+    assert "exactly one query" in _one_line_error(capsys)
+    assert main(["search", "--index", str(index), "--image", png, "--modify", "make it blue"]) == 1
+    assert "no composer" in _one_line_error(capsys)
+    assert main(["index", "build", "--run-dir", str(run), "--data", "folder:", "--out", str(index)]) == 1
+    assert "nothing after ':'" in _one_line_error(capsys)
+
+
+def test_help_has_examples(capsys: pytest.CaptureFixture[str]) -> None:
+    for cmd in (["index", "build", "--help"], ["search", "--help"]):
+        assert main(cmd) == 0
+        assert "Example:" in capsys.readouterr().out
+
+
+@pytest.mark.skipif("transfer" not in list_tasks(), reason="the transfer task (a real compose) is not registered")
+def test_modify_composes_the_query_and_warns_about_unknown_words(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    enc = ["task_args.source_encoder=tiny_cnn", "task_args.target_encoder=tiny_cnn", "data.train.cache=false",
+           "task_args.text_encoder=tiny_lstm_text", "task_args.embed_dim=32"]  # fmt: skip
+    run = _train("transfer/world_2d_to_3d.yaml", enc, tmp_path / "run")
+    index = tmp_path / "index"
+    assert main(["index", "build", "--run-dir", str(run), "--data", WORLD, "--out", str(index)]) == 0
+    query = tmp_path / "query.png"
+    Searcher(index).index.thumbnail(3).save(query)  # type: ignore[union-attr]
+    capsys.readouterr()
+
+    def search(*extra: str) -> tuple[dict, str]:  # type: ignore[type-arg]
+        assert main(["search", "--index", str(index), "--image", str(query), "-k", "20", "--json", *extra]) == 0
+        captured = capsys.readouterr()
+        return json.loads(captured.out), captured.err
+
+    plain, err = search()
+    assert plain["hits"][0]["id"] == 3 and err == ""
+    for blank in ("", "   "):
+        assert search("--modify", blank)[0]["hits"] == plain["hits"]  # an empty modification is a plain search
+    text = "make the large red cube zorblax"
+    modified, err = search("--modify", text)
+    assert modified["unknown_words"] == ["zorblax"] and len(modified["hits"]) == 20  # reported, and answered
+    assert "warning" in err and "zorblax" in err and len(err.strip().splitlines()) == 1
+    searcher = Searcher(index)  # the composed query, by hand: T(f(x), g(t)) against every stored vector
+    with torch.no_grad():
+        z = searcher.task.compose(searcher.task.embed("render3d", searcher.transform(Image.open(query))[None]), [text])
+    vectors = np.stack([searcher.index.reconstruct(i) for i in range(len(searcher.index))])  # (N, D)
+    ref_scores, _ = exact_knn(z.numpy(), vectors, 20)
+    np.testing.assert_allclose([h["score"] for h in modified["hits"]], ref_scores[0].numpy(), atol=1e-5)
+    assert [h["score"] for h in modified["hits"]] != [h["score"] for h in plain["hits"]]

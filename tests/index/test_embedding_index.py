@@ -1,0 +1,149 @@
+"""EmbeddingIndex folders: search equals brute force, atomic saves, incremental adds, model checks, clear errors."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from semspace.errors import ConfigError, DataError, IndexMismatchError
+from semspace.index import EmbeddingIndex, FaissIndex, ItemStore, ModelInfo, exact_knn
+from semspace.index.faiss_index import l2_normalize
+
+D = 16
+INFO = ModelInfo("runs/a/model.pt", "a" * 64, "align", D, {"size": 32}, "0.1.0")
+
+
+def _vectors(n: int, seed: int) -> np.ndarray:
+    return np.random.default_rng(seed).standard_normal((n, D)).astype(np.float32)  # (n, D), not unit norm
+
+
+def _items(n: int, start: int = 0, domain: str = "render3d") -> list[dict[str, object]]:
+    return [
+        {"domain": domain, "content_hash": f"hash{i}", "uri": f"img/{i}.png", "label": f"class{i % 4}",
+         "caption": f"item {i}"}
+        for i in range(start, start + n)
+    ]  # fmt: skip
+
+
+@pytest.fixture
+def built(tmp_path: Path) -> tuple[Path, np.ndarray]:
+    x = _vectors(60, 0)
+    index = EmbeddingIndex.create(tmp_path / "idx", model_info=INFO, dim=D)
+    index.add(x, _items(60))
+    index.save()
+    return tmp_path / "idx", x
+
+
+@pytest.mark.parametrize("backend", ["faiss", "exact"])
+def test_search_equals_exact_knn_with_item_metadata(tmp_path: Path, backend: str) -> None:
+    x, q = _vectors(80, 1), _vectors(7, 2)
+    index = EmbeddingIndex.create(tmp_path / backend, model_info=INFO, dim=D, backend=backend)
+    assert index.add(x, _items(80)) == list(range(80))
+    index.save()
+    hits = EmbeddingIndex.open(tmp_path / backend).search(q, k=5)
+    ref_scores, ref_pos = exact_knn(l2_normalize(q), l2_normalize(x), 5)
+    assert [[h.id for h in row] for row in hits] == ref_pos.tolist()
+    np.testing.assert_allclose([[h.score for h in row] for row in hits], ref_scores.numpy(), atol=1e-5)
+    top = hits[0][0]
+    assert (top.domain, top.uri, top.label, top.caption) == (
+        "render3d", f"img/{top.id}.png", f"class{top.id % 4}", f"item {top.id}"
+    )  # fmt: skip
+
+
+def test_incremental_add_skips_unchanged_hashes(built: tuple[Path, np.ndarray]) -> None:
+    root, x = built
+    index = EmbeddingIndex.open(root)
+    again = index.add(x[:10], _items(10))  # the same content again: nothing added
+    assert again == [-1] * 10 and len(index) == 60
+    mixed = _items(4, start=58) + _items(3, start=60) + _items(1, start=61)  # hashes 58 59 60 61 60 61 62 61
+    ids = index.add(_vectors(8, 3), mixed)
+    assert ids == [-1, -1, 60, 61, -1, -1, 62, -1]  # stored ones and repeats within the call are skipped
+    np.testing.assert_allclose(index.reconstruct(62), l2_normalize(_vectors(8, 3))[6], atol=1e-6)  # right vector
+    assert len(index) == 63 and index.vectors.ntotal == 63
+    same_hash_other_domain = _items(1, start=0, domain="blobs2d")
+    assert index.add(_vectors(1, 4), same_hash_other_domain) == [63]
+    index.save()
+    reopened = EmbeddingIndex.open(root)
+    assert len(reopened) == 64 and reopened.info()["domains"] == {"render3d": 63, "blobs2d": 1}
+    assert reopened.get_item(63)["domain"] == "blobs2d"  # type: ignore[index]
+
+
+def test_crash_during_save_leaves_the_old_index_readable(
+    built: tuple[Path, np.ndarray], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root, x = built
+    before = {p.name: p.read_bytes() for p in root.iterdir() if p.is_file()}
+    index = EmbeddingIndex.open(root)
+    index.add(_vectors(5, 5), _items(5, start=100))
+
+    def crash(self: ItemStore, target: Path) -> None:  # the vectors are already written to their temp file
+        Path(target).write_bytes(b"partial")
+        raise KeyboardInterrupt("killed while writing items.sqlite")
+
+    monkeypatch.setattr(ItemStore, "write", crash)
+    with pytest.raises(KeyboardInterrupt):
+        index.save()
+    monkeypatch.undo()
+    assert {p.name: p.read_bytes() for p in root.iterdir() if p.is_file()} == before  # no temp files, nothing replaced
+    old = EmbeddingIndex.open(root)
+    assert len(old) == 60 and old.search(x[:1], 1)[0][0].id == 0
+    index.save()  # the retried save succeeds
+    assert len(EmbeddingIndex.open(root)) == 65
+
+
+def test_half_replaced_index_is_detected(built: tuple[Path, np.ndarray]) -> None:
+    root, x = built
+    bigger = FaissIndex.load(root / "index.faiss")
+    bigger.add(_vectors(1, 6), [999])
+    bigger.save(root / "index.faiss")  # as if a save died between renaming the vectors and the items
+    with pytest.raises(DataError, match="inconsistent.*interrupted save"):
+        EmbeddingIndex.open(root)
+
+
+def test_a_different_model_is_refused(built: tuple[Path, np.ndarray]) -> None:
+    root, _ = built
+    index = EmbeddingIndex.open(root)
+    index.check_model(ModelInfo("moved/run/model.pt", INFO.checkpoint_sha256, "align", D, {"size": 32}))  # moved: ok
+    other = ModelInfo("runs/b/model.pt", "b" * 64, "align", D, {"size": 32})
+    with pytest.raises(IndexMismatchError, match=r"runs/a/model\.pt.*runs/b/model\.pt.*weights"):
+        index.check_model(other)
+    with pytest.raises(IndexMismatchError, match="preprocessing"):
+        index.check_model(ModelInfo(INFO.checkpoint, INFO.checkpoint_sha256, "align", D, {"size": 64}))
+
+
+def test_missing_or_broken_folders_say_how_to_build_one(tmp_path: Path, built: tuple[Path, np.ndarray]) -> None:
+    with pytest.raises(DataError, match=r"nowhere does not exist.*semspace index build"):
+        EmbeddingIndex.open(tmp_path / "nowhere")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(DataError, match="no manifest.json.*semspace index build"):
+        EmbeddingIndex.open(tmp_path / "empty")
+    root, _ = built
+    (root / "items.sqlite").unlink()
+    with pytest.raises(DataError, match="lacks items.sqlite"):
+        EmbeddingIndex.open(root)
+    with pytest.raises(DataError, match="already holds an index"):
+        EmbeddingIndex.create(root, model_info=INFO, dim=D)
+    with pytest.raises(ConfigError, match="differs from the model"):
+        EmbeddingIndex.create(tmp_path / "other", model_info=INFO, dim=D + 1)
+
+
+def test_thumbnails_and_manifest(tmp_path: Path) -> None:
+    index = EmbeddingIndex.create(tmp_path / "idx", model_info=INFO, dim=D)
+    items = _items(2)
+    items[0]["thumbnail"] = Image.new("RGBA", (400, 100), (255, 0, 0, 255))
+    items[1]["thumbnail"] = Image.new("L", (20, 30), 7)
+    index.add(_vectors(2, 7), items)
+    index.add_source("world_scenes:n=2")
+    index.save()
+    assert index.thumbnail(0).size == (128, 32) and index.thumbnail(1).size == (20, 30)  # type: ignore[union-attr]
+    assert index.thumbnail(0).getpixel((5, 5)) == (255, 0, 0)  # type: ignore[union-attr]
+    manifest = json.loads((tmp_path / "idx" / "manifest.json").read_text())
+    assert manifest["ntotal"] == 2 and manifest["factory"] == "Flat" and manifest["sources"] == ["world_scenes:n=2"]
+    assert ModelInfo.from_dict(manifest["model"]) == INFO
+    with pytest.raises(DataError, match="no item with id 5"):
+        index.reconstruct(5)
+    np.testing.assert_allclose(index.reconstruct(1), l2_normalize(_vectors(2, 7))[1], atol=1e-6)
