@@ -57,16 +57,17 @@ def test_bad_dataset_argument_is_one_line(tmp_path: Path, capsys: pytest.Capture
 def test_quick_demo_writes_report_and_beats_untrained(tmp_path: Path) -> None:
     from semspace.demo import run_demo
 
-    metrics = run_demo(tmp_path / "demo", quick=True)
-    assert (tmp_path / "demo" / "report.md").read_text().count("![") == 4  # three contact sheets + results
-    assert (tmp_path / "demo" / "results_2d_to_3d.png").exists()
-    for kind in ("scenes", "objects", "pairs"):
-        assert (tmp_path / "demo" / "sheets" / f"{kind}.png").exists()
-    assert (
-        json.loads((tmp_path / "demo" / "metrics.json").read_text())["aligned"]["mean_R@1"]
-        == metrics["aligned"]["mean_R@1"]
-    )
-    assert metrics["aligned"]["mean_R@5"] > metrics["untrained"]["mean_R@5"] + 0.2
+    out = tmp_path / "demo"
+    metrics = run_demo(out, quick=True)
+    report = (out / "report.md").read_text()
+    assert report.count("![") == 7  # results grid, three searches, three contact sheets
+    for picture in ("results_3d.png", "search_0.png", "search_1.png", "search_2.png", "sheets/scenes.png"):
+        assert (out / picture).is_file(), picture
+    saved = json.loads((out / "metrics.json").read_text())
+    assert saved["tirg_transferred"] == metrics["tirg_transferred"]
+    assert metrics["tirg_transferred"]["3d_to_3d_R@10"] > metrics["untrained"]["3d_to_3d_R@10"] + 0.1
+    assert len(metrics["examples"]) == 3 and all(len(e["hits"]) == 5 for e in metrics["examples"])
+    assert (out / "index" / "manifest.json").is_file() and metrics["index"]["total"] > 0
 
 
 def test_checkpoint_rebuilds_without_presets(tmp_path: Path) -> None:

@@ -16,7 +16,6 @@ from semspace.engine.run import train
 from semspace.engine.search import Searcher
 from semspace.eval.figures import NEUTRAL, QUERY
 from semspace.index import exact_knn
-from semspace.tasks import list_tasks
 
 ROOT = Path(__file__).resolve().parents[2]
 TINY = ["data.train.args.n=32", "data.train.args.size=32", "train.max_steps=3", "train.batch_size=16",
@@ -117,7 +116,6 @@ def test_help_has_examples(capsys: pytest.CaptureFixture[str]) -> None:
         assert "Example:" in capsys.readouterr().out
 
 
-@pytest.mark.skipif("transfer" not in list_tasks(), reason="the transfer task (a real compose) is not registered")
 def test_modify_composes_the_query_and_warns_about_unknown_words(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -248,17 +248,23 @@ def test_paired_view_is_the_same_source_scene_in_another_domain() -> None:
         assert torch.equal(a[PAIRED_IMAGE], b[IMAGE])  # the same render of the same source scene
 
 
-def test_scene_gallery_holds_every_source_then_every_target() -> None:
+@pytest.mark.parametrize("mods_per_scene", [1, 3])
+def test_scene_gallery_holds_every_source_then_every_target(mods_per_scene: int) -> None:
     from semspace.data import create_dataset
     from semspace.types import IMAGE, KEY, SOURCE_INDEX, TARGET_IMAGE, TARGET_KEY
 
-    queries = create_dataset("world_scenes", split="test", n=5, size=32, view="render3d")
+    queries = create_dataset("world_scenes", split="test", n=7, size=32, view="render3d", mods_per_scene=mods_per_scene)
     gallery = queries.gallery()
-    assert len(gallery) == 10
-    for i in range(5):
+    n_sources = -(-7 // mods_per_scene)
+    assert len(gallery) == n_sources + 7
+    for i in range(7):
         q = queries[i]
-        assert int(q[SOURCE_INDEX]) == i
-        assert torch.equal(gallery[i][IMAGE], q[IMAGE]) and gallery[i][KEY] == q[KEY]
-        assert torch.equal(gallery[5 + i][IMAGE], q[TARGET_IMAGE]) and gallery[5 + i][KEY] == q[TARGET_KEY]
+        s = int(q[SOURCE_INDEX])
+        assert s == i // mods_per_scene
+        assert torch.equal(gallery[s][IMAGE], q[IMAGE]) and gallery[s][KEY] == q[KEY]
+        t = gallery[n_sources + i]
+        assert torch.equal(t[IMAGE], q[TARGET_IMAGE]) and t[KEY] == q[TARGET_KEY]
+    if mods_per_scene > 1:  # one source scene, several modifications
+        assert queries[0][KEY] == queries[1][KEY] and queries[0]["mod_text"] != queries[1]["mod_text"]
     flat = queries.gallery(view="blobs2d")
     assert flat[0][KEY] == gallery[0][KEY] and not torch.equal(flat[0][IMAGE], gallery[0][IMAGE])

@@ -16,16 +16,29 @@ def evaluate(
         list[str] | None, typer.Option("--set", help="dotted override of the run's eval section, repeatable")
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print one JSON document instead of a table")] = False,
+    data: Annotated[
+        str | None, typer.Option("--data", help="evaluate on this dataset instead of the run's (NAME:key=value,...)")
+    ] = None,
 ) -> None:
     """Evaluate a trained run with the protocol of its config.
 
-    Example: semspace eval --run-dir runs/align --set eval.data.args.n=2000 --out runs/align/eval.json
+    Example: semspace eval --run-dir runs/transfer --out runs/transfer/eval.json
+
+    Example: semspace eval --run-dir runs/transfer --data world_scenes:split=test,n=4000,view=render3d,mods_per_scene=4
+
+    Example: semspace eval --run-dir runs/align --set eval.data.args.n=2000 --json
     """
     from semspace.engine.run import evaluate as run_evaluate
     from semspace.eval.report import markdown_table
     from semspace.utils.io import atomic_write_text
 
-    metrics = run_evaluate(run_dir, overrides=list(overrides or []))
+    sets = list(overrides or [])
+    if data is not None:
+        from semspace.data.spec import parse_data_spec
+
+        spec = parse_data_spec(data)
+        sets += [f"eval.data.name={spec.name}", f"eval.data.args={json.dumps(spec.args)}"]
+    metrics = run_evaluate(run_dir, overrides=sets)
     if out is not None:
         atomic_write_text(out, json.dumps(metrics, indent=2) + "\n")
     if as_json:

@@ -41,22 +41,24 @@ def retrieval_grid(
         results: for each query, its top-k result images in rank order.
         hits: for each query, whether each result is relevant (None: unknown, a grey frame).
         scores: optional similarity of each result, printed under it.
-        captions: optional text per query, printed under the query (e.g. a modification).
+        captions: optional text per query, printed above its row (e.g. the modification).
         cell: side of each thumbnail in pixels.
         border: frame width in pixels.
     """
     k = max(len(r) for r in results)
     font = ImageFont.load_default()
     gap, text_h = 8, 14
+    head = text_h if captions else 0  # a full-width caption band above each row
     w = (k + 1) * (cell + gap) + gap + gap
-    h = len(queries) * (cell + text_h + gap) + gap
-    sheet = Image.new("RGB", (w, h), (250, 250, 250))
+    row_h = head + cell + text_h + gap
+    sheet = Image.new("RGB", (w, len(queries) * row_h + gap), (250, 250, 250))
     draw = ImageDraw.Draw(sheet)
     for r, query in enumerate(queries):
-        y = gap + r * (cell + text_h + gap)
-        _paste(sheet, draw, _to_pil(query), gap, y, cell, border, QUERY)
+        y = gap + r * row_h
         if captions:
-            draw.text((gap, y + cell + 1), captions[r][: cell // 6], fill=(30, 30, 30), font=font)
+            draw.text((gap, y), captions[r][: w // 6], fill=(30, 30, 30), font=font)
+            y += head
+        _paste(sheet, draw, _to_pil(query), gap, y, cell, border, QUERY)
         for c, (res, hit) in enumerate(zip(results[r], hits[r], strict=True)):
             x = gap + (c + 1) * (cell + gap) + gap
             _paste(sheet, draw, _to_pil(res), x, y, cell, border, NEUTRAL if hit is None else HIT if hit else MISS)

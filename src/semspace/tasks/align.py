@@ -16,9 +16,9 @@ import torch
 
 from semspace.data.preprocess import PreprocessCfg
 from semspace.losses import InfoNceLoss
-from semspace.models import create_model, get_model_cfg
+from semspace.models import create_model
 from semspace.models.joint import JointEmbeddingModel
-from semspace.tasks.base import Task, TaskCfg
+from semspace.tasks.base import Task, TaskCfg, fill_vocabularies
 from semspace.tasks.registry import TASKS
 from semspace.types import IMAGE, PAIRED_IMAGE
 
@@ -56,12 +56,8 @@ class AlignTask(Task):
     @classmethod
     def resolve_cfg(cls, cfg: AlignCfg, dataset: Any | None = None) -> AlignCfg:
         """Fills a text encoder's vocabulary from the training data (``dataset.vocabulary()``)."""
-        for preset, args in ((cfg.encoder_a, cfg.encoder_a_args), (cfg.encoder_b, cfg.encoder_b_args)):
-            spec = get_model_cfg(preset) if isinstance(preset, str) else preset
-            if "vocab" in spec["cfg"] and not args.get("vocab"):
-                if dataset is None or not hasattr(dataset, "vocabulary"):
-                    raise ValueError(f"encoder {preset!r} needs a vocabulary: give one or use a dataset with texts")
-                args["vocab"] = list(dataset.vocabulary())
+        encoders = {"encoder_a": (cfg.encoder_a, cfg.encoder_a_args), "encoder_b": (cfg.encoder_b, cfg.encoder_b_args)}
+        fill_vocabularies(encoders, dataset, "align")
         return cfg
 
     def export_cfg(self) -> dict[str, Any]:

@@ -102,7 +102,7 @@ class Task(nn.Module):
         if domain not in self.embedding_domains():
             raise ConfigError(f"task {self.name!r} cannot embed domain {domain!r}; it has {self.embedding_domains()}")
         model: Any = getattr(self, "model", None)
-        return model.encode(domain, inputs, normalize=True)  # type: ignore[no-any-return]
+        return model.encode(domain, inputs, normalize=True)
 
     def compose(self, query: torch.Tensor, texts: list[str]) -> torch.Tensor:
         """A query embedding ``(B, D)`` modified by ``texts`` -> ``(B, D)`` unit norm (composed retrieval)."""
@@ -120,6 +120,28 @@ class Task(nn.Module):
     def prepare_distributed(self, device_ids: list[int] | None) -> nn.Module:
         """Wraps the task in DDP (frozen parameters are ignored by DDP)."""
         return DistributedDataParallel(self, device_ids=device_ids, find_unused_parameters=self.find_unused_parameters)
+
+
+def fill_vocabularies(encoders: dict[str, tuple[Any, dict[str, Any]]], dataset: Any | None, task: str) -> None:
+    """Gives every text-encoder preset that needs one the training data's vocabulary (``dataset.vocabulary()``).
+
+    Args:
+        encoders: ``{cfg field name: (preset name or {"architecture", "cfg"}, its override dict)}``; the override
+            dicts are filled in place with ``vocab``.
+        dataset: the training set.
+        task: the task's name, for the error message.
+    """
+    from semspace.models import get_model_cfg
+
+    for field_name, (preset, args) in encoders.items():
+        spec = get_model_cfg(preset) if isinstance(preset, str) else preset
+        if "vocab" in spec["cfg"] and not args.get("vocab") and not spec["cfg"].get("vocab"):
+            if dataset is None or not hasattr(dataset, "vocabulary"):
+                raise ConfigError(
+                    f"{task}: {field_name} {preset!r} needs a vocabulary: pass {field_name}_args.vocab "
+                    "or train on a dataset with texts (one that has vocabulary())"
+                )
+            args["vocab"] = list(dataset.vocabulary())
 
 
 def _to_device(obj: Any, device: torch.device) -> Any:

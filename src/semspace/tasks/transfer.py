@@ -40,9 +40,9 @@ from torch.nn import functional as F
 from semspace.data.preprocess import PreprocessCfg
 from semspace.errors import ConfigError
 from semspace.losses import InfoNceLoss, SoftTripletLoss, create_loss
-from semspace.models import L2Norm, create_model, get_model_cfg
+from semspace.models import L2Norm, create_model
 from semspace.models.composition import create_composer
-from semspace.tasks.base import Task, TaskCfg
+from semspace.tasks.base import Task, TaskCfg, fill_vocabularies
 from semspace.tasks.registry import TASKS
 from semspace.types import IMAGE, MOD_TEXT, PAIRED_IMAGE, TARGET_IMAGE, TARGET_LABEL, TARGET_TEXT, TEXT
 
@@ -110,16 +110,15 @@ class TransferTask(Task):
     @classmethod
     def resolve_cfg(cls, cfg: TransferCfg, dataset: Any | None = None) -> TransferCfg:
         """Fills every text encoder's vocabulary from the training data (``dataset.vocabulary()``)."""
-        for side in ("source", "target", "text"):
-            preset, args = getattr(cfg, f"{side}_encoder"), getattr(cfg, f"{side}_encoder_args")
-            spec = get_model_cfg(preset) if isinstance(preset, str) else preset
-            if "vocab" in spec["cfg"] and not args.get("vocab") and not spec["cfg"].get("vocab"):
-                if dataset is None or not hasattr(dataset, "vocabulary"):
-                    raise ConfigError(
-                        f"transfer: {side}_encoder {preset!r} needs a vocabulary: pass {side}_encoder_args.vocab "
-                        "or train on a dataset with texts (one that has vocabulary())"
-                    )
-                args["vocab"] = list(dataset.vocabulary())
+        sides = ("source", "target", "text")
+        fill_vocabularies(
+            {
+                f"{side}_encoder": (getattr(cfg, f"{side}_encoder"), getattr(cfg, f"{side}_encoder_args"))
+                for side in sides
+            },
+            dataset,
+            "transfer",
+        )
         return cfg
 
     def export_cfg(self) -> dict[str, Any]:

@@ -43,11 +43,13 @@ class SceneTripletDataset(WorldDataset):
         paired_view: another image view of the same *source* scene, returned as PAIRED_IMAGE (the unmodified
             pair that aligns two domains, e.g. view="blobs2d", paired_view="render3d").
         targets: render TARGET_IMAGE too (False skips it when only the source scene is needed).
+        mods_per_scene: consecutive items sharing one source scene, each with its own modification (CSS-like;
+            see ``SceneWorld``). The composed-retrieval configs use 4.
 
     Item keys: IMAGE, TARGET_IMAGE (image views only), PAIRED_IMAGE (with ``paired_view``), MOD_TEXT, TEXT,
     TARGET_TEXT, KEY, TARGET_KEY,
-    LABEL, TARGET_LABEL (int64 ``stable_int`` of the keys), SOURCE_INDEX (= INDEX: the source image's position
-    in ``gallery()``), DOMAIN (= ``view``), INDEX.
+    LABEL, TARGET_LABEL (int64 ``stable_int`` of the keys), SOURCE_INDEX (the source image's position in
+    ``gallery()``: ``idx // mods_per_scene``), DOMAIN (= ``view``), INDEX.
 
     ``gallery(view)`` is the CSS-style retrieval gallery of these queries (see ``SceneGalleryDataset``).
     """
@@ -67,6 +69,7 @@ class SceneTripletDataset(WorldDataset):
         max_objects: int = 5,
         paired_view: str | None = None,
         targets: bool = True,
+        mods_per_scene: int = 1,
     ) -> None:
         if view not in SCENE_VIEWS:
             raise ConfigError(f"world_scenes view must be one of {list(SCENE_VIEWS)}, got {view!r}")
@@ -76,9 +79,11 @@ class SceneTripletDataset(WorldDataset):
             check_split(split)
         except ValueError as e:
             raise ConfigError(f"world_scenes: {e}") from None
-        if n < 0:
-            raise ConfigError(f"world_scenes n must be >= 0, got {n}")
-        self.world = SceneWorld(seed=seed, size=size, min_objects=min_objects, max_objects=max_objects)
+        if isinstance(n, bool) or not isinstance(n, int) or n < 0:
+            raise ConfigError(f"world_scenes n must be an integer >= 0, got {n!r}")
+        self.world = SceneWorld(
+            seed=seed, size=size, min_objects=min_objects, max_objects=max_objects, mods_per_scene=mods_per_scene
+        )
         self.split, self.n, self.view, self.transform = split, int(n), view, transform
         self.paired_view, self.targets = paired_view, targets
 
@@ -101,7 +106,7 @@ class SceneTripletDataset(WorldDataset):
             T.TARGET_LABEL: torch.tensor(stable_int(target.key()), dtype=torch.int64),
             T.DOMAIN: self.view,
             T.INDEX: torch.tensor(idx, dtype=torch.int64),
-            T.SOURCE_INDEX: torch.tensor(idx, dtype=torch.int64),
+            T.SOURCE_INDEX: torch.tensor(self.world.scene_index(idx), dtype=torch.int64),
         }
         if self.view != "text":
             item[T.IMAGE] = self._image(cast(np.ndarray, rendered[self.view]))  # (3, H, W)
@@ -129,10 +134,11 @@ class SceneTripletDataset(WorldDataset):
 
 
 class SceneGalleryDataset(WorldDataset):
-    """The retrieval gallery of ``n`` scene queries: item ``i < n`` is query i's source scene (the same render as
-    its IMAGE, so ``SOURCE_INDEX`` = i), item ``n + i`` is query i's target scene, as in TIRG's CSS test set
-    where the gallery holds every test image (arXiv:1812.07119). A hit is a gallery item whose ``KEY`` equals
-    the query's ``TARGET_KEY``; equal scenes drawn twice are both hits.
+    """The retrieval gallery of ``n`` scene queries: the ``S = ceil(n / mods_per_scene)`` distinct source scenes
+    first (item ``s`` is the very render its queries show, so their ``SOURCE_INDEX`` is ``s``), then query i's
+    target scene at ``S + i``, as in TIRG's CSS test set where the gallery holds every test image
+    (arXiv:1812.07119). A hit is a gallery item whose ``KEY`` equals the query's ``TARGET_KEY``; equal scenes
+    drawn twice are both hits.
 
     Items: IMAGE, KEY, LABEL, TEXT (the scene description), DOMAIN, INDEX.
     """
@@ -142,14 +148,18 @@ class SceneGalleryDataset(WorldDataset):
     def __init__(self, queries: SceneTripletDataset, view: str) -> None:
         self.queries, self.view = queries, view
         self.world, self.split, self.transform = queries.world, queries.split, queries.transform
-        self.n = 2 * len(queries)
+        m = self.world.mods_per_scene
+        self.n_sources = (len(queries) + m - 1) // m
+        self.n = self.n_sources + len(queries)
 
     def __getitem__(self, idx: int) -> dict[str, Any]:
         idx = self.check_index(idx)
-        which = "source" if idx < len(self.queries) else "target"
-        q = idx % len(self.queries)
-        source, _, target = self.world.triplet(q, self.split)
-        scene = source if which == "source" else target
+        if idx < self.n_sources:
+            which, q = "source", idx * self.world.mods_per_scene  # the first query of the group
+            scene = self.world.scene(q, self.split)
+        else:
+            which, q = "target", idx - self.n_sources
+            scene = self.world.triplet(q, self.split)[2]
         return {
             T.IMAGE: self._image(self.world.render(scene, self.view, q, self.split, which)),  # (3, H, W)
             T.KEY: scene.key(),
