@@ -11,9 +11,10 @@ on the same data, seed and budget, in one run:
 * (d) 2D query -> 3D gallery, with the model of (b).
 
 Protocol: TIRG's Recall@K (query image removed from its own ranking; a hit is a gallery image of the target
-scene) over 1000 unseen test queries and their 2000-image gallery. The training settings are the configs in
-``configs/transfer/`` (this script only swaps the composer). Finished methods are kept in
-``runs/bench/transfer/<experiment>/<method>/result.json``, so a killed benchmark resumes where it stopped.
+scene) over 2000 unseen test queries (4 modifications per source scene, as in CSS) and their 2500-image
+gallery. The training settings are the configs in ``configs/transfer/`` (this script only swaps the composer).
+Finished methods are kept in ``runs/bench/transfer/<experiment>/<method>/result.json``, so a killed benchmark
+resumes where it stopped (and re-running it only rebuilds the table).
 Run: ``semspace bench transfer`` (``--quick`` for a smoke run with tiny models).
 """
 
@@ -41,12 +42,12 @@ from semspace.utils.seed import seed_everything
 log = logging.getLogger(__name__)
 
 METHODS = {"TIRG": "tirg", "concat": "concat", "image only": "image_only", "text only": "text_only"}
-EXPERIMENTS = {  # name -> (config, {column prefix: metric prefix of its evaluation})
-    "in_domain_3d": ("configs/transfer/world_3d_in_domain.yaml", {"(a) 3D->3D in-domain": "3d_to_3d"}),
+EXPERIMENTS = {  # name -> (config, {column prefix: metric prefix of its evaluation}); transfer runs first
     "transfer_2d_to_3d": (
         "configs/transfer/world_2d_to_3d.yaml",
         {"(b) 2D-trained, 3D->3D": "3d_to_3d", "(d) 2D-trained, 2D->3D": "2d_to_3d"},
     ),
+    "in_domain_3d": ("configs/transfer/world_3d_in_domain.yaml", {"(a) 3D->3D in-domain": "3d_to_3d"}),
     "transfer_text_to_3d": ("configs/transfer/world_text_to_3d.yaml", {"(c) text-trained, 3D->3D": "3d_to_3d"}),
 }
 KS = (1, 5, 10)
@@ -98,9 +99,8 @@ def main(out_dir: str | Path = "benchmarks/results", quick: bool = False) -> Pat
         per_exp[name] = run_experiment(name, cfg, run_root)
         seconds[name] = round(time.time() - t0, 1)
     rows = []
-    columns = ["method"]
-    for name, (_, cols) in EXPERIMENTS.items():
-        columns += [f"{col} R@{k}" for col in cols for k in KS]
+    cols_in_order = sorted(c for _, cols in EXPERIMENTS.values() for c in cols)  # (a), (b), (c), (d)
+    columns = ["method", *[f"{col} R@{k}" for col in cols_in_order for k in KS]]
     for label in METHODS:
         row: dict[str, Any] = {"method": label}
         for name, (_, cols) in EXPERIMENTS.items():
@@ -115,7 +115,7 @@ def main(out_dir: str | Path = "benchmarks/results", quick: bool = False) -> Pat
         seed=configs["in_domain_3d"]["train"]["seed"],
         config={"experiments": configs, "seconds_per_experiment": seconds},
         seconds=time.time() - t_all,
-        title="Transferred transformations on the world (LTT / TIRG protocol, Recall@K, 1000 test queries)",
+        title="Transferred transformations on the world (LTT / TIRG protocol, Recall@K, 2000 test queries)",
         notes=_notes(rows, seconds),
         out_dir=out_dir,
     )

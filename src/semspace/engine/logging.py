@@ -5,23 +5,45 @@ from __future__ import annotations
 import json
 import logging
 import math
+import sys
 import time
 from pathlib import Path
 from typing import Any
 
 
+class _CurrentStderrHandler(logging.StreamHandler):
+    """Writes to whatever ``sys.stderr`` is at emit time (test runners and notebooks swap it)."""
+
+    def __init__(self) -> None:
+        super().__init__(sys.stderr)
+
+    @property
+    def stream(self) -> Any:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value: Any) -> None:
+        del value
+
+
 def setup_logging(log_file: str | Path | None = None, level: int = logging.INFO) -> None:
-    """Configures the root logger (console, plus ``log_file`` when given). Only entry points call this."""
-    handlers: list[logging.Handler] = [logging.StreamHandler()]
+    """Configures the root logger (console, plus ``log_file`` when given). Only entry points call this.
+
+    Calling it again replaces the handlers it added before (not those of others, such as a test runner's).
+    """
+    handlers: list[logging.Handler] = [_CurrentStderrHandler()]
     if log_file is not None:
         Path(log_file).parent.mkdir(parents=True, exist_ok=True)
         handlers.append(logging.FileHandler(log_file))
     fmt = logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s", "%H:%M:%S")
     root = logging.getLogger()
     for h in list(root.handlers):
-        root.removeHandler(h)
+        if getattr(h, "_semspace", False):
+            root.removeHandler(h)
+            h.close()
     for h in handlers:
         h.setFormatter(fmt)
+        h._semspace = True  # type: ignore[attr-defined]
         root.addHandler(h)
     root.setLevel(level)
 
