@@ -21,7 +21,7 @@ Run: ``semspace bench transfer`` (``--quick`` for a smoke run with tiny models).
 from __future__ import annotations
 
 import json
-import logging
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -38,8 +38,6 @@ from semspace.eval.report import write_benchmark
 from semspace.tasks import create_task
 from semspace.utils.io import atomic_write_text
 from semspace.utils.seed import seed_everything
-
-log = logging.getLogger(__name__)
 
 METHODS = {"TIRG": "tirg", "concat": "concat", "image only": "image_only", "text only": "text_only"}
 EXPERIMENTS = {  # name -> (config, {column prefix: metric prefix of its evaluation}); transfer runs first
@@ -71,17 +69,19 @@ def run_experiment(name: str, cfg: RunCfg, run_root: Path) -> dict[str, dict[str
         done = run_dir / "result.json"
         if done.is_file():
             results[label] = json.loads(done.read_text())
-            log.info("%s / %s: kept from %s", name, label, done)
+            print(f"{name} / {label}: kept from {done}", flush=True)
             continue
         seed_everything(cfg.train.seed)
         task = create_task(cfg.task, {**cfg.task_args, "composer": composer}, train_set)
         t0 = time.time()
         run_cfg = to_dict(cfg) | {"task_args": task.export_cfg()}
-        Trainer(task, cfg.train, run_dir, dataset=train_set, run_cfg=run_cfg).fit(resume=True)
+        progress = sys.stderr.isatty()
+        Trainer(task, cfg.train, run_dir, dataset=train_set, run_cfg=run_cfg, progress=progress).fit(resume=True)
         metrics = dict(protocol(task)) | {"train_seconds": round(time.time() - t0, 1)}
         atomic_write_text(done, json.dumps(metrics, indent=2) + "\n")
         results[label] = metrics
-        log.info("%s / %s: %s", name, label, metrics)
+        recalls = ", ".join(f"{k} {v:.3f}" for k, v in metrics.items() if k.endswith("R@1"))
+        print(f"{name} / {label}: {recalls} ({metrics['train_seconds']} s)", flush=True)
     return results
 
 

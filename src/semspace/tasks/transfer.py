@@ -19,10 +19,13 @@ view), the loss is
   target view), which places both domains in one space. The exact LTT alignment loss is not recovered
   (papers/ltt.md, [N]); InfoNCE is our deliberate choice, as in the ``align`` task.
 
-The composer sees unit-norm embeddings: alignment is on unit vectors, so f_s and f_t agree in direction
-but not necessarily in norm, and a composer fed raw features would see a different input distribution in
-the target domain. With ``source_domain == target_domain`` the same task trains in-domain (the upper
-bound: target triplets available) and the alignment term is off.
+The composer sees unit-norm image embeddings scaled by sqrt(D): alignment is on unit vectors, so f_s and f_t
+agree in direction but not necessarily in norm, and a composer fed raw features would see a different input
+distribution in the target domain; the sqrt(D) scale (coordinates of unit size) restores the magnitude of
+TIRG's raw CNN features, against which its gate and residual weights (init 1 and 10) were set. Fed unit
+vectors, the residual branch outweighs the image-preserving gate tenfold and TIRG behaves like concat.
+With ``source_domain == target_domain`` the same task trains in-domain (the upper bound: target triplets
+available) and the alignment term is off.
 
 At test time (``eval_forward`` / ``compose``): query = N(T(f_q(x), g(t))) for a query image of any domain
 the task embeds, gallery = f_t(y); retrieval by cosine similarity.
@@ -30,6 +33,7 @@ the task embeds, gallery = f_t(y); retrieval by cosine similarity.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -66,6 +70,7 @@ class TransferCfg(TaskCfg):
     align_weight: float = 1.0  # lambda of the alignment term (unused in-domain)
     embed_dim: int = 512  # dimension of the shared space (TIRG: 512)
     init_norm_scale: float = 4.0  # initial s of TIRG's NormalizationLayer
+    composer_input_scale: float = 0.0  # the composer sees unit image embeddings times this (0: sqrt(embed_dim))
     init_temperature: float = 0.07  # InfoNCE temperature at initialisation (learned afterwards)
 
 
@@ -194,7 +199,8 @@ class TransferTask(Task):
         texts = [str(t) for t in texts]
         empty = torch.tensor([not t.strip() for t in texts], device=query.device)  # (B,)
         z_t = self.text_encoder.encode(texts)  # (B, D)
-        composed = self.composer(query, z_t)  # (B, D)
+        scale = self.cfg.composer_input_scale or math.sqrt(query.shape[-1])
+        composed = self.composer(query * scale, z_t)  # (B, D)
         composed = torch.where(empty[:, None], query, composed)  # (B, D)
         out = self.norm(composed)  # (B, D) with norm s
         return F.normalize(out, dim=-1) if normalize else out
