@@ -29,10 +29,7 @@ from typing import Any
 import torch
 
 from semspace.config import RunCfg, load_run_cfg, to_dict
-from semspace.data import create_dataset
-from semspace.data.cache import CachedDataset
-from semspace.data.transforms import attach_transform
-from semspace.engine.run import build_evaluator
+from semspace.engine.run import build_evaluator, build_task_and_data
 from semspace.engine.trainer import Trainer
 from semspace.eval.report import write_benchmark
 from semspace.tasks import create_task
@@ -57,11 +54,7 @@ QUICK = [
 
 def run_experiment(name: str, cfg: RunCfg, run_root: Path) -> dict[str, dict[str, float]]:
     """Trains every method of ``METHODS`` on one cached training set; returns {method: metrics}."""
-    spec = cfg.data.train
-    base = create_dataset(spec.name, **spec.args)
-    probe = create_task(cfg.task, dict(cfg.task_args), base)  # the preprocessing every method shares
-    attach_transform(base, probe.preprocess_cfg())
-    train_set = CachedDataset(base, num_workers=cfg.train.num_workers)
+    _, train_set = build_task_and_data(cfg)  # rendered and cached once (the config sets cache), shared by all methods
     protocol = build_evaluator(cfg)
     results: dict[str, dict[str, float]] = {}
     for label, composer in METHODS.items():

@@ -24,17 +24,15 @@ from typing import Any
 import torch
 
 from semspace.config import DataSpec, RunCfg, load_run_cfg, to_dict
-from semspace.data import create_dataset
-from semspace.data.cache import CachedDataset
-from semspace.data.transforms import attach_transform, denormalize
+from semspace.data.transforms import denormalize
 from semspace.engine.indexing import build_index
-from semspace.engine.run import build_evaluator
+from semspace.engine.run import build_evaluator, build_task_and_data
 from semspace.engine.search import Searcher
 from semspace.engine.trainer import Trainer
 from semspace.eval.figures import retrieval_grid, save_figure
 from semspace.eval.protocols.composed import ComposedExperiment
 from semspace.eval.report import markdown_table
-from semspace.tasks import Task, create_task
+from semspace.tasks import Task
 from semspace.types import IMAGE, KEY, MOD_TEXT, TARGET_KEY
 from semspace.utils.io import atomic_write_text
 from semspace.utils.seed import seed_everything
@@ -85,11 +83,7 @@ def run_demo(out: str | Path = "runs/demo", *, quick: bool = False, progress: bo
 
     cfg = demo_run_cfg(quick)
     seed_everything(cfg.train.seed)
-    spec = cfg.data.train
-    train_set = create_dataset(spec.name, **spec.args)
-    task = create_task(cfg.task, cfg.task_args, train_set)
-    attach_transform(train_set, task.preprocess_cfg())
-    train_set = CachedDataset(train_set, num_workers=cfg.train.num_workers, progress=progress)
+    task, train_set = build_task_and_data(cfg, progress=progress)  # the config caches the rendered views
     protocol = build_evaluator(cfg)
     untrained = protocol(task)
     run_dir = out / "run"

@@ -38,6 +38,18 @@ def build_evaluator(run_cfg: RunCfg) -> Any:
     return protocol
 
 
+def build_task_and_data(run_cfg: RunCfg, *, progress: bool = False) -> tuple[Task, Any]:
+    """The task of ``run_cfg`` and its training set: built by name, given the task's input transform (the inputs
+    evaluation, the index and search will see) and cached in memory when ``data.train.cache`` is set."""
+    spec = run_cfg.data.train
+    dataset = create_dataset(spec.name, **spec.args)
+    task: Task = create_task(run_cfg.task, run_cfg.task_args, dataset)
+    attach_transform(dataset, task.preprocess_cfg())
+    if spec.cache:
+        dataset = CachedDataset(dataset, num_workers=run_cfg.train.num_workers, progress=progress)
+    return task, dataset
+
+
 def train(run_cfg: RunCfg, run_dir: str | Path, *, resume: bool = True, progress: bool = False) -> dict[str, float]:
     """Trains the run described by ``run_cfg`` into ``run_dir``; returns the final metrics.
 
@@ -50,12 +62,7 @@ def train(run_cfg: RunCfg, run_dir: str | Path, *, resume: bool = True, progress
     if not run_cfg.data.train.name:
         raise ConfigError("config has no data.train.name (a registered dataset, e.g. world_scenes)")
     seed_everything(run_cfg.train.seed)
-    spec = run_cfg.data.train
-    dataset = create_dataset(spec.name, **spec.args)
-    task: Task = create_task(run_cfg.task, run_cfg.task_args, dataset)
-    attach_transform(dataset, task.preprocess_cfg())  # the inputs evaluation, the index and search will see
-    if spec.cache:
-        dataset = CachedDataset(dataset, num_workers=run_cfg.train.num_workers, progress=progress)
+    task, dataset = build_task_and_data(run_cfg, progress=progress)
     resolved = to_dict(run_cfg)
     resolved["task_args"] = task.export_cfg()
     trainer = Trainer(

@@ -14,7 +14,6 @@ from typing import Any
 
 import torch
 
-from semspace.data.preprocess import PreprocessCfg
 from semspace.losses import InfoNceLoss
 from semspace.models import create_model
 from semspace.models.joint import JointEmbeddingModel
@@ -68,13 +67,6 @@ class AlignTask(Task):
             out[f"encoder_{side}"] = encoder.to_config()
             out[f"encoder_{side}_args"] = {}
         return out
-
-    def preprocess_cfg(self) -> PreprocessCfg | None:
-        for enc in self.model.encoders.values():
-            cfg = getattr(enc, "preprocess_cfg", None)
-            if isinstance(cfg, PreprocessCfg):
-                return cfg
-        return None
 
     def training_forward(self, batch: dict[str, Any], group: str = "main") -> dict[str, torch.Tensor]:
         c = self.cfg

@@ -64,7 +64,12 @@ class Task(nn.Module):
         return to_dict(self.cfg)
 
     def preprocess_cfg(self) -> PreprocessCfg | None:
-        """How raw images become this task's inputs (stored in checkpoints and indexes)."""
+        """How raw images become this task's inputs (stored in checkpoints and indexes): the ``preprocess_cfg``
+        of its first image encoder, in registration order (None for tasks without one)."""
+        for module in self.modules():
+            cfg = getattr(module, "preprocess_cfg", None) if module is not self else None
+            if isinstance(cfg, PreprocessCfg):
+                return cfg
         return None
 
     def backbone_prefixes(self) -> tuple[str, ...]:

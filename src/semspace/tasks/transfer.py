@@ -145,13 +145,6 @@ class TransferTask(Task):
         if len({repr(c) for c in found.values()}) > 1:
             raise ConfigError(f"transfer: the image encoders need one preprocessing, got {found}")
 
-    def preprocess_cfg(self) -> PreprocessCfg | None:
-        for enc in self.encoders.values():
-            cfg = getattr(enc, "preprocess_cfg", None)
-            if isinstance(cfg, PreprocessCfg):
-                return cfg
-        return None
-
     # ---- training ---------------------------------------------------------------------------------
     def training_forward(self, batch: dict[str, Any], group: str = "main") -> dict[str, torch.Tensor]:
         c = self.cfg
