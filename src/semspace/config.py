@@ -205,8 +205,3 @@ def load_run_cfg(path: str | Path | None = None, overrides: list[str] | None = N
     data = load_yaml(path) if path is not None else {}
     data = apply_overrides(data, overrides or [])
     return from_dict(RunCfg, data)
-
-
-def merge_into(cls: type[C], args: dict[str, Any], path: str) -> C:
-    """Builds a task's own cfg dataclass from ``task_args`` (unknown keys name ``path``)."""
-    return from_dict(cls, args, path)

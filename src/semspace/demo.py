@@ -51,8 +51,9 @@ DEMO_INTRO = (
 EXAMPLES = (0, 1, 2)  # test queries shown as example searches
 
 
-def demo_run_cfg(quick: bool) -> RunCfg:
-    """The transfer run of the demo: the 2D -> 3D config, shortened (tiny models with ``quick``)."""
+def demo_run_cfg(quick: bool, seed: int = 0) -> RunCfg:
+    """The transfer run of the demo: the 2D -> 3D config, shortened (tiny models with ``quick``); ``seed`` is the
+    training seed (model initialisation and batch order; the world's scenes stay the same)."""
     overrides = ["data.train.args.n=4000", "train.max_steps=1000", "train.batch_size=32", "eval.data.args.n=500"]
     if quick:
         overrides = [
@@ -61,7 +62,8 @@ def demo_run_cfg(quick: bool) -> RunCfg:
             "data.train.args.size=32", "train.max_steps=300", "train.batch_size=32", "eval.data.args.n=200",
             "eval.data.args.size=32",
         ]  # fmt: skip
-    return load_run_cfg(_config_path(), overrides + ["train.log_every=50", "train.ckpt_every=250"])
+    bookkeeping = ["train.log_every=50", "train.ckpt_every=250", f"train.seed={seed}"]
+    return load_run_cfg(_config_path(), overrides + bookkeeping)
 
 
 def _config_path() -> Path:
@@ -72,8 +74,11 @@ def _config_path() -> Path:
     raise FileNotFoundError(f"{CONFIG} not found; run the demo from the project root")
 
 
-def run_demo(out: str | Path = "runs/demo", *, quick: bool = False, progress: bool = False) -> dict[str, Any]:
-    """Runs the demo into ``out``; returns the metrics also written to ``out/metrics.json``."""
+def run_demo(
+    out: str | Path = "runs/demo", *, quick: bool = False, seed: int = 0, progress: bool = False
+) -> dict[str, Any]:
+    """Runs the demo into ``out`` with training seed ``seed``; returns the metrics also written to
+    ``out/metrics.json``."""
     out = Path(out)
     t0 = time.time()
     sheets = {}
@@ -81,7 +86,7 @@ def run_demo(out: str | Path = "runs/demo", *, quick: bool = False, progress: bo
         export_world(kind, out / "world" / kind, n=32 if quick else 64, seed=0, progress=progress)
         sheets[kind] = save_contact_sheet(kind, out / "sheets" / f"{kind}.png", n=6)
 
-    cfg = demo_run_cfg(quick)
+    cfg = demo_run_cfg(quick, seed)
     seed_everything(cfg.train.seed)
     task, train_set = build_task_and_data(cfg, progress=progress)  # the config caches the rendered views
     protocol = build_evaluator(cfg)

@@ -3,16 +3,38 @@
 Shape follows timm's ``register_model`` / ``create_model``: a ``register(name)`` decorator,
 ``create(name_or_obj, **kwargs)``, ``list(pattern)`` and ``is_registered(name)``. A duplicate
 name raises, and an unknown name raises a ``KeyError`` that lists what is available.
+
+Entries are found, not listed: a registry names the packages that provide its entries (``discover=``), and the
+first lookup imports every module below them (``import_submodules``), so each module's ``@REG.register(name)``
+decorator runs. Adding a loss, a task or a dataset is adding a file; no module list is edited.
 """
 
 from __future__ import annotations
 
 import fnmatch
+import importlib
 import inspect
+import pkgutil
 from collections.abc import Callable, Iterator
 from typing import Any, Generic, TypeVar
 
 T = TypeVar("T")
+
+
+def import_submodules(package: str) -> list[str]:
+    """Imports ``package`` and every module below it (names starting with ``_`` are skipped); returns their names.
+
+    Example:
+        >>> import_submodules("semspace.losses")  # runs every @LOSSES.register in the package
+    """
+    pkg = importlib.import_module(package)
+    names = [package]
+    for info in pkgutil.walk_packages(getattr(pkg, "__path__", []), prefix=f"{package}."):
+        if any(part.startswith("_") for part in info.name.split(".")):
+            continue
+        importlib.import_module(info.name)
+        names.append(info.name)
+    return names
 
 
 class Registry(Generic[T]):
@@ -20,6 +42,8 @@ class Registry(Generic[T]):
 
     Args:
         kind: the family name used in error messages ("encoder", "loss", "dataset", ...).
+        discover: packages whose modules register entries; they are imported (``import_submodules``) on the
+            first lookup, listing or membership test.
 
     Example:
         >>> LOSSES = Registry("loss")
@@ -29,9 +53,19 @@ class Registry(Generic[T]):
         ['soft_triplet']
     """
 
-    def __init__(self, kind: str) -> None:
+    def __init__(self, kind: str, *, discover: tuple[str, ...] = ()) -> None:
         self.kind = kind
         self._entries: dict[str, T] = {}
+        self._discover = tuple(discover)
+        self._discovered = not self._discover
+
+    def discover(self) -> None:
+        """Imports the provider packages once, so that their modules register their entries."""
+        if self._discovered:
+            return
+        self._discovered = True  # set first: the imported modules call add() and may look entries up
+        for package in self._discover:
+            import_submodules(package)
 
     def register(self, name: str | None = None) -> Callable[[T], T]:
         """Decorator registering a class or function under ``name`` (default: its ``__name__``)."""
@@ -50,6 +84,7 @@ class Registry(Generic[T]):
 
     def get(self, name: str) -> T:
         """Returns the entry for ``name``; an unknown name raises ``KeyError`` naming the choices."""
+        self.discover()
         try:
             return self._entries[name]
         except KeyError:
@@ -81,16 +116,21 @@ class Registry(Generic[T]):
 
     def list(self, pattern: str = "*") -> list[str]:
         """Sorted names matching a shell-style ``pattern``."""
+        self.discover()
         return sorted(n for n in self._entries if fnmatch.fnmatch(n, pattern))
 
     def is_registered(self, name: str) -> bool:
+        self.discover()
         return name in self._entries
 
     def __contains__(self, name: object) -> bool:
+        self.discover()
         return name in self._entries
 
     def __iter__(self) -> Iterator[str]:
+        self.discover()
         return iter(sorted(self._entries))
 
     def __len__(self) -> int:
+        self.discover()
         return len(self._entries)

@@ -13,6 +13,7 @@ def demo(
         "runs/demo"
     ),
     quick: Annotated[bool, typer.Option("--quick", help="a smaller, faster run (about a minute)")] = False,
+    seed: Annotated[int, typer.Option("--seed", help="training seed (the world's scenes stay the same)")] = 0,
 ) -> None:
     """Run the main job on the embedded world and write OUT/report.md and OUT/metrics.json.
 
@@ -21,6 +22,6 @@ def demo(
     from semspace.demo import DEMO_INTRO, run_demo
 
     typer.echo(DEMO_INTRO)
-    metrics = run_demo(out, quick=quick, progress=True)
+    metrics = run_demo(out, quick=quick, seed=seed, progress=True)
     typer.echo(metrics["table"])
     typer.echo(f"report: {out / 'report.md'}  metrics: {out / 'metrics.json'}  ({metrics['seconds']} s)")

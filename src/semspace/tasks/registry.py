@@ -2,35 +2,26 @@
 
 from __future__ import annotations
 
-import importlib
 from pathlib import Path
 from typing import Any
 
-from semspace.config import merge_into
+from semspace.config import from_dict
 from semspace.models.checkpoint import clean_state_dict, load_checkpoint
 from semspace.registry import Registry
 from semspace.tasks.base import Task
 
-TASKS: Registry = Registry("task")
-_TASK_MODULES = ("semspace.tasks.align", "semspace.tasks.transfer")  # each module registers its task on import
-
-
-def _load_tasks() -> None:
-    for mod in _TASK_MODULES:
-        importlib.import_module(mod)
+TASKS: Registry = Registry("task", discover=("semspace.tasks",))  # every module of tasks/ may register one
 
 
 def list_tasks(pattern: str = "*") -> list[str]:
     """Names of the registered tasks."""
-    _load_tasks()
     return TASKS.list(pattern)
 
 
 def create_task(name: str, task_args: dict[str, Any] | None = None, dataset: Any | None = None) -> Task:
     """Builds task ``name`` from ``task_args`` (validated into its Cfg) and resolves data-dependent fields."""
-    _load_tasks()
     cls = TASKS.get(name)
-    cfg = merge_into(cls.Cfg, task_args or {}, "task_args")
+    cfg = from_dict(cls.Cfg, task_args or {}, "task_args")
     cfg = cls.resolve_cfg(cfg, dataset)
     return cls(cfg)
 
