@@ -1,3 +1,14 @@
+"""The Registry class, its discovery of provider modules, and the registries of the library's families."""
+
+from __future__ import annotations
+
+import importlib
+import subprocess
+import sys
+import textwrap
+from collections.abc import Iterator
+from pathlib import Path
+
 import pytest
 
 from semspace.registry import Registry
@@ -50,3 +61,124 @@ def test_unknown_arguments_are_a_config_error_naming_them() -> None:
     ):
         reg.create("tiny", bogus=3)
     assert reg.create("tiny", n=4).n == 4
+
+
+def _write(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(textwrap.dedent(text), encoding="utf-8")
+
+
+@pytest.fixture
+def plugin_package(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """A throwaway package on ``sys.path``: a registry module and providers nobody imports explicitly."""
+    name = f"semspace_plugins_{tmp_path.name.replace('-', '_')}"
+    root = tmp_path / name
+    _write(root / "__init__.py", "")
+    _write(
+        root / "widgets.py",
+        f"""
+        from semspace.registry import Registry
+
+        WIDGETS = Registry("widget", discover=("{name}.providers",))
+        """,
+    )
+    _write(root / "providers" / "__init__.py", "")
+    _write(
+        root / "providers" / "round.py",
+        f"""
+        from {name}.widgets import WIDGETS
+
+
+        @WIDGETS.register("round_widget")
+        class RoundWidget:
+            pass
+        """,
+    )
+    _write(root / "providers" / "nested" / "__init__.py", "")
+    _write(
+        root / "providers" / "nested" / "square.py",  # sub-packages are walked too
+        f"""
+        from {name}.widgets import WIDGETS
+
+        WIDGETS.add("square_widget", dict)
+        """,
+    )
+    _write(
+        root / "providers" / "_private.py",  # names starting with "_" are skipped
+        f"""
+        from {name}.widgets import WIDGETS
+
+        WIDGETS.add("private_widget", dict)
+        """,
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    yield name
+    for mod in [m for m in sys.modules if m == name or m.startswith(f"{name}.")]:
+        del sys.modules[mod]
+
+
+def test_discover_imports_the_providers_on_first_lookup(plugin_package: str) -> None:
+    widgets = importlib.import_module(f"{plugin_package}.widgets").WIDGETS
+    round_module = f"{plugin_package}.providers.round"
+    assert round_module not in sys.modules  # nobody imported the provider yet
+    assert widgets.list() == ["round_widget", "square_widget"]
+    assert round_module in sys.modules
+    assert widgets.get("round_widget").__module__ == round_module
+    assert f"{plugin_package}.providers._private" not in sys.modules
+    assert len(widgets) == 2  # a second lookup does not import (or register) anything again
+
+
+def test_discover_runs_on_membership_and_get(plugin_package: str) -> None:
+    widgets = importlib.import_module(f"{plugin_package}.widgets").WIDGETS
+    assert "square_widget" in widgets
+    assert widgets.create("round_widget").__class__.__name__ == "RoundWidget"
+
+
+def test_registry_without_discover_imports_nothing() -> None:
+    reg: Registry = Registry("widget")
+    assert reg.list() == [] and len(reg) == 0
+
+
+FAMILIES = {  # registry "module:NAME" -> (the package it discovers, entries it must list)
+    "semspace.losses.registry:LOSSES": ("semspace.losses", {"info_nce", "soft_triplet", "batch_classification"}),
+    "semspace.eval.protocols.registry:PROTOCOLS": (
+        "semspace.eval.protocols",
+        {"paired_retrieval", "composed_retrieval"},
+    ),
+    "semspace.models.registry:ENCODERS": (
+        "semspace.models.encoders",
+        {"small_cnn", "efficientnet_lite0", "lstm_text", "minilm_text", "mlp_features"},
+    ),
+    "semspace.models.composition.registry:COMPOSERS": (
+        "semspace.models.composition",
+        {"tirg", "concat", "image_only", "text_only"},
+    ),
+}
+
+
+def _registry(ref: str) -> Registry:
+    module, attr = ref.split(":")
+    return getattr(importlib.import_module(module), attr)
+
+
+@pytest.mark.parametrize("ref", sorted(FAMILIES))
+def test_each_family_lists_its_known_entries(ref: str) -> None:
+    package, known = FAMILIES[ref]
+    registry = _registry(ref)
+    assert known <= set(registry.list())
+    for name in registry.list():  # every entry comes from a module below the package the registry discovers
+        assert registry.get(name).__module__.startswith(f"{package}."), name
+
+
+def test_family_registries_discover_their_providers_in_a_fresh_process() -> None:
+    """Only the registry modules are imported explicitly; each family still lists every entry."""
+    refs = sorted(FAMILIES)
+    code = (
+        "import importlib\n"
+        f"for ref in {refs!r}:\n"
+        "    module, attr = ref.split(':')\n"
+        "    print(','.join(getattr(importlib.import_module(module), attr).list()))\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.splitlines() == [",".join(_registry(ref).list()) for ref in refs]

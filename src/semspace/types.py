@@ -1,4 +1,4 @@
-"""Batch-key constants, the Domain enum and small result dataclasses shared by all families.
+"""Batch-key constants, the Domain enum and the ``SearchHit`` result shared by all families.
 
 Datasets (world and real loaders alike) return ``dict`` items keyed by these constants; collate
 stacks tensors and keeps strings as lists. Every dataset returns ``INDEX`` so distributed
@@ -14,9 +14,8 @@ image, removed from its own ranking); ``dataset.gallery()`` returns the dataset 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
 
 # ---- batch keys -------------------------------------------------------------------------------
 IMAGE = "image"  # (B, C, H, W) float32, the query/source view
@@ -38,11 +37,6 @@ KEY = "key"  # list[str] canonical ground-truth key (scene equality, class name)
 TARGET_KEY = "target_key"  # list[str] canonical key of the target scene
 PATH = "path"  # list[str] source URI of each item, when it came from disk
 SOURCE_INDEX = "source_index"  # (B,) int64 gallery position of a query's own source image (-1: not in the gallery)
-
-BATCH_KEYS = (
-    IMAGE, PAIRED_IMAGE, SKETCH, TEXT, MOD_TEXT, TARGET_IMAGE, TARGET_TEXT, EXEMPLAR, TARGET, FEATURES,
-    LABEL, TARGET_LABEL, ATTRIBUTES, DOMAIN, INDEX, KEY, TARGET_KEY, PATH, SOURCE_INDEX,
-)  # fmt: skip
 
 
 class Domain(StrEnum):
@@ -67,14 +61,3 @@ class SearchHit:
     uri: str = ""
     label: str = ""
     caption: str = ""
-
-
-@dataclass
-class EvalResult:
-    """Metrics of one protocol run, keyed by direction-encoding names (``sketch_to_photo_mAP@all``)."""
-
-    protocol: str
-    metrics: dict[str, float]
-    n_queries: int = 0
-    n_gallery: int = 0
-    extra: dict[str, Any] = field(default_factory=dict)

@@ -1,4 +1,7 @@
-"""Losses: small modules with a single ``forward``; ``create_loss(name, **kw)`` builds one by name."""
+"""Losses: small modules with a single ``forward``; ``create_loss(name, **kw)`` builds one by name.
+
+Each loss module registers its class with ``@LOSSES.register(name)``; the imports below are the public API only.
+"""
 
 from __future__ import annotations
 
@@ -9,10 +12,6 @@ from semspace.losses.contrastive import InfoNceLoss as InfoNceLoss
 from semspace.losses.registry import LOSSES as LOSSES
 from semspace.losses.triplet import SoftTripletLoss as SoftTripletLoss
 
-LOSSES.add("info_nce", InfoNceLoss)
-LOSSES.add("soft_triplet", SoftTripletLoss)
-LOSSES.add("batch_classification", BatchClassificationLoss)
-
 
 def create_loss(name: str | Any, /, **kwargs: Any) -> Any:
     """Builds a registered loss by name (an ``nn.Module`` is returned as is)."""
@@ -20,6 +19,7 @@ def create_loss(name: str | Any, /, **kwargs: Any) -> Any:
 
 
 def list_losses(pattern: str = "*") -> list[str]:
+    """Sorted names of the registered losses matching a shell-style ``pattern``."""
     return LOSSES.list(pattern)
 
 

@@ -16,7 +16,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from semspace.losses.registry import LOSSES
 
+
+@LOSSES.register("batch_classification")
 class BatchClassificationLoss(nn.Module):
     """Cross-entropy of each query against the batch of targets, its own target being the class.
 

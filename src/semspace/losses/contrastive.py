@@ -12,8 +12,10 @@ import torch.nn.functional as F
 from torch import nn
 
 from semspace.losses.distributed import all_gather_with_grad, rank
+from semspace.losses.registry import LOSSES
 
 
+@LOSSES.register("info_nce")
 class InfoNceLoss(nn.Module):
     """Symmetric cross-entropy over the similarity matrix of paired features.
 

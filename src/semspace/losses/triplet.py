@@ -20,6 +20,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from semspace.losses.registry import LOSSES
+
 
 def pairwise_sq_dists(x: torch.Tensor) -> torch.Tensor:
     """Squared Euclidean distances between the rows of ``x`` (M, D), as an (M, M) matrix (clamped at 0)."""
@@ -64,6 +66,7 @@ def sample_negatives(
     return idx, top >= 0  # (M, K'), (M, K')
 
 
+@LOSSES.register("soft_triplet")
 class SoftTripletLoss(nn.Module):
     """TIRG's soft triplet loss over N (query, target) pairs.
 

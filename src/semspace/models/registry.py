@@ -3,7 +3,8 @@
 Every class registered here follows the encoder contract of ``models.encoders.base.BaseEncoder`` and
 carries its cfg dataclass as ``cfg_class``; the factory (``models.factory``) turns a named JSON preset into
 that dataclass and calls ``cls(cfg)``. ``register_encoder(name)`` also stamps ``cls.architecture = name`` so
-an encoder can describe itself (``to_config()``) for checkpoints.
+an encoder can describe itself (``to_config()``) for checkpoints. No encoder module is imported here: the first
+lookup or listing imports every module of ``semspace.models.encoders`` (``Registry(discover=...)``).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from typing import Any, TypeVar
 
 from semspace.registry import Registry
 
-ENCODERS: Registry[Any] = Registry("encoder")
+ENCODERS: Registry[Any] = Registry("encoder", discover=("semspace.models.encoders",))
 
 E = TypeVar("E")
 

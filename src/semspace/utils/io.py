@@ -45,8 +45,3 @@ def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> None:
 def atomic_write_text(path: str | os.PathLike[str], text: str) -> None:
     """Writes ``text`` (UTF-8) to ``path`` atomically."""
     atomic_write_bytes(path, text.encode("utf-8"))
-
-
-def semspace_home() -> Path:
-    """The state directory (``$SEMSPACE_HOME``, default ``~/.cache/semspace``); tests point it at tmp."""
-    return Path(os.environ.get("SEMSPACE_HOME", Path.home() / ".cache" / "semspace"))

@@ -1,7 +1,8 @@
 """Evaluation protocols: thin runners that own a benchmark's quirks and call the pure metrics.
 
 ``create_protocol(name, **args)`` returns a callable ``protocol(task) -> {metric: value}``; metric keys
-encode the direction (``blobs2d_to_render3d_R@1``).
+encode the direction (``blobs2d_to_render3d_R@1``). Each protocol module registers itself with
+``@PROTOCOLS.register(name)`` and ``PROTOCOLS`` finds it on its first lookup; the imports below are the public API.
 """
 
 from __future__ import annotations

@@ -1,5 +1,8 @@
-"""Composers of composed retrieval: ``compose(img (B, D), txt (B, D)) -> (B, D)``; importing this fills
-``COMPOSERS`` with "tirg", "concat", "image_only" and "text_only" (TIRG, arXiv:1812.07119, and its baselines).
+"""Composers of composed retrieval: ``compose(img (B, D), txt (B, D)) -> (B, D)``.
+
+``COMPOSERS`` holds "tirg", "concat", "image_only" and "text_only" (TIRG, arXiv:1812.07119, and its baselines);
+each module registers its composers with ``@register_composer(name)`` and the registry finds them on its first
+lookup, so the imports below are the public API only.
 """
 
 from semspace.models.composition.base import BaseComposer as BaseComposer

@@ -1,7 +1,9 @@
 """The composer registry: name -> composer class, and ``create_composer`` / ``list_composers``.
 
 Every class registered here follows ``models.composition.base.BaseComposer``; ``register_composer(name)``
-also stamps ``cls.name = name`` so a composer can describe itself (``to_config()``) for checkpoints.
+also stamps ``cls.name = name`` so a composer can describe itself (``to_config()``) for checkpoints. No composer
+module is imported here: the first lookup or listing imports every module of ``semspace.models.composition``
+(``Registry(discover=...)``).
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from torch import nn
 from semspace.errors import ConfigError
 from semspace.registry import Registry
 
-COMPOSERS: Registry[Any] = Registry("composer")
+COMPOSERS: Registry[Any] = Registry("composer", discover=("semspace.models.composition",))
 
 C = TypeVar("C")
 

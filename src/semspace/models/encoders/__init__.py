@@ -1,4 +1,8 @@
-"""Encoders of every domain behind one contract (``BaseEncoder``); importing this fills ``ENCODERS``."""
+"""Encoders of every domain behind one contract (``BaseEncoder``).
+
+Each module registers its encoders with ``@register_encoder(name)`` and ``ENCODERS`` finds them on its first lookup;
+the imports below are the public API only.
+"""
 
 from semspace.models.encoders.base import BaseEncoder as BaseEncoder
 from semspace.models.encoders.features import MlpFeaturesCfg as MlpFeaturesCfg
