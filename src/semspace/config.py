@@ -11,10 +11,26 @@ Example YAML::
     data:
       train: {name: world_scenes, args: {split: train, n: 2000}}
     train: {max_steps: 500, batch_size: 32, lr: 1.0e-3}
+
+Command-line values (``--set key=value`` and the ``key=value`` pairs of ``--data``) are read by one function,
+``parse_value``, with one rule set:
+
+* ``'...'`` or ``"..."``: the text inside the quotes, always a string (``'7'`` -> ``"7"``, ``"true"`` -> ``"true"``);
+* ``true`` / ``false`` (any case) -> bool; ``none`` / ``null`` (any case) -> None;
+* decimal integers (``200``, ``-3``, ``010`` -> 10) -> int; decimal floats (``0.5``, ``.5``, ``1e-3``,
+  ``1.0E5``) -> float;
+* everything else stays the string as written, in particular ``yes`` / ``no`` / ``on`` / ``off``, ``0x10``,
+  ``1_000``, ``nan`` / ``inf`` and dates (YAML 1.1 would turn these into bools, ints, floats and dates);
+* ``--set`` only: a value starting with ``[`` or ``{`` is a YAML flow list / mapping
+  (``--set a=[1, 2]``, ``--set "init=[{checkpoint: runs/a/model.pt, module: mask_ae}]"``) whose unquoted
+  items follow the rules above. (``--data`` splits its pairs on commas, so it has no lists.)
+
+YAML files are read as standard YAML (write ``1.0e-3`` there: YAML 1.1 reads ``1e-3`` as a string).
 """
 
 from __future__ import annotations
 
+import re
 import types
 import typing
 from dataclasses import dataclass, field, fields, is_dataclass
@@ -60,12 +76,26 @@ class DataSpec:
     name: str = ""  # registry name (world_scenes, folder, features, ...)
     args: dict[str, Any] = field(default_factory=dict)  # keyword arguments of that dataset
     cache: bool = False  # render/decode every item once and keep it in memory (world views: epochs are free)
+    batch_size: int = 0  # per-process batch size of this stream (data.extra); 0 = train.batch_size
 
 
 @dataclass
 class DataCfg:
     train: DataSpec = field(default_factory=DataSpec)  # the training set
     val: DataSpec | None = None  # optional evaluation set used by eval_every
+    # more training streams drawn in every step beside data.train; step batches carry each under its name
+    # (batch["source"] = {...}); e.g. CHTN's labelled single-modal source set
+    extra: dict[str, DataSpec] = field(default_factory=dict)
+
+
+@dataclass
+class InitSpec:
+    """Initialises a submodule of the task from another run's checkpoint (and by default freezes it)."""
+
+    checkpoint: str = ""  # path of the other run's checkpoint (model.pt or last.pt)
+    module: str = ""  # dotted attribute path of the submodule in this task (e.g. mask_ae)
+    source: str = ""  # prefix of its weights in the checkpoint's state_dict (default: the same as module)
+    freeze: bool = True  # requires_grad off, kept in eval mode, left out of the optimizers
 
 
 @dataclass
@@ -75,6 +105,7 @@ class RunCfg:
     data: DataCfg = field(default_factory=DataCfg)  # datasets
     train: TrainCfg = field(default_factory=TrainCfg)  # optimisation and bookkeeping
     eval: dict[str, Any] = field(default_factory=dict)  # protocol arguments for `semspace eval`
+    init: list[InitSpec] = field(default_factory=list)  # pretrained stages loaded before training (engine/stages.py)
 
 
 def from_dict(cls: type[C], data: dict[str, Any] | None, path: str = "") -> C:
@@ -118,10 +149,20 @@ def _coerce(tp: Any, value: Any, path: str) -> Any:
         return tuple(value)
     if (origin is dict or tp is dict) and not isinstance(value, dict):
         raise ConfigError(f"config key {path!r}: expected a mapping, got {value!r}")
+    if origin is list and args and _holds_dataclass(args[0]):  # list[InitSpec]: each item is validated
+        if not isinstance(value, list | tuple):
+            raise ConfigError(f"config key {path!r}: expected a list, got {value!r}")
+        return [_coerce(args[0], v, f"{path}[{i}]") for i, v in enumerate(value)]
+    if origin is dict and len(args) == 2 and _holds_dataclass(args[1]):  # dict[str, DataSpec]
+        return {k: _coerce(args[1], v, f"{path}.{k}") for k, v in value.items()}
     simple = {int: int, float: float, bool: bool, str: str}.get(tp)
     if simple is not None and not isinstance(value, simple):
         raise ConfigError(f"config key {path!r}: expected {simple.__name__}, got {value!r}")
     return value
+
+
+def _holds_dataclass(tp: Any) -> bool:
+    return is_dataclass(tp) or any(is_dataclass(a) for a in typing.get_args(tp))
 
 
 def to_dict(cfg: Any) -> dict[str, Any]:
@@ -139,26 +180,72 @@ def to_dict(cfg: Any) -> dict[str, Any]:
     return conv(cfg)
 
 
+_INT = re.compile(r"^[+-]?\d+$")
+_FLOAT = re.compile(r"^[+-]?(\d+\.\d*|\.\d+|\d+)([eE][+-]?\d+)?$")
+
+
+def _scalar(s: str) -> Any:
+    """One unquoted, stripped command-line scalar -> bool / None / int / float / str (module docstring)."""
+    low = s.lower()
+    if low in ("true", "false"):
+        return low == "true"
+    if low in ("none", "null"):
+        return None
+    if _INT.match(s):
+        return int(s)
+    if _FLOAT.match(s):
+        return float(s)
+    return s
+
+
+class _FlowLoader(yaml.SafeLoader):
+    """YAML for ``--set`` lists and mappings: every unquoted scalar goes through ``_scalar`` (no YAML 1.1 typing)."""
+
+
+_FlowLoader.yaml_implicit_resolvers = {}  # drop YAML 1.1's bool/int/float/null/timestamp resolvers
+_FlowLoader.add_implicit_resolver("tag:semspace,2024:plain", re.compile(r"(?s).*"), None)
+_FlowLoader.add_constructor(
+    "tag:semspace,2024:plain",
+    lambda loader, node: _scalar(loader.construct_scalar(node).strip()),
+)
+
+
+def parse_value(raw: str, *, collections: bool = False) -> Any:
+    """Parses one command-line value with the rules of the module docstring (shared by ``--set`` and ``--data``).
+
+    Args:
+        raw: the text after ``=``.
+        collections: read a value starting with ``[`` or ``{`` as a YAML flow list / mapping (``--set``).
+
+    Raises:
+        ConfigError: ``collections`` is set and a ``[...]`` / ``{...}`` value is not valid YAML.
+
+    Example:
+        >>> [parse_value(v) for v in ("200", "1e-3", "true", "none", "yes", "0x10", "'7'")]
+        [200, 0.001, True, None, 'yes', '0x10', '7']
+    """
+    s = raw.strip()
+    if len(s) >= 2 and s[0] == s[-1] and s[0] in "\"'":
+        return s[1:-1]
+    if collections and s[:1] in ("[", "{"):
+        try:
+            return yaml.load(s, Loader=_FlowLoader)  # a SafeLoader subclass
+        except yaml.YAMLError as exc:
+            reason = " ".join(str(exc).split())
+            raise ConfigError(f"value {s!r} is not a valid YAML list or mapping ({reason})") from None
+    return _scalar(s)
+
+
 def parse_override(item: str) -> tuple[list[str], Any]:
-    """``"train.lr=1e-3"`` -> (["train", "lr"], 0.001); the value is parsed as YAML."""
+    """``"train.lr=1e-3"`` -> (["train", "lr"], 0.001); the value is read by ``parse_value`` (with lists)."""
     if "=" not in item:
         raise ConfigError(f"override {item!r} must look like key.sub=value (e.g. train.lr=1e-3)")
     key, raw = item.split("=", 1)
     try:
-        value = yaml.safe_load(raw) if raw != "" else ""
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"override {item!r}: value is not valid YAML ({exc})") from None
-    if isinstance(value, str) and _looks_float(raw):
-        value = float(raw)  # YAML 1.1 reads "1e-3" as a string
+        value = parse_value(raw, collections=True)
+    except ConfigError as exc:
+        raise ConfigError(f"override {item!r}: {exc}") from None
     return [k for k in key.strip().split(".") if k], value
-
-
-def _looks_float(s: str) -> bool:
-    try:
-        float(s)
-    except ValueError:
-        return False
-    return True
 
 
 def apply_overrides(data: dict[str, Any], overrides: list[str]) -> dict[str, Any]:

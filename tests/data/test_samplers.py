@@ -122,3 +122,22 @@ def test_shard_sampler_resumes_mid_epoch() -> None:
         full = list(s)
         s.set_epoch(3, start=4)
         assert list(s) == full[4:] and len(s) == len(full) - 4
+
+
+def test_class_balanced_sampler_resumes_mid_epoch_on_every_rank() -> None:
+    labels = np.repeat(np.arange(6), 10)  # 60 items; P*K = 6 -> 10 batches, 5 per rank
+    for rank in (0, 1):
+        s = ClassBalancedSampler(labels, 3, 2, seed=4, num_replicas=2, rank=rank)
+        s.set_epoch(3)
+        full = list(s)
+        s.set_epoch(3, start=2 * 6)  # two batches (12 items) of this rank's shard already consumed
+        assert list(s) == full[2:] and len(s) == len(full) - 2
+        s.set_epoch(3, start=len(full) * 6)  # the epoch is used up
+        assert list(s) == [] and len(s) == 0
+    assert ClassBalancedSampler.yields_batches and not ShardSampler.yields_batches
+
+
+def test_class_balanced_sampler_start_between_batches_is_an_error() -> None:
+    s = ClassBalancedSampler(np.repeat(np.arange(4), 4), 2, 2)
+    with pytest.raises(ConfigError, match=r"start=3 is not a multiple of the batch size 4 \(P=2 x K=2\)"):
+        s.set_epoch(0, start=3)

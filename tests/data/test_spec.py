@@ -20,11 +20,23 @@ def test_folder_root_and_key_value_pairs() -> None:
 @pytest.mark.parametrize(
     ("raw", "value"),
     [("200", 200), ("-3", -3), ("0.5", 0.5), ("1e-3", 1e-3), ("true", True), ("False", False), ("none", None),
-     ("null", None), ("render3d", "render3d"), ("'7'", "7"), ('"true"', "true"), ("nan", "nan"), ("", "")],
+     ("null", None), ("render3d", "render3d"), ("'7'", "7"), ('"true"', "true"), ("nan", "nan"), ("", ""),
+     # the cases where --data and --set (YAML) used to disagree: one rule set now (semspace.config.parse_value)
+     ("yes", "yes"), ("no", "no"), ("on", "on"), ("0x10", "0x10"), ("010", 10), ("1_000", "1_000"),
+     ("NULL", None), ("1.0E5", 1e5), (".5", 0.5), ("2024-01-01", "2024-01-01"), ("[1, 2]", "[1, 2]")],
 )  # fmt: skip
 def test_values_are_typed(raw: str, value: object) -> None:
     parsed = parse_value(raw)
     assert parsed == value and type(parsed) is type(value)
+
+
+@pytest.mark.parametrize("raw", ["200", "1e-3", "yes", "none", "0x10", "010", "1_000", "'7'", "True", "2024-01-01"])
+def test_data_values_parse_like_set_overrides(raw: str) -> None:
+    from semspace.config import parse_override
+
+    spec_value = parse_data_spec(f"w:x={raw}").args["x"]
+    _, set_value = parse_override(f"a.x={raw}")
+    assert spec_value == set_value and type(spec_value) is type(set_value)
 
 
 def test_quoted_values_may_hold_commas_and_round_trip() -> None:

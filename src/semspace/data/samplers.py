@@ -10,7 +10,11 @@
   ``DistributedSampler`` it can leave shards uneven (``pad=False``), so evaluation sees each item
   exactly once and scatters features back with the items' ``INDEX``.
 
-Call ``set_epoch(epoch)`` before every epoch; the order changes deterministically.
+Call ``set_epoch(epoch)`` before every epoch; the order changes deterministically. Both are training samplers
+of the engine (a task picks one with ``Task.train_sampler``): ``set_epoch(epoch, start)`` also skips the first
+``start`` items of this rank's shard of that epoch, so a resumed run continues mid-epoch exactly where it stopped.
+``yields_batches`` tells the trainer whether the sampler yields lists of indices (``batch_sampler=``, with
+``batch_size`` items each) or single indices (``sampler=``, batched by ``train.batch_size``).
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from __future__ import annotations
 import logging
 from collections import deque
 from collections.abc import Iterator, Sequence
+from typing import ClassVar
 
 import numpy as np
 import torch
@@ -43,7 +48,8 @@ def _dist_info(num_replicas: int | None, rank: int | None) -> tuple[int, int]:
 class ClassBalancedSampler(Sampler[list[int]]):
     """Yields batches of ``classes_per_batch`` distinct classes x ``samples_per_class`` items.
 
-    Use it as ``DataLoader(dataset, batch_sampler=sampler)``. Classes are visited in a stream of
+    Use it as ``DataLoader(dataset, batch_sampler=sampler)`` (or return it from ``Task.train_sampler``: the
+    trainer then draws these batches instead of ``train.batch_size`` ones). Classes are visited in a stream of
     random permutations, so every class appears about equally often; within a class, items are
     drawn without replacement until its list is used up (then reshuffled). A class with fewer than
     K items is sampled with replacement. Items with a negative label (unlabelled) are never drawn.
@@ -57,7 +63,12 @@ class ClassBalancedSampler(Sampler[list[int]]):
         rank: this process's rank (default: from the process group, else 0).
         num_batches: batches per epoch over all ranks (default: labelled items // (P * K)), rounded
             down to a multiple of ``num_replicas`` (at least ``num_replicas``).
+
+    ``set_epoch(epoch, start)`` skips the first ``start`` items (``start / batch_size`` batches) of this rank's
+    shard: a resumed run continues mid-epoch exactly where it stopped.
     """
+
+    yields_batches: ClassVar[bool] = True  # lists of P * K indices (DataLoader batch_sampler=)
 
     def __init__(
         self,
@@ -88,16 +99,26 @@ class ClassBalancedSampler(Sampler[list[int]]):
         total = num_batches if num_batches is not None else int((lab >= 0).sum()) // self.batch_size
         self.num_batches = max(self.num_replicas, total - total % self.num_replicas)
         self.epoch = 0
+        self.start = 0  # batches of this rank's shard to skip
 
-    def set_epoch(self, epoch: int) -> None:
-        """Selects the epoch whose batches ``__iter__`` yields."""
-        self.epoch = int(epoch)
+    def set_epoch(self, epoch: int, start: int = 0) -> None:
+        """Selects the epoch whose batches ``__iter__`` yields, from item ``start`` of this rank's shard.
+
+        Raises:
+            ConfigError: ``start`` is not a multiple of the batch size ``P * K`` (a position between batches).
+        """
+        if start < 0 or start % self.batch_size:
+            raise ConfigError(
+                f"ClassBalancedSampler.set_epoch: start={start} is not a multiple of the batch size "
+                f"{self.batch_size} (P={self.p} x K={self.k}); resume from a checkpoint this sampler wrote"
+            )
+        self.epoch, self.start = int(epoch), int(start) // self.batch_size
 
     def __len__(self) -> int:
-        return self.num_batches // self.num_replicas
+        return max(0, self.num_batches // self.num_replicas - self.start)
 
     def __iter__(self) -> Iterator[list[int]]:
-        yield from self.epoch_batches()[self.rank :: self.num_replicas]
+        yield from self.epoch_batches()[self.rank :: self.num_replicas][self.start :]
 
     def epoch_batches(self) -> list[list[int]]:
         """All ranks' batches of the current epoch, in global order (rank r takes every R-th one)."""
@@ -145,6 +166,8 @@ class ShardSampler(Sampler[int]):
     ``set_epoch(epoch, start)`` also skips the first ``start`` indices of this rank's shard: a resumed run
     continues mid-epoch exactly where it stopped, without loading the skipped items.
     """
+
+    yields_batches: ClassVar[bool] = False  # single indices (DataLoader sampler=)
 
     def __init__(
         self,

@@ -7,9 +7,12 @@ holds no ``=``, a single root folder or file (commas allowed)::
     world_scenes:split=test,n=200,view=render3d -> DataSpec("world_scenes", {"split": "test", "n": 200, ...})
     world_objects                           -> DataSpec("world_objects", {})
 
-Values are parsed as ``true``/``false`` (bool), ``none``/``null`` (None), integers, floats, and otherwise
-kept as strings (quote a value with ``"..."`` or ``'...'`` to keep it a string or to put commas in it).
-Everything after the first ``=`` of a pair is the value, so ``root=a=b`` gives ``{"root": "a=b"}``.
+Values are read by ``semspace.config.parse_value``, the same rules as ``--set`` (see ``semspace.config``):
+``true``/``false`` (bool), ``none``/``null`` (None), decimal integers, decimal floats (``0.5``, ``1e-3``), and
+otherwise the string as written: ``yes``/``no``/``on``/``off``, ``0x10``, ``nan`` stay strings. Quote a value
+with ``"..."`` or ``'...'`` to keep it a string or to put commas in it. Unlike ``--set``, ``[...]`` and
+``{...}`` are not lists or mappings here (the pairs are split on commas). Everything after the first ``=`` of a
+pair is the value, so ``root=a=b`` gives ``{"root": "a=b"}``.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from semspace.config import DataSpec
+from semspace.config import DataSpec, parse_value
 from semspace.errors import ConfigError
 
 __all__ = ["DataSpec", "format_data_spec", "parse_data_spec", "parse_value"]
@@ -25,26 +28,6 @@ __all__ = ["DataSpec", "format_data_spec", "parse_data_spec", "parse_value"]
 EXAMPLE = "e.g. 'folder:photos/' or 'world_scenes:split=test,n=200,view=render3d'"
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*$")
 _KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-_INT = re.compile(r"^[+-]?\d+$")
-
-
-def parse_value(raw: str) -> Any:
-    """``"200"`` -> 200, ``"0.5"`` -> 0.5, ``"true"`` -> True, ``"none"`` -> None, ``"'7'"`` -> "7", else the string."""
-    s = raw.strip()
-    if len(s) >= 2 and s[0] == s[-1] and s[0] in "\"'":
-        return s[1:-1]
-    low = s.lower()
-    if low in ("true", "false"):
-        return low == "true"
-    if low in ("none", "null"):
-        return None
-    if _INT.match(s):
-        return int(s)
-    try:
-        value = float(s)
-    except ValueError:
-        return s
-    return value if s.lower() not in ("nan", "inf", "-inf", "+inf", "infinity") else s
 
 
 def parse_data_spec(spec: str) -> DataSpec:

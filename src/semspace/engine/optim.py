@@ -2,7 +2,8 @@
 
 No weight decay on norms and biases (1-D parameters); modules a task marks as backbone get
 ``backbone_lr_mult`` (TIRG trains the pretrained CNN at 0.1x). Schedules are ``LambdaLR`` so their state
-resumes exactly.
+resumes exactly; an optimizer group that steps every N trainer steps (``Task.step_every``) reads the schedule
+at trainer-step time (``create_scheduler(..., every=N)``).
 """
 
 from __future__ import annotations
@@ -48,6 +49,16 @@ def lr_factor(step: int, cfg: TrainCfg) -> float:
     raise ConfigError(f"train.scheduler {cfg.scheduler!r} is unknown; expected cosine, step or constant")
 
 
-def create_scheduler(opt: torch.optim.Optimizer, cfg: TrainCfg) -> torch.optim.lr_scheduler.LambdaLR:
+def create_scheduler(opt: torch.optim.Optimizer, cfg: TrainCfg, every: int = 1) -> torch.optim.lr_scheduler.LambdaLR:
+    """The ``cfg.scheduler`` schedule of ``opt``, stepped once per optimizer step.
+
+    Args:
+        opt: the optimizer.
+        cfg: ``scheduler``, ``warmup_steps``, ``max_steps``, ``step_every`` and ``step_gamma``.
+        every: the optimizer steps once every this many trainer steps (``Task.step_every``); its ``k``-th step
+            uses the lr of trainer step ``k * every``, so the schedule still spans ``cfg.max_steps`` trainer steps.
+    """
     lr_factor(0, cfg)  # validates the scheduler name up front
-    return torch.optim.lr_scheduler.LambdaLR(opt, lambda step: lr_factor(step, cfg))
+    if every < 1:
+        raise ConfigError(f"create_scheduler: every={every} must be >= 1")
+    return torch.optim.lr_scheduler.LambdaLR(opt, lambda step: lr_factor(step * every, cfg))

@@ -1,8 +1,9 @@
 """Build and train a run from a ``RunCfg``: the one library function behind ``semspace train``.
 
 Seeds first (so the model initialisation is reproducible), builds the training set by registry name,
-builds the task (resolving data-dependent fields such as a vocabulary), optionally the evaluation
-protocol, and hands all of it to the ``Trainer``.
+builds the task (resolving data-dependent fields such as a vocabulary), the extra training streams
+(``data.extra``), optionally the evaluation protocol, and hands all of it, with the pretrained stages of
+``init``, to the ``Trainer``.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from semspace.config import RunCfg, apply_overrides, from_dict, to_dict
+from semspace.config import DataSpec, RunCfg, apply_overrides, from_dict, to_dict
 from semspace.data import create_dataset
 from semspace.data.cache import CachedDataset
 from semspace.data.transforms import attach_transform
@@ -40,14 +41,42 @@ def build_evaluator(run_cfg: RunCfg) -> Any:
 
 def build_task_and_data(run_cfg: RunCfg, *, progress: bool = False) -> tuple[Task, Any]:
     """The task of ``run_cfg`` and its training set: built by name, given the task's input transform (the inputs
-    evaluation, the index and search will see) and cached in memory when ``data.train.cache`` is set."""
+    evaluation, the index and search will see) and cached in memory when ``data.train.cache`` is set.
+
+    The extra training streams of ``data.extra`` are not built here: see ``build_task_and_datasets``."""
     spec = run_cfg.data.train
+    if spec.batch_size:
+        raise ConfigError(
+            f"data.train.batch_size={spec.batch_size}: a per-stream batch size is for data.extra streams; "
+            "set train.batch_size for the training set"
+        )
     dataset = create_dataset(spec.name, **spec.args)
     task: Task = create_task(run_cfg.task, run_cfg.task_args, dataset)
+    return task, _prepare_dataset(dataset, spec, task, run_cfg, progress=progress)
+
+
+def build_task_and_datasets(run_cfg: RunCfg, *, progress: bool = False) -> tuple[Task, Any, dict[str, Any]]:
+    """``build_task_and_data`` plus the extra training streams ``{name: dataset}`` of ``data.extra``, each built by
+    name and prepared like the training set (the task's transform, the cache of its own ``cache`` flag)."""
+    task, dataset = build_task_and_data(run_cfg, progress=progress)
+    extra = {}
+    for name, spec in run_cfg.data.extra.items():
+        if not spec.name:
+            raise ConfigError(f"data.extra.{name}.name is empty; expected a registered dataset (e.g. world_scenes)")
+        if spec.batch_size < 0:
+            raise ConfigError(
+                f"data.extra.{name}.batch_size={spec.batch_size}; expected >= 1, or 0 for train.batch_size"
+            )
+        extra[name] = _prepare_dataset(create_dataset(spec.name, **spec.args), spec, task, run_cfg, progress=progress)
+    return task, dataset, extra
+
+
+def _prepare_dataset(dataset: Any, spec: DataSpec, task: Task, run_cfg: RunCfg, *, progress: bool) -> Any:
+    """One training stream as the trainer reads it: with the task's input transform, cached when ``spec.cache``."""
     attach_transform(dataset, task.preprocess_cfg())
     if spec.cache:
         dataset = CachedDataset(dataset, num_workers=run_cfg.train.num_workers, progress=progress)
-    return task, dataset
+    return dataset
 
 
 def train(run_cfg: RunCfg, run_dir: str | Path, *, resume: bool = True, progress: bool = False) -> dict[str, float]:
@@ -62,7 +91,7 @@ def train(run_cfg: RunCfg, run_dir: str | Path, *, resume: bool = True, progress
     if not run_cfg.data.train.name:
         raise ConfigError("config has no data.train.name (a registered dataset, e.g. world_scenes)")
     seed_everything(run_cfg.train.seed)
-    task, dataset = build_task_and_data(run_cfg, progress=progress)
+    task, dataset, extra = build_task_and_datasets(run_cfg, progress=progress)
     resolved = to_dict(run_cfg)
     resolved["task_args"] = task.export_cfg()
     trainer = Trainer(
@@ -73,6 +102,9 @@ def train(run_cfg: RunCfg, run_dir: str | Path, *, resume: bool = True, progress
         evaluate=build_evaluator(run_cfg),
         run_cfg=resolved,
         progress=progress,
+        extra_datasets=extra,
+        extra_batch_sizes={name: spec.batch_size for name, spec in run_cfg.data.extra.items()},
+        init=run_cfg.init,
     )
     try:
         return trainer.fit(resume=resume)

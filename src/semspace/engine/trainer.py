@@ -5,19 +5,36 @@ clipping, optimizer and scheduler steps (one optimizer per task-declared group, 
 order on the same micro-batches), EMA, the non-finite-loss check, callbacks, ``metrics.jsonl`` and atomic
 checkpoints. It never branches on the method: a task returns ``{"loss": ...}`` and the trainer does the rest.
 
+Task hooks it honours, without knowing the method (``tasks/base.py``):
+
+* ``Task.train_sampler(dataset, *, stream, seed, num_replicas, rank)``: the sampler of each data stream
+  (None: a shuffled ``ShardSampler`` batched by the stream's batch size; a batch sampler such as
+  ``ClassBalancedSampler`` draws its own P x K batches);
+* several data streams: ``extra_datasets={name: dataset}`` are drawn in every step (and every micro-batch) beside
+  the main dataset, each with its own sampler, epoch and position; the batch carries each stream's batch under
+  its name (``batch["source"] = {...}``);
+* ``Task.step_every() -> {group: N}``: a group runs forward, backward, optimizer and scheduler step only on trainer
+  steps ``s`` with ``s % N == 0`` (0-based; the others keep stepping every step); only what ran is logged;
+* ``init=[InitSpec, ...]`` (``engine/stages.py``): pretrained submodules loaded from other runs and frozen
+  (``Task.freeze``) before DDP, the EMA copy and the optimizers are built; parameters with
+  ``requires_grad=False`` are never given to an optimizer.
+
 Resume: ``last.pt`` holds the task, optimizers, schedulers, scaler, EMA, RNG states, the step and the data
-position (epoch, samples consumed). The sampler order is a pure function of (seed, epoch), so a killed and
-resumed run follows the uninterrupted run step for step.
+position of every stream (main: ``epoch``, ``consumed``; extra streams: ``streams``). Every sampler order is a
+pure function of (seed, epoch), so a killed and resumed run follows the uninterrupted run step for step. On
+resume the ``init`` stages come from ``last.pt`` and only their freeze is applied again.
 """
 
 from __future__ import annotations
 
 import contextlib
 import copy
+import inspect
 import logging
 import random
 import time
-from collections.abc import Callable, Iterator
+import zlib
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -26,13 +43,14 @@ import torch
 import yaml
 from torch.utils.data import DataLoader, Dataset
 
-from semspace.config import TrainCfg, to_dict
+from semspace.config import InitSpec, TrainCfg, to_dict
 from semspace.data.collate import collate_dicts
 from semspace.data.samplers import ShardSampler
 from semspace.engine.distributed import DistInfo, barrier, init_distributed_device
 from semspace.engine.logging import AverageMeter, MetricsWriter
 from semspace.engine.optim import create_optimizer, create_scheduler
-from semspace.errors import SemspaceError
+from semspace.engine.stages import apply_init
+from semspace.errors import ConfigError, SemspaceError
 from semspace.models.checkpoint import load_checkpoint, save_checkpoint, unwrap_model
 from semspace.tasks.base import Task
 from semspace.utils.io import atomic_write_text
@@ -41,6 +59,8 @@ from semspace.utils.seed import seed_everything
 log = logging.getLogger(__name__)
 
 Callback = Callable[["Trainer", int, dict[str, float]], None]
+
+MAIN_STREAM = "train"  # the stream name of ``dataset`` (``data.train``) in ``Task.train_sampler``
 
 
 class NonFiniteLossError(SemspaceError):
@@ -58,6 +78,12 @@ class Trainer:
         evaluate: optional ``fn(task) -> {metric: value}`` run every ``cfg.eval_every`` steps and at the end.
         run_cfg: the full resolved run config, written to ``run_dir/config.yaml`` and into checkpoints.
         progress: show a progress bar (the CLI turns it on).
+        collate_fn: turns a list of items into a batch dict (every stream).
+        extra_datasets: more training streams ``{name: dataset}`` (``data.extra``); every batch holds one batch of
+            each under its name. ``"train"`` is reserved for ``dataset``.
+        extra_batch_sizes: per-process batch size of an extra stream (missing or 0: ``cfg.batch_size``; a stream
+            whose ``Task.train_sampler`` yields batches uses that sampler's ``batch_size``).
+        init: pretrained stages to load and freeze before training (``RunCfg.init``, ``engine/stages.py``).
 
     Example:
         >>> task = create_task("align", {"domain_a": "blobs2d", "domain_b": "render3d"})
@@ -75,15 +101,36 @@ class Trainer:
         run_cfg: dict[str, Any] | None = None,
         progress: bool = False,
         collate_fn: Callable[[list[dict[str, Any]]], dict[str, Any]] = collate_dicts,
+        extra_datasets: dict[str, Dataset] | None = None,
+        extra_batch_sizes: dict[str, int] | None = None,
+        init: Sequence[InitSpec] = (),
     ) -> None:
         self.task, self.cfg, self.run_dir = task, cfg, Path(run_dir)
         self.dataset, self.evaluate, self.progress, self.collate_fn = dataset, evaluate, progress, collate_fn
         self.run_cfg = run_cfg or {"task": task.name, "task_args": task.export_cfg(), "train": to_dict(cfg)}
+        self.extra_datasets = dict(extra_datasets or {})
+        self.extra_batch_sizes = dict(extra_batch_sizes or {})
+        for name in self.extra_datasets:
+            if not name or name == MAIN_STREAM:
+                raise ConfigError(f"data.extra stream name {name!r} is reserved or empty; name it after its role")
+        unknown = sorted(set(self.extra_batch_sizes) - set(self.extra_datasets))
+        if unknown:
+            raise ConfigError(f"extra_batch_sizes names {unknown}, which are not extra_datasets streams")
+        self.init = list(init)
         self.callbacks: dict[str, list[Callback]] = {"on_step_end": []}
         self.step = 0
-        self.epoch = 0
-        self.consumed = 0  # samples of the current epoch already consumed by this rank
+        self.streams: dict[str, _Stream] = {}  # built by _setup: MAIN_STREAM first, then the extra streams
         self.last_logs: dict[str, float] = {}
+
+    @property
+    def epoch(self) -> int:
+        """The main stream's epoch."""
+        return self.streams[MAIN_STREAM].epoch if self.streams else 0
+
+    @property
+    def consumed(self) -> int:
+        """Items of the main stream's current epoch already consumed by this rank."""
+        return self.streams[MAIN_STREAM].consumed if self.streams else 0
 
     def add_callback(self, event: str, fn: Callback) -> None:
         """Registers ``fn(trainer, step, logs)`` for ``event`` (``on_step_end``)."""
@@ -92,11 +139,12 @@ class Trainer:
         self.callbacks[event].append(fn)
 
     # ---- set-up ---------------------------------------------------------------------------------
-    def _setup(self) -> None:
+    def _setup(self, load_init: bool = True) -> None:
         cfg = self.cfg
         self.dist: DistInfo = init_distributed_device(cfg.device)
         seed_everything(cfg.seed, self.dist.rank)
         self.device = self.dist.device
+        apply_init(self.task, self.init, load=load_init)  # before DDP, EMA and optimizers see the parameters
         self.task.to(self.device)
         self.model: torch.nn.Module = self.task
         if self.dist.distributed:
@@ -105,49 +153,102 @@ class Trainer:
         if cfg.compile:
             self.model = torch.compile(self.model)  # type: ignore[assignment]
         self.optimizers = {
-            name: create_optimizer(groups, cfg) for name, groups in self.task.optimizer_groups(cfg).items()
+            name: create_optimizer(_trainable(groups), cfg) for name, groups in self.task.optimizer_groups(cfg).items()
         }
-        self.schedulers = {name: create_scheduler(opt, cfg) for name, opt in self.optimizers.items()}
+        self.every = self._step_every()
+        self.schedulers = {
+            name: create_scheduler(opt, cfg, every=self.every[name]) for name, opt in self.optimizers.items()
+        }
         amp_dtype = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}
         if cfg.precision not in amp_dtype:
             raise SemspaceError(f"train.precision {cfg.precision!r} is unknown; expected fp32, bf16 or fp16")
         self.amp_dtype = amp_dtype[cfg.precision]
         self.scaler = torch.amp.GradScaler(self.device.type, enabled=cfg.precision == "fp16")
         self.ema = _Ema(self.task, cfg.ema_decay) if cfg.ema_decay > 0 else None
-        n_items = len(self.dataset)  # type: ignore[arg-type]
-        self.sampler = ShardSampler(
-            n_items, shuffle=True, seed=cfg.seed, num_replicas=self.dist.world_size, rank=self.dist.rank
-        )
-        if len(self.sampler) < cfg.batch_size:
-            raise SemspaceError(
-                f"dataset has {n_items} items ({len(self.sampler)} per process), "
-                f"fewer than train.batch_size={cfg.batch_size}; use a larger dataset or a smaller batch"
-            )
+        self.streams = {MAIN_STREAM: self._stream(MAIN_STREAM, self.dataset, cfg.batch_size, cfg.seed)}
+        for name, ds in self.extra_datasets.items():
+            size = self.extra_batch_sizes.get(name) or cfg.batch_size
+            self.streams[name] = self._stream(name, ds, size, _stream_seed(cfg.seed, name))
+        self.sampler = self.streams[MAIN_STREAM].sampler
         self.writer = MetricsWriter(self.run_dir, enabled=self.dist.primary)
 
-    def _loader(self) -> Iterator[dict[str, Any]]:
-        """Endless batches; crosses epoch boundaries and keeps (epoch, consumed) for resume.
+    def _step_every(self) -> dict[str, int]:
+        every = self.task.step_every()
+        unknown = sorted(set(every) - set(self.optimizers))
+        if unknown:
+            raise ConfigError(
+                f"Task.step_every() of task {self.task.name!r} names optimizer group(s) {unknown}; "
+                f"its groups are {list(self.optimizers)}"
+            )
+        bad = {g: n for g, n in every.items() if isinstance(n, bool) or not isinstance(n, int) or n < 1}
+        if bad:
+            raise ConfigError(f"Task.step_every() of task {self.task.name!r}: {bad}; expected integers N >= 1")
+        return {g: every.get(g, 1) for g in self.optimizers}
+
+    def _stream(self, name: str, dataset: Dataset, batch_size: int, seed: int) -> _Stream:
+        """The sampler of one data stream (the task's ``train_sampler`` or a shuffled ``ShardSampler``), checked."""
+        n_items = len(dataset)  # type: ignore[arg-type]
+        world, rank = self.dist.world_size, self.dist.rank
+        where = "dataset" if name == MAIN_STREAM else f"data.extra.{name}"
+        sampler: Any = self.task.train_sampler(dataset, stream=name, seed=seed, num_replicas=world, rank=rank)
+        if sampler is None:
+            sampler = ShardSampler(n_items, shuffle=True, seed=seed, num_replicas=world, rank=rank)
+        else:
+            _check_sampler(sampler, self.task.name, name)
+        if getattr(sampler, "yields_batches", False):
+            batch_size = int(sampler.batch_size)
+            if len(sampler) < 1:
+                raise SemspaceError(
+                    f"{where}: the sampler of Task.train_sampler ({type(sampler).__name__}) yields no batch per "
+                    f"process from {n_items} items; use a larger dataset or smaller batches"
+                )
+        elif len(sampler) < batch_size:
+            what = "train.batch_size" if name == MAIN_STREAM else f"the batch size of data.extra.{name}"
+            raise SemspaceError(
+                f"{where} has {n_items} items ({len(sampler)} per process), "
+                f"fewer than {what}={batch_size}; use a larger dataset or a smaller batch"
+            )
+        return _Stream(name, dataset, sampler, batch_size, seed)
+
+    def _stream_batches(self, s: _Stream) -> Iterator[dict[str, Any]]:
+        """Endless batches of one stream; crosses epoch boundaries and keeps (epoch, consumed) for resume.
 
         In-memory datasets (``CachedDataset``) are read in the main process: forking workers that copy nothing
         new would cost seconds per epoch.
         """
         while True:
-            self.sampler.set_epoch(self.epoch, start=self.consumed)
+            s.sampler.set_epoch(s.epoch, start=s.consumed)
+            if getattr(s.sampler, "yields_batches", False):
+                batching: dict[str, Any] = {"batch_sampler": s.sampler}
+            else:
+                batching = {"batch_size": s.batch_size, "sampler": s.sampler, "drop_last": True}
             loader = DataLoader(
-                self.dataset,
-                batch_size=self.cfg.batch_size,
-                sampler=self.sampler,
-                num_workers=0 if getattr(self.dataset, "in_memory", False) else self.cfg.num_workers,
+                s.dataset,
+                **batching,
+                num_workers=0 if getattr(s.dataset, "in_memory", False) else self.cfg.num_workers,
                 collate_fn=self.collate_fn,
-                drop_last=True,
                 pin_memory=self.device.type == "cuda",
                 # its own generator: starting an iterator must not consume the global RNG (exact resume)
-                generator=torch.Generator().manual_seed(self.cfg.seed * 1000 + self.epoch),
+                generator=torch.Generator().manual_seed(s.seed * 1000 + s.epoch),
             )
             for batch in loader:
-                self.consumed += self.cfg.batch_size
+                s.consumed += s.batch_size
                 yield batch
-            self.epoch, self.consumed = self.epoch + 1, 0
+            s.epoch, s.consumed = s.epoch + 1, 0
+
+    def _loader(self) -> Iterator[dict[str, Any]]:
+        """Endless step batches: the main stream's batch, with each extra stream's batch under its name."""
+        main = self._stream_batches(self.streams[MAIN_STREAM])
+        extra = {name: self._stream_batches(s) for name, s in self.streams.items() if name != MAIN_STREAM}
+        while True:
+            batch = next(main)
+            for name, it in extra.items():
+                if name in batch:
+                    raise ConfigError(
+                        f"data.extra stream {name!r} has the name of a key of the data.train batch; rename the stream"
+                    )
+                batch[name] = next(it)
+            yield batch
 
     # ---- checkpoints ----------------------------------------------------------------------------
     def _state(self) -> dict[str, Any]:
@@ -173,6 +274,9 @@ class Trainer:
                 ema=self.ema.module.state_dict() if self.ema else None,
                 epoch=self.epoch,
                 consumed=self.consumed,
+                streams={
+                    k: {"epoch": s.epoch, "consumed": s.consumed} for k, s in self.streams.items() if k != MAIN_STREAM
+                },
                 rng=_rng_state(),
             )
             path = save_checkpoint(self.run_dir / name, state)
@@ -202,7 +306,20 @@ class Trainer:
         self.scaler.load_state_dict(ckpt["scaler"])
         if self.ema is not None and ckpt.get("ema") is not None:
             self.ema.module.load_state_dict(ckpt["ema"])
-        self.step, self.epoch, self.consumed = ckpt["step"], ckpt["epoch"], ckpt["consumed"]
+        self.step = ckpt["step"]
+        main = self.streams[MAIN_STREAM]
+        main.epoch, main.consumed = ckpt["epoch"], ckpt["consumed"]
+        saved = ckpt.get("streams") or {}
+        for name, s in self.streams.items():
+            if name == MAIN_STREAM:
+                continue
+            if name not in saved:
+                log.warning("%s has no position for data stream %r; it starts at epoch 0", path, name)
+                continue
+            s.epoch, s.consumed = saved[name]["epoch"], saved[name]["consumed"]
+        dropped = sorted(set(saved) - set(self.streams))
+        if dropped:
+            log.warning("%s: data stream(s) %s are no longer configured; they are dropped", path, dropped)
         if self.dist.world_size == 1:
             _set_rng_state(ckpt["rng"])
         log.info("resumed from %s at step %d", path, self.step)
@@ -215,9 +332,10 @@ class Trainer:
             The final evaluation metrics (or the last logged training averages without ``evaluate``).
         """
         self.run_dir.mkdir(parents=True, exist_ok=True)
-        self._setup()
         last = self.run_dir / "last.pt"
-        if resume and last.exists():
+        resuming = resume and last.exists()
+        self._setup(load_init=not resuming)  # resumed: the init stages' weights come from last.pt
+        if resuming:
             self._resume(last)
         elif self.dist.primary:
             (self.run_dir / "metrics.jsonl").unlink(missing_ok=True)
@@ -237,7 +355,8 @@ class Trainer:
                 meters.setdefault(k, AverageMeter()).update(v)
             if bar is not None:
                 bar.update(1)
-                bar.set_postfix(loss=f"{logs['loss']:.4f}")
+                if "loss" in logs:
+                    bar.set_postfix(loss=f"{logs['loss']:.4f}")
             if self.step % cfg.log_every == 0 or self.step == cfg.max_steps:
                 rec = {k: m.avg for k, m in meters.items()}
                 rec["lr"] = next(iter(self.optimizers.values())).param_groups[0]["lr"]
@@ -261,7 +380,11 @@ class Trainer:
     def _train_step(self, micro: list[dict[str, Any]]) -> dict[str, float]:
         cfg = self.cfg
         logs: dict[str, float] = {}
+        ran = False
         for group, opt in self.optimizers.items():
+            if self.step % self.every[group]:  # Task.step_every: this group is not due on this step
+                continue
+            ran = True
             opt.zero_grad(set_to_none=True)
             for i, batch in enumerate(micro):
                 sync = i == len(micro) - 1 or not hasattr(self.model, "no_sync")
@@ -293,7 +416,7 @@ class Trainer:
             self.schedulers[group].step()
         if self.ema is not None:
             self.ema.update(self.task)
-        if "loss" not in logs:  # several groups: report their sum as "loss"
+        if "loss" not in logs and ran:  # several groups: report the sum of those that ran as "loss"
             logs["loss"] = sum(v for k, v in logs.items() if k.endswith("/loss"))
         return logs
 
@@ -306,6 +429,43 @@ class Trainer:
         self.task.train()
         self.writer.write({"step": self.step, "split": "eval", **metrics})
         return metrics
+
+
+class _Stream:
+    """One training data stream: its dataset, sampler, per-process batch size and position (epoch, consumed)."""
+
+    def __init__(self, name: str, dataset: Dataset, sampler: Any, batch_size: int, seed: int) -> None:
+        self.name, self.dataset, self.sampler, self.batch_size, self.seed = name, dataset, sampler, batch_size, seed
+        self.epoch = 0
+        self.consumed = 0  # items of the current epoch already consumed by this rank
+
+
+def _stream_seed(seed: int, name: str) -> int:
+    """An extra stream's sampler seed: differs from the main one's (equal-length sets get different orders)."""
+    return (int(seed) + zlib.crc32(name.encode())) % 2**31
+
+
+def _check_sampler(sampler: Any, task: str, stream: str) -> None:
+    where = f"Task.train_sampler of task {task!r} (stream {stream!r}) returned a {type(sampler).__name__}"
+    try:
+        inspect.signature(sampler.set_epoch).bind(0, start=0)
+    except (AttributeError, TypeError):
+        raise ConfigError(
+            f"{where} without set_epoch(epoch, start); resumable training needs a sampler that skips the first "
+            "`start` items of an epoch (see data.samplers.ShardSampler / ClassBalancedSampler)"
+        ) from None
+    if getattr(sampler, "yields_batches", False) and not isinstance(getattr(sampler, "batch_size", None), int):
+        raise ConfigError(f"{where} with yields_batches but no integer batch_size (the items per batch)")
+
+
+def _trainable(groups: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The param groups without frozen parameters (``requires_grad=False``); emptied groups are dropped."""
+    out = []
+    for g in groups:
+        params = [p for p in g["params"] if p.requires_grad]
+        if params:
+            out.append({**g, "params": params})
+    return out
 
 
 class _Ema:

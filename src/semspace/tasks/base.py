@@ -11,6 +11,17 @@ A task is an ``nn.Module`` that owns its model(s) and loss(es) and a typed ``Cfg
 * ``eval_forward(batch) -> {name: Tensor}``: embeddings or outputs for evaluation;
 * ``prepare_batch(batch, device)``: moves tensors; ``prepare_distributed(device_ids)``: wraps in DDP.
 
+Engine hooks (the defaults give the plain loop; a method overrides only what it needs):
+
+* ``train_sampler(dataset, *, stream, seed, num_replicas, rank) -> Sampler | None``: the training sampler of
+  a data stream (None: shuffled ``ShardSampler``); e.g. a ``ClassBalancedSampler`` for P x K batches;
+* data streams: ``data.extra: {name: DataSpec}`` datasets are drawn in every step beside ``data.train``; the
+  step batch carries each one's batch under its name (``batch["source"] = {...}``);
+* ``step_every() -> {group: N}``: a group runs only every N trainer steps (EGSC-IT's discriminator);
+* ``freeze(module_path)``: a frozen submodule (no grad, not optimised, always in eval mode); the run config's
+  ``init: [{checkpoint, module, source, freeze}]`` loads such a pretrained stage from another run
+  (``engine/stages.py``) before the optimizers are built.
+
 The index, ``semspace search`` and the service use a trained task through three more methods:
 
 * ``embedding_domains() -> [domain]``: the domains this task embeds (e.g. ``["blobs2d", "render3d"]``);
@@ -125,6 +136,74 @@ class Task(nn.Module):
     def prepare_distributed(self, device_ids: list[int] | None) -> nn.Module:
         """Wraps the task in DDP (frozen parameters are ignored by DDP)."""
         return DistributedDataParallel(self, device_ids=device_ids, find_unused_parameters=self.find_unused_parameters)
+
+    # ---- engine hooks (engine/trainer.py, engine/stages.py; defaults keep the plain training loop) ------------
+    def train_sampler(
+        self, dataset: Any, *, stream: str, seed: int, num_replicas: int, rank: int
+    ) -> torch.utils.data.Sampler | None:
+        """The training sampler of one data stream, or None for the default (a shuffled ``ShardSampler`` batched
+        by ``train.batch_size``, or the stream's ``batch_size``).
+
+        The sampler must be a pure function of ``(seed, epoch)``, shard itself over ``num_replicas`` ranks, and
+        have ``set_epoch(epoch, start)`` that skips the first ``start`` items of this rank's shard (exact resume).
+        With ``yields_batches = True`` it yields lists of indices, ``batch_size`` items each (e.g.
+        ``data.samplers.ClassBalancedSampler``: P classes x K items per batch); otherwise single indices.
+
+        Args:
+            dataset: the stream's dataset.
+            stream: ``"train"`` for ``data.train``, else the name of the ``data.extra`` stream.
+            seed: this stream's sampler seed (``train.seed`` for ``"train"``).
+            num_replicas: number of DDP ranks.
+            rank: this process's rank.
+        """
+        del dataset, stream, seed, num_replicas, rank
+        return None
+
+    def step_every(self) -> dict[str, int]:
+        """``{optimizer group: N}``: that group runs (forward, backward, optimizer and scheduler step) only on the
+        trainer steps ``s`` (0-based) with ``s % N == 0``, so every group runs on the first step; groups not named
+        step every step (EGSC-IT, five generator steps per discriminator step: ``{"discriminator": 5}``). Its
+        scheduler advances only when it steps, and reads the lr schedule at trainer-step time."""
+        return {}
+
+    def freeze(self, module_path: str) -> nn.Module:
+        """Freezes the submodule at dotted ``module_path`` (e.g. ``"mask_ae"``): no gradients, left out of
+        ``param_groups``, and kept in eval mode by ``train()`` (dropout off, norm statistics fixed).
+
+        Raises:
+            ConfigError: the task has no submodule at ``module_path``.
+        """
+        module = self.submodule(module_path)
+        module.requires_grad_(False)
+        module.eval()
+        frozen: list[str] = self.__dict__.setdefault("_frozen_paths", [])
+        if module_path not in frozen:
+            frozen.append(module_path)
+        return module
+
+    def frozen_modules(self) -> list[str]:
+        """The dotted paths frozen by ``freeze``, in call order."""
+        return list(self.__dict__.get("_frozen_paths", []))
+
+    def submodule(self, module_path: str) -> nn.Module:
+        """The submodule at dotted ``module_path``; a missing one is a ``ConfigError`` naming the task's children."""
+        try:
+            if not module_path:
+                raise AttributeError(module_path)
+            return self.get_submodule(module_path)
+        except AttributeError:
+            children = [name for name, _ in self.named_children()]
+            raise ConfigError(
+                f"task {self.name!r} has no submodule {module_path!r}; expected a dotted attribute path starting "
+                f"with one of {children}"
+            ) from None
+
+    def train(self, mode: bool = True) -> Task:
+        """``nn.Module.train``, except that frozen submodules (``freeze``) stay in eval mode."""
+        super().train(mode)
+        for path in self.__dict__.get("_frozen_paths", []):
+            self.get_submodule(path).eval()
+        return self
 
 
 def fill_vocabularies(encoders: dict[str, tuple[Any, dict[str, Any]]], dataset: Any | None, task: str) -> None:
