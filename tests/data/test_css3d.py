@@ -19,7 +19,7 @@ from semspace.data.datasets.css_blobs import render_css_blobs
 from semspace.data.preprocess import PreprocessCfg
 from semspace.data.transforms import attach_transform, build_transform
 from semspace.errors import ConfigError, DataError
-from semspace.world.base import stable_int
+from semspace.utils.hashing import stable_int
 
 WHITE = (255, 255, 255)
 RED, BLUE, GREEN = (244, 35, 35), (42, 75, 215), (29, 205, 20)

@@ -14,7 +14,7 @@ from semspace.data import create_dataset
 from semspace.data.datasets.fashion200k import CATEGORIES, Fashion200kDataset, clean_caption, different_words
 from semspace.data.tokenizer import tokenize
 from semspace.errors import ConfigError, DataError
-from semspace.world.base import stable_int
+from semspace.utils.hashing import stable_int
 
 # (category, image path, caption as written in the labels file); image order = categories sorted, then lines
 TRAIN = [

@@ -14,7 +14,7 @@ from semspace import types as T
 from semspace.data import create_dataset
 from semspace.data.datasets.mit_states import TEST_NOUNS, MITStatesDataset
 from semspace.errors import ConfigError, DataError
-from semspace.world.base import stable_int
+from semspace.utils.hashing import stable_int
 
 FOLDERS = {  # folder -> image files; "clock" and "tomato" are TIRG test nouns
     "ripe tomato": ["b.jpg", "a.jpg"],

@@ -79,5 +79,7 @@ def test_bad_arguments():
         ObjectDataset(view="text")
     with pytest.raises(ConfigError, match="classes must be one of"):
         ObjectDataset(classes="novel")
-    with pytest.raises(ValueError, match="unknown split"):
+    with pytest.raises(
+        ConfigError, match=r"world_objects: unknown split 'training'; available: \['train', 'val', 'test'\]"
+    ):
         ObjectDataset(split="training")

@@ -9,6 +9,7 @@ import re
 import numpy as np
 import pytest
 
+from semspace.errors import ConfigError
 from semspace.world.base import WorldKind
 from semspace.world.objects import CATEGORIES, UNSEEN_CLASSES, ObjectWorld, attributes
 from semspace.world.objects.attributes import part_phrases
@@ -127,7 +128,7 @@ def test_annotation_is_json_ground_truth(world):
 
 
 def test_bad_arguments(world):
-    with pytest.raises(ValueError, match="unknown split"):
+    with pytest.raises(ConfigError, match=r"objects world: unknown split 'dev'; available: \['train', 'val', 'test'\]"):
         world.render_item(0, "dev")
     with pytest.raises(ValueError, match="unknown view"):
         world.render_item(0, "train", ("render3d",))

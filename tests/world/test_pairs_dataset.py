@@ -69,7 +69,9 @@ def test_bad_arguments() -> None:
         PairDataset(direction="a2a")
     with pytest.raises(ConfigError, match="n must"):
         PairDataset(n=0)
-    with pytest.raises(ValueError, match="split"):
+    with pytest.raises(
+        ConfigError, match=r"world_pairs: unknown split 'training'; available: \['train', 'val', 'test'\]"
+    ):
         PairDataset(split="training")
     with pytest.raises(IndexError):
         PairDataset(n=2, size=SIZE)[2]

@@ -11,7 +11,8 @@ import torch
 from semspace import types as T
 from semspace.data.registry import DATASETS
 from semspace.errors import ConfigError, DataError
-from semspace.world.base import WorldKind, stable_int
+from semspace.utils.hashing import stable_int
+from semspace.world.base import WorldKind
 from semspace.world.scenes import SCENE_WORDS, ObjectSpec, SceneSpec, SceneTripletDataset, SceneWorld, describe
 from semspace.world.scenes.modify import sample_modification
 from semspace.world.scenes.spec import CELLS, COLORS, SHAPES, SIZES
@@ -181,7 +182,7 @@ def test_render_item_shapes_and_annotation():
     assert SceneSpec.from_json(ann["target_objects"]) == target and ann["target_text"] == item["target_text"]
     with pytest.raises(ConfigError, match="view"):
         world.render_item(0, "train", ("sketch",))
-    with pytest.raises(ValueError, match="split"):
+    with pytest.raises(ConfigError, match=r"scenes world: unknown split 'dev'; available: \['train', 'val', 'test'\]"):
         world.scene(0, "dev")
 
 

@@ -27,7 +27,8 @@ from einops import rearrange
 from PIL import Image
 from torch.utils.data import Dataset
 
-SPLITS = ("train", "val", "test")
+from semspace.errors import ConfigError
+
 SPLIT_KEYS = {"train": 0, "val": 1, "test": 2}  # mixed into every SeedSequence so splits never share streams
 
 
@@ -48,10 +49,19 @@ class WorldKind(Protocol):
     ) -> dict[str, np.ndarray | str]: ...
 
 
-def check_split(split: str) -> int:
-    """Returns the stream key of ``split``; anything else is a clear ``ValueError``."""
+def check_split(split: str, name: str) -> int:
+    """Returns the stream key of ``split`` (``SPLIT_KEYS``); every world kind and dataset checks its split here.
+
+    Args:
+        split: the requested split.
+        name: who asks, for the message: a dataset's registry name (``"world_scenes"``) or a kind (``"scenes world"``).
+
+    Raises:
+        ConfigError: ``split`` is not one of ``SPLIT_KEYS``; the message names ``name``, the split and the valid
+            ones (``"world_pairs: unknown split 'dev'; available: ['train', 'val', 'test']"``).
+    """
     if split not in SPLIT_KEYS:
-        raise ValueError(f"unknown split {split!r}; expected one of {list(SPLIT_KEYS)}")
+        raise ConfigError(f"{name}: unknown split {split!r}; available: {list(SPLIT_KEYS)}")
     return SPLIT_KEYS[split]
 
 
@@ -84,10 +94,3 @@ class WorldDataset(Dataset):
 
     def _image(self, img: np.ndarray) -> Any:
         return view_to_tensor(img, self.transform)
-
-
-def stable_int(key: str) -> int:
-    """A stable non-negative int64 id for a canonical key string (scene equality, class name)."""
-    import hashlib
-
-    return int.from_bytes(hashlib.blake2b(key.encode("utf-8"), digest_size=8).digest(), "little") >> 1

@@ -27,12 +27,10 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
-import torch
 from PIL import Image
 
 from semspace import types as T
-from semspace.data.base import BaseDataset
-from semspace.data.datasets.composed import CompositionGallery, label_tensor, words_of
+from semspace.data.datasets.composed import ComposedRetrievalDataset, CompositionGallery
 from semspace.data.datasets.css_blobs import check_css_object, render_css_blobs
 from semspace.data.registry import DATASETS
 from semspace.errors import ConfigError, DataError
@@ -45,7 +43,7 @@ _WHAT = "TIRG's CSS3D annotations, see docs/datasets.md"
 
 
 @DATASETS.register("css3d")
-class CSS3DDataset(BaseDataset):
+class CSS3DDataset(ComposedRetrievalDataset):
     """CSS3D modification triplets as dict items keyed by ``semspace.types``.
 
     Items: ``IMAGE`` (source in ``view``), ``TARGET_IMAGE`` (with ``targets``), ``PAIRED_IMAGE`` (source in
@@ -72,6 +70,7 @@ class CSS3DDataset(BaseDataset):
         >>> ds[0]["mod_text"], len(ds.gallery())
     """
 
+    name = "css3d"
     available_splits = ("train", "test")
 
     def __init__(
@@ -184,27 +183,23 @@ class CSS3DDataset(BaseDataset):
         """Where image ``img_id`` in ``view`` comes from: the PNG, or ``<npy>#<split>/<id>`` for blobs."""
         return self.image_path(img_id) if view == "render3d" else f"{self.npy}#{self.split}/{img_id}"
 
-    # ---- items ----------------------------------------------------------------------------------
+    # ---- items (layout shared by ComposedRetrievalDataset) ---------------------------------------
     def __len__(self) -> int:
         return len(self.pairs)
 
-    def get_item(self, idx: int) -> dict[str, Any]:
+    def query(self, idx: int) -> tuple[int, str, int]:
+        """Query ``idx``: the ``(from, to)`` pair of a mod, and the mod's text."""
         mod, src, tgt = (int(v) for v in self.pairs[idx])
-        item: dict[str, Any] = {
-            T.IMAGE: self.load_view(src, self.view),
-            T.MOD_TEXT: self.mod_texts[mod],
-            T.KEY: self.keys[src],
-            T.TARGET_KEY: self.keys[tgt],
-            T.LABEL: label_tensor(self.keys[src]),
-            T.TARGET_LABEL: label_tensor(self.keys[tgt]),
-            T.SOURCE_INDEX: torch.tensor(src, dtype=torch.int64),
-            T.DOMAIN: self.view,
-            T.PATH: self.uri(src, self.view),
-        }
-        if self.targets:
-            item[T.TARGET_IMAGE] = self.load_view(tgt, self.view)
+        return src, self.mod_texts[mod], tgt
+
+    def key(self, img_id: int) -> str:
+        """``str(labels[img_id])`` (the image id when the annotations have no labels)."""
+        return self.keys[img_id]
+
+    def get_item(self, idx: int) -> dict[str, Any]:
+        item = super().get_item(idx)
         if self.paired_view is not None:
-            item[T.PAIRED_IMAGE] = self.load_view(src, self.paired_view)
+            item[T.PAIRED_IMAGE] = self.load_view(int(item[T.SOURCE_INDEX]), self.paired_view)
         return item
 
     def gallery(self, view: str | None = None) -> CompositionGallery:
@@ -222,21 +217,9 @@ class CSS3DDataset(BaseDataset):
         """Number of gallery images (all images of the split)."""
         return len(self.objects)
 
-    def gallery_item(self, idx: int, view: str | None = None) -> dict[str, Any]:
-        """Gallery image ``idx`` in ``view`` (default: this dataset's view) with its ``KEY``, ``LABEL``, ``PATH``."""
-        view = view or self.view
-        key = self.keys[idx]
-        return {
-            T.IMAGE: self.load_view(idx, view),
-            T.KEY: key,
-            T.LABEL: label_tensor(key),
-            T.PATH: self.uri(idx, view),
-            T.DOMAIN: view,
-        }
-
-    def vocabulary(self) -> list[str]:
-        """Every word of the split's modification texts, sorted (for closed-vocabulary text encoders)."""
-        return words_of(self.mod_texts)
+    def vocabulary_texts(self) -> list[str]:
+        """The split's modification texts (CSS has no captions)."""
+        return self.mod_texts
 
 
 def _is_id(v: Any, n: int) -> bool:

@@ -1,20 +1,16 @@
-"""TIRG's CSS 2D-blob renderer: the "synthesized 2D blobs" source domain of LTT, drawn from CSS annotations.
+"""TIRG's CSS 2D-blob images: the "synthesized 2D blobs" source domain of LTT, drawn from CSS annotations.
 
-TIRG (Vo et al., CVPR 2019, arXiv:1812.07119; google/tirg ``datasets.py``, ``CSSDataset.get_img(get_2d=True)``)
-draws each object of a CSS scene on a white 64x64x3 canvas; LTT (Vo, Jiang, Hays 2019, arXiv:1903.00793) learns
-transformations on these images and transfers them to the 3D renders. With ``y = pos[0] * 64``,
-``x = pos[1] * 64`` and half-size ``s = 4`` (small) or ``8`` (large), in CSS row/column order (``[y, x]``):
-
-* ``rectangle``: rows ``int(y - s) .. int(y + s) - 1``, columns ``int(x - s) .. int(x + s) - 1``;
-* ``circle`` (a diamond, as in CSS): for rows ``y0`` in ``int(y - s) .. int(y + s)``,
-  ``x0 = x + (|y0 - y| - s)``, ``x1 = 2x - x0``, columns ``int(x0) .. int(x1) - 1``;
-* ``triangle``: for rows ``y0`` in ``int(y - s) .. int(y + s) - 1``, ``x0 = x + (y0 - y + s) / 2``,
-  ``x1 = 2x - x0``, columns ``int(min) .. int(max) - 1`` (apex up);
-
-objects are painted in list order (later ones cover earlier ones) with the eight CSS colours
-(``world.palette.CSS_COLORS``). The image is TIRG's float canvas ``c / 255`` stored as uint8, so every pixel is
-exactly the palette value. One deliberate difference: rows and columns that fall off the canvas are clipped,
-where TIRG's numpy indexing would raise (row 64) or wrap around (negative column starts).
+TIRG (Vo et al., CVPR 2019, arXiv:1812.07119; google/tirg ``datasets.py``, ``CSSDataset.generate_2d_image``, used
+by ``get_img(get_2d=True)``) draws each object of a CSS scene on a white 64x64x3 canvas; LTT (Vo, Jiang, Hays 2019,
+arXiv:1903.00793) learns transformations on these images and transfers them to the 3D renders. An object
+``{"pos": [y, x], "shape", "color", "size"}`` becomes a blob centred at row ``pos[0] * 64``, column
+``pos[1] * 64`` with half-size ``s = 4`` (small) or ``8`` (large), painted in list order (later ones cover earlier
+ones) in the eight CSS colours (``data.palette.CSS_COLORS``) by the shared rasteriser ``data.blobs2d`` with TIRG's
+exact integer row rules (``coverage="tirg"``; the rules are listed there): ``rectangle`` rows and columns
+``int(c - s) .. int(c + s) - 1``, ``circle`` TIRG's diamond rows, ``triangle`` apex up. The image is TIRG's float
+canvas ``c / 255`` stored as uint8, so every pixel is exactly the palette value. One deliberate difference: rows and
+columns that fall off the canvas are clipped, where TIRG's numpy indexing would raise (row 64) or wrap around
+(negative column starts).
 """
 
 from __future__ import annotations
@@ -24,11 +20,12 @@ from typing import Any
 
 import numpy as np
 
-from semspace.world.palette import CSS_COLORS
+from semspace.data.blobs2d import CSS_SIDE, HALF_SIZES, Blob, rasterise_blobs
+from semspace.data.palette import CSS_COLORS
 
-CANVAS = 64  # TIRG's canvas side in pixels
-HALF_SIZES: dict[str, float] = {"small": 4.0, "large": 8.0}
+CANVAS = CSS_SIDE  # TIRG's canvas side in pixels
 SHAPES: tuple[str, ...] = ("rectangle", "circle", "triangle")
+BLOB_SHAPE: dict[str, str] = {"rectangle": "square", "circle": "circle", "triangle": "triangle"}  # CSS -> rasteriser
 FIELDS: tuple[str, ...] = ("pos", "shape", "color", "size")
 WHITE = 255
 
@@ -60,14 +57,10 @@ def check_css_object(obj: Any) -> str | None:
     return None
 
 
-def _fill(img: np.ndarray, row: int, c0: float, c1: float, color: np.ndarray) -> None:
-    """Paints columns ``int(c0) .. int(c1) - 1`` of ``row``, clipped to the canvas."""
-    h, w = img.shape[:2]
-    if not 0 <= row < h:
-        return
-    lo, hi = max(int(c0), 0), min(int(c1), w)
-    if lo < hi:
-        img[row, lo:hi] = color  # (hi - lo, 3)
+def css_blob(obj: Mapping[str, Any]) -> Blob:
+    """One (checked) CSS object as the rasteriser's ``Blob``: centre ``pos * 64`` in pixels, TIRG's half-size."""
+    y, x = float(obj["pos"][0]) * CANVAS, float(obj["pos"][1]) * CANVAS
+    return Blob(BLOB_SHAPE[obj["shape"]], obj["color"], y, x, HALF_SIZES[obj["size"]])
 
 
 def render_css_blobs(objects: Sequence[Mapping[str, Any]]) -> np.ndarray:
@@ -88,24 +81,10 @@ def render_css_blobs(objects: Sequence[Mapping[str, Any]]) -> np.ndarray:
         >>> img[28:32, 28:32].tolist()[0][0]
         [244, 35, 35]
     """
-    img = np.full((CANVAS, CANVAS, 3), WHITE, dtype=np.uint8)  # (64, 64, 3)
+    blobs = []
     for k, obj in enumerate(objects):
         problem = check_css_object(obj)
         if problem is not None:
             raise ValueError(f"object {k}: {problem}")
-        s = HALF_SIZES[obj["size"]]
-        color = np.array(CSS_COLORS[obj["color"]], dtype=np.uint8)  # (3,)
-        y, x = float(obj["pos"][0]) * CANVAS, float(obj["pos"][1]) * CANVAS
-        if obj["shape"] == "rectangle":
-            for y0 in range(max(int(y - s), 0), min(int(y + s), CANVAS)):
-                _fill(img, y0, x - s, x + s, color)
-        elif obj["shape"] == "circle":
-            for y0 in range(int(y - s), int(y + s) + 1):
-                x0 = x + (abs(y0 - y) - s)
-                _fill(img, y0, x0, 2 * x - x0, color)
-        else:  # triangle
-            for y0 in range(int(y - s), int(y + s)):
-                x0 = x + (y0 - y + s) / 2
-                x1 = 2 * x - x0
-                _fill(img, y0, min(x0, x1), max(x0, x1), color)
-    return img
+        blobs.append(css_blob(obj))
+    return rasterise_blobs(blobs, CANVAS, coverage="tirg", supersample=1, circle="diamond")

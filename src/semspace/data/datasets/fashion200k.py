@@ -37,11 +37,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import torch
 
-from semspace import types as T
-from semspace.data.base import BaseDataset
-from semspace.data.datasets.composed import CompositionGallery, label_tensor, words_of
+from semspace.data.datasets.composed import ComposedRetrievalDataset
 from semspace.data.registry import DATASETS
 from semspace.errors import DataError
 from semspace.utils.seed import rng_for
@@ -114,7 +111,7 @@ class CaptionGraph:
 
 
 @DATASETS.register("fashion200k")
-class Fashion200kDataset(BaseDataset):
+class Fashion200kDataset(ComposedRetrievalDataset):
     """Fashion200k modification queries as dict items keyed by ``semspace.types``.
 
     Items: ``IMAGE`` (source), ``TARGET_IMAGE`` (with ``targets``), ``MOD_TEXT``, ``TEXT``/``TARGET_TEXT``
@@ -138,6 +135,7 @@ class Fashion200kDataset(BaseDataset):
         >>> ds[0]["mod_text"]  # 'replace blue with black'
     """
 
+    name = "fashion200k"
     available_splits = ("train", "test")
 
     def __init__(
@@ -223,7 +221,7 @@ class Fashion200kDataset(BaseDataset):
                 pairs.append((index[fields[0]], index[fields[1]]))
         return np.asarray(pairs, dtype=np.int64).reshape(-1, 2)  # (Q, 2)
 
-    # ---- items ----------------------------------------------------------------------------------
+    # ---- items (layout shared by ComposedRetrievalDataset) ---------------------------------------
     def load(self, img_id: int) -> Any:
         """Image ``img_id`` of the split, transformed (errors name its labels file and line)."""
         try:
@@ -231,6 +229,22 @@ class Fashion200kDataset(BaseDataset):
         except DataError as exc:
             rel, line = self.origins[img_id]
             raise DataError(f"fashion200k: {exc} (listed in {rel} line {line})") from None
+
+    def load_view(self, img_id: int, view: str) -> Any:
+        """Image ``img_id`` (Fashion200k has one view, ``"photo"``): ``load(img_id)``."""
+        return self.load(img_id)
+
+    def uri(self, img_id: int, view: str) -> str:
+        """The image file of ``img_id``."""
+        return str(self.root / self.paths[img_id])
+
+    def key(self, img_id: int) -> str:
+        """The caption of image ``img_id``: images with the same caption are hits for each other."""
+        return self.captions[img_id]
+
+    def caption(self, img_id: int) -> str:
+        """The (cleaned) caption of image ``img_id``."""
+        return self.captions[img_id]
 
     def pair(self, idx: int) -> tuple[int, int]:
         """Source and target image ids of query ``idx``."""
@@ -241,49 +255,18 @@ class Fashion200kDataset(BaseDataset):
         _, tgt = self.graph.draw_target(self.captions[src], rng_for(seed, _SPLIT_KEYS[self.split], idx))
         return src, tgt
 
+    def query(self, idx: int) -> tuple[int, str, int]:
+        """Query ``idx``: ``pair(idx)`` and TIRG's ``"replace <w_src> with <w_tgt>"`` between their captions."""
+        src, tgt = self.pair(idx)
+        return src, mod_text(self.captions[src], self.captions[tgt]), tgt
+
     def __len__(self) -> int:
         return len(self.queries) if self.queries is not None else len(self.graph.modifiable)
-
-    def get_item(self, idx: int) -> dict[str, Any]:
-        src, tgt = self.pair(idx)
-        cap, tcap = self.captions[src], self.captions[tgt]
-        item: dict[str, Any] = {
-            T.IMAGE: self.load(src),
-            T.MOD_TEXT: mod_text(cap, tcap),
-            T.TEXT: cap,
-            T.TARGET_TEXT: tcap,
-            T.KEY: cap,
-            T.TARGET_KEY: tcap,
-            T.LABEL: label_tensor(cap),
-            T.TARGET_LABEL: label_tensor(tcap),
-            T.SOURCE_INDEX: torch.tensor(src, dtype=torch.int64),
-            T.DOMAIN: "photo",
-            T.PATH: str(self.root / self.paths[src]),
-        }
-        if self.targets:
-            item[T.TARGET_IMAGE] = self.load(tgt)
-        return item
-
-    def gallery(self) -> CompositionGallery:
-        """Every image of the split (TIRG's test gallery), searched by the queries."""
-        return CompositionGallery(self, f"fashion200k/{self.split}")
 
     def gallery_size(self) -> int:
         """Number of gallery images (all images of the split)."""
         return len(self.paths)
 
-    def gallery_item(self, idx: int) -> dict[str, Any]:
-        """Gallery image ``idx``: ``IMAGE``, ``TEXT``/``KEY`` (its caption), ``LABEL``, ``PATH``, ``DOMAIN``."""
-        cap = self.captions[idx]
-        return {
-            T.IMAGE: self.load(idx),
-            T.TEXT: cap,
-            T.KEY: cap,
-            T.LABEL: label_tensor(cap),
-            T.PATH: str(self.root / self.paths[idx]),
-            T.DOMAIN: "photo",
-        }
-
-    def vocabulary(self) -> list[str]:
-        """Every word of the split's captions and modification texts, sorted."""
-        return words_of([*dict.fromkeys(self.captions), "replace with"])
+    def vocabulary_texts(self) -> list[str]:
+        """The split's distinct captions and the words of the modification texts."""
+        return [*dict.fromkeys(self.captions), "replace with"]

@@ -27,11 +27,8 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
-import torch
 
-from semspace import types as T
-from semspace.data.base import BaseDataset
-from semspace.data.datasets.composed import CompositionGallery, label_tensor, words_of
+from semspace.data.datasets.composed import ComposedRetrievalDataset
 from semspace.data.images import IMAGE_EXTENSIONS
 from semspace.data.registry import DATASETS
 from semspace.errors import DataError
@@ -49,7 +46,7 @@ _SPLIT_KEYS = {"train": 0, "test": 1}
 
 
 @DATASETS.register("mit_states")
-class MITStatesDataset(BaseDataset):
+class MITStatesDataset(ComposedRetrievalDataset):
     """MIT-States (image, target adjective) queries as dict items keyed by ``semspace.types``.
 
     Items: ``IMAGE`` (source), ``TARGET_IMAGE`` (with ``targets``), ``MOD_TEXT`` (the target adjective),
@@ -74,6 +71,7 @@ class MITStatesDataset(BaseDataset):
         >>> ds[0]["mod_text"], ds[0]["target_key"]  # ('ripe', 'ripe tomato')
     """
 
+    name = "mit_states"
     available_splits = ("train", "test")
 
     def __init__(
@@ -138,10 +136,22 @@ class MITStatesDataset(BaseDataset):
         self.query_source = np.asarray(src, dtype=np.int64)  # (Q,) image id
         self.query_adj = np.asarray(tgt_adj, dtype=np.int64)  # (Q,) position in noun_adjs[noun]
 
-    # ---- items ----------------------------------------------------------------------------------
+    # ---- items (layout shared by ComposedRetrievalDataset) ---------------------------------------
     def key(self, img_id: int) -> str:
         """``"<adj> <noun>"`` of image ``img_id`` (its folder name)."""
         return f"{self.adjs[img_id]} {self.nouns[img_id]}"
+
+    def caption(self, img_id: int) -> str:
+        """``"<adj> <noun>"`` of image ``img_id``: MIT-States' caption is its key."""
+        return self.key(img_id)
+
+    def load_view(self, img_id: int, view: str) -> Any:
+        """Image ``img_id`` (MIT-States has one view, ``"photo"``), transformed."""
+        return self.read_image(self.root / self.paths[img_id])
+
+    def uri(self, img_id: int, view: str) -> str:
+        """The image file of ``img_id``."""
+        return str(self.root / self.paths[img_id])
 
     def target_of(self, idx: int) -> tuple[int, str, int]:
         """Query ``idx`` as (source image id, target adjective, target image id drawn from the seed)."""
@@ -151,49 +161,17 @@ class MITStatesDataset(BaseDataset):
         rng = rng_for(self.seed, _SPLIT_KEYS[self.split], idx)
         return src, adj, imgs[int(rng.integers(len(imgs)))]
 
+    def query(self, idx: int) -> tuple[int, str, int]:
+        """Query ``idx``: ``target_of(idx)``; the modification text is the target adjective itself."""
+        return self.target_of(idx)
+
     def __len__(self) -> int:
         return len(self.query_source)
-
-    def get_item(self, idx: int) -> dict[str, Any]:
-        src, adj, tgt = self.target_of(idx)
-        key, tkey = self.key(src), f"{adj} {self.nouns[src]}"
-        item: dict[str, Any] = {
-            T.IMAGE: self.read_image(self.root / self.paths[src]),
-            T.MOD_TEXT: adj,
-            T.TEXT: key,
-            T.TARGET_TEXT: tkey,
-            T.KEY: key,
-            T.TARGET_KEY: tkey,
-            T.LABEL: label_tensor(key),
-            T.TARGET_LABEL: label_tensor(tkey),
-            T.SOURCE_INDEX: torch.tensor(src, dtype=torch.int64),
-            T.DOMAIN: "photo",
-            T.PATH: str(self.root / self.paths[src]),
-        }
-        if self.targets:
-            item[T.TARGET_IMAGE] = self.read_image(self.root / self.paths[tgt])
-        return item
-
-    def gallery(self) -> CompositionGallery:
-        """Every image of the split (TIRG's test gallery), searched by the queries."""
-        return CompositionGallery(self, f"mit_states/{self.split}")
 
     def gallery_size(self) -> int:
         """Number of gallery images (all images of the split)."""
         return len(self.paths)
 
-    def gallery_item(self, idx: int) -> dict[str, Any]:
-        """Gallery image ``idx``: ``IMAGE``, ``TEXT``/``KEY`` (``"<adj> <noun>"``), ``LABEL``, ``PATH``, ``DOMAIN``."""
-        key = self.key(idx)
-        return {
-            T.IMAGE: self.read_image(self.root / self.paths[idx]),
-            T.TEXT: key,
-            T.KEY: key,
-            T.LABEL: label_tensor(key),
-            T.PATH: str(self.root / self.paths[idx]),
-            T.DOMAIN: "photo",
-        }
-
-    def vocabulary(self) -> list[str]:
-        """Every adjective and noun of the split, sorted (the words of its captions and modification texts)."""
-        return words_of([*self.images_of])
+    def vocabulary_texts(self) -> list[str]:
+        """Every ``"<adj> <noun>"`` of the split (the words of its captions and modification texts)."""
+        return [*self.images_of]

@@ -67,7 +67,7 @@ class ObjectDataset(WorldDataset):
         classes: str | Sequence[str] = "all",
         transform: Callable[[Image.Image], Any] | None = None,
     ) -> None:
-        check_split(split)
+        check_split(split, self.name)
         if view not in IMAGE_VIEWS:
             raise ConfigError(f"world_objects: view must be one of {sorted(IMAGE_VIEWS)}, got {view!r}")
         if n < 0:

@@ -14,9 +14,9 @@ from typing import Any
 
 import numpy as np
 
+from semspace.data.palette import CSS_COLORS
 from semspace.world.objects.catalog import build_parts
 from semspace.world.objects.layout import Pose
-from semspace.world.palette import CSS_COLORS
 
 OBJECT_COLORS: dict[str, tuple[int, int, int]] = {
     **CSS_COLORS,

@@ -22,10 +22,12 @@ from semspace.world.objects.sketch import render_sketch
 from semspace.world.objects.spec import PhotoSpec, SketchSpec, sample_photo_spec, sample_sketch_spec
 from semspace.world.objects.splits import class_split, resolve_classes
 from semspace.world.objects.text import caption
+from semspace.world.registry import WORLD_KINDS
 
 _PHOTO, _SKETCH, _TEXT = 1, 2, 3  # rng streams of the three views
 
 
+@WORLD_KINDS.register("objects")
 class ObjectWorld:
     """Part-based object categories as photos, hand-drawn sketches and captions.
 
@@ -57,7 +59,7 @@ class ObjectWorld:
         return len(self.categories)
 
     def _key(self, idx: int, split: str) -> tuple[int, int]:
-        key = check_split(split)
+        key = check_split(split, f"{self.name} world")
         if int(idx) < 0:
             raise IndexError(f"item index must be non-negative, got {idx}")
         return key, int(idx)

@@ -70,7 +70,7 @@ class PairDataset(WorldDataset):
         transform: Callable[[Image.Image], Any] | None = None,
         correlated: bool = False,
     ) -> None:
-        check_split(split)
+        check_split(split, self.name)
         if direction not in DIRECTIONS:
             raise ConfigError(f"world_pairs: direction must be one of {list(DIRECTIONS)}, got {direction!r}")
         if n <= 0:

@@ -35,6 +35,7 @@ from semspace.world.base import check_split
 from semspace.world.pairs.glyphs import N_DIGITS, GlyphParams, sample_glyph
 from semspace.world.pairs.render import coverage_mask, paint
 from semspace.world.pairs.styles import CORRELATED_STYLE, AStyle, BStyle, sample_a_style, sample_b_style
+from semspace.world.registry import WORLD_KINDS
 
 KIND_KEY = 0x9A125  # keeps the pairs world's streams apart from the other kinds' at the same seed
 ROLE_KEYS = {"source": 1, "exemplar": 2, "source_b": 3, "exemplar_a": 4}
@@ -66,6 +67,7 @@ class PairSample:
                 "style": self.style.to_dict()}  # fmt: skip
 
 
+@WORLD_KINDS.register("pairs")
 class PairWorld:
     """Digits in domain A (binary-like) and domain B (styled), with exact ground-truth translations.
 
@@ -95,7 +97,7 @@ class PairWorld:
     def _rng(self, split: str, idx: int, role: str) -> np.random.Generator:
         if idx < 0:
             raise IndexError(f"item index must be >= 0, got {idx}")
-        return rng_for(self.seed, KIND_KEY, check_split(split), int(idx), ROLE_KEYS[role])
+        return rng_for(self.seed, KIND_KEY, check_split(split, f"{self.name} world"), int(idx), ROLE_KEYS[role])
 
     def _b_style(self, rng: np.random.Generator, digit: int, split: str) -> BStyle:
         style = sample_b_style(rng)  # always drawn, so the stream does not depend on `correlated`

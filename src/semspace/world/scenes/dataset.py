@@ -19,7 +19,8 @@ from PIL import Image
 from semspace import types as T
 from semspace.data.registry import DATASETS
 from semspace.errors import ConfigError
-from semspace.world.base import WorldDataset, check_split, stable_int
+from semspace.utils.hashing import stable_int
+from semspace.world.base import WorldDataset, check_split
 from semspace.world.scenes.text import SCENE_WORDS, describe
 from semspace.world.scenes.world import SceneWorld
 
@@ -75,10 +76,7 @@ class SceneTripletDataset(WorldDataset):
             raise ConfigError(f"world_scenes view must be one of {list(SCENE_VIEWS)}, got {view!r}")
         if paired_view is not None and paired_view not in SCENE_VIEWS[:2]:
             raise ConfigError(f"world_scenes paired_view must be one of {list(SCENE_VIEWS[:2])}, got {paired_view!r}")
-        try:
-            check_split(split)
-        except ValueError as e:
-            raise ConfigError(f"world_scenes: {e}") from None
+        check_split(split, self.name)
         if isinstance(n, bool) or not isinstance(n, int) or n < 0:
             raise ConfigError(f"world_scenes n must be an integer >= 0, got {n!r}")
         self.world = SceneWorld(

@@ -27,7 +27,7 @@ from functools import cached_property
 import numpy as np
 from einops import reduce
 
-from semspace.world.palette import CSS_COLORS
+from semspace.data.palette import CSS_COLORS
 from semspace.world.scenes.raycast import Primitive, intersect, normal
 from semspace.world.scenes.spec import GRID, SceneSpec
 

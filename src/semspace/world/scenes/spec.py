@@ -1,7 +1,7 @@
 """Scene specs: the ground truth of the world's *scenes* kind (CSS/CLEVR-like scenes, DESIGN §3).
 
 A scene is 1-5 objects on a 3x3 grid, each with a shape, one of the eight CSS colours
-(``world/palette.py``, the palette of TIRG's CSS dataset), a size and one grid cell. At most one object
+(``data/palette.py``, the palette of TIRG's CSS dataset), a size and one grid cell. At most one object
 occupies a cell. The objects are kept sorted by cell, so ``==`` on two :class:`SceneSpec` is the same as
 equality of their canonical :meth:`SceneSpec.key` strings, which define the retrieval ground truth of
 the CSS-style composed retrieval of LTT (Vo et al., arXiv:1903.00793) and TIRG (arXiv:1812.07119).
@@ -17,8 +17,8 @@ from typing import Any
 
 import numpy as np
 
+from semspace.data.palette import COLOR_NAMES
 from semspace.errors import DataError
-from semspace.world.palette import COLOR_NAMES
 
 SHAPES: tuple[str, ...] = ("cube", "sphere", "cylinder")  # 3D names; blobs2d draws square, circle, triangle
 SHAPES_2D: dict[str, str] = {"cube": "square", "sphere": "circle", "cylinder": "triangle"}

@@ -17,8 +17,10 @@ from typing import Any
 import numpy as np
 
 from semspace.errors import ConfigError
+from semspace.utils.hashing import stable_int
 from semspace.utils.seed import rng_for
-from semspace.world.base import check_split, stable_int
+from semspace.world.base import check_split
+from semspace.world.registry import WORLD_KINDS
 from semspace.world.scenes.modify import Modification, sample_modification
 from semspace.world.scenes.render2d import render_blobs2d
 from semspace.world.scenes.render3d import render_render3d
@@ -31,6 +33,7 @@ RENDER_KEYS = {"blobs2d": 0, "render3d": 1}
 WHICH_KEYS = {"source": 0, "target": 1}
 
 
+@WORLD_KINDS.register("scenes")
 class SceneWorld:
     """CSS/CLEVR-like scenes with add/remove/change modifications, as 2D blobs, 3D renders and text.
 
@@ -79,7 +82,7 @@ class SceneWorld:
 
     def scene(self, idx: int, split: str = "train") -> SceneSpec:
         """The source scene of item ``idx`` (shared by the ``mods_per_scene`` items of its group)."""
-        rng = rng_for(self.seed, check_split(split), self.scene_index(idx), STREAM_SCENE)
+        rng = rng_for(self.seed, check_split(split, f"{self.name} world"), self.scene_index(idx), STREAM_SCENE)
         return sample_scene(rng, self.min_objects, self.max_objects)
 
     def scene_index(self, idx: int) -> int:
@@ -89,7 +92,7 @@ class SceneWorld:
     def triplet(self, idx: int, split: str = "train") -> tuple[SceneSpec, Modification, SceneSpec]:
         """(source scene, modification, exact target scene) of item ``idx``."""
         source = self.scene(idx, split)
-        rng = rng_for(self.seed, check_split(split), int(idx), STREAM_MOD)
+        rng = rng_for(self.seed, check_split(split, f"{self.name} world"), int(idx), STREAM_MOD)
         mod, target = sample_modification(source, rng, self.min_objects, self.max_objects)
         return source, mod, target
 
@@ -111,7 +114,8 @@ class SceneWorld:
         if which not in WHICH_KEYS:
             raise ConfigError(f"which must be one of {list(WHICH_KEYS)}, got {which!r}")
         key = self.scene_index(idx) if which == "source" else int(idx)  # a group's source renders are identical
-        rng = rng_for(self.seed, check_split(split), key, STREAM_RENDER, RENDER_KEYS[view], WHICH_KEYS[which])
+        split_key = check_split(split, f"{self.name} world")
+        rng = rng_for(self.seed, split_key, key, STREAM_RENDER, RENDER_KEYS[view], WHICH_KEYS[which])
         img: np.ndarray = IMAGE_RENDERERS[view](scene, size=self.size, rng=rng)
         return img
 

@@ -1,7 +1,8 @@
-"""Colour names and RGB values shared by every world kind.
+"""The eight CSS colours: names and RGB values, shared by the 2D blob rasteriser and every world kind.
 
-The eight colours are those of TIRG's CSS renderer (google/tirg ``datasets.py``), so world scenes use the
-same palette as the CSS dataset the LTT paper transfers from.
+They are the colours of TIRG's CSS renderer (Vo et al., arXiv:1812.07119; google/tirg ``datasets.py``,
+``CSSDataset``), so the world's scenes use the same palette as the CSS3D dataset LTT (arXiv:1903.00793) transfers
+from.
 """
 
 from __future__ import annotations
