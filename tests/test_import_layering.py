@@ -8,7 +8,6 @@ on the static import graph, and a fresh interpreter importing every library modu
 from __future__ import annotations
 
 import pkgutil
-import re
 import subprocess
 import sys
 from pathlib import Path
@@ -19,40 +18,6 @@ import semspace
 
 APP_PACKAGES = ("semspace.cli", "semspace.service")
 REPO_ROOT = Path(__file__).resolve().parents[1]
-
-# Violations other changes are removing right now (importer -> imported). While only these remain the contract test
-# xfails; any other violation fails it. Delete each entry once its fix has landed.
-KNOWN_IN_FLIGHT = {
-    ("semspace.data.datasets.composed", "semspace.world.base"): "data -> world (being made world -> data only)",
-    ("semspace.data.datasets.css_blobs", "semspace.world.palette"): "data -> world (being made world -> data only)",
-    ("semspace.eval.protocols.composed", "semspace.tasks.capabilities"): (
-        "eval -> tasks (the library asks the orchestration layer for capabilities; being reworked with retrieval/)"
-    ),
-}
-_DIRECT_IMPORT = re.compile(r"- (semspace[\w.]*) -> (semspace[\w.]*) \((?:l\.\d+(?:, )?)+\)")
-_NOT_ALLOWED = re.compile(r"semspace[\w.]* is not allowed to import semspace[\w.]*:")
-
-
-def _in_flight_only(report: str) -> set[tuple[str, str]] | None:
-    """The known in-flight violations the linter's report lists, or None when it reports anything else.
-
-    Every line of the "Broken contracts" section must be a heading (a contract name and its underline,
-    "X is not allowed to import Y:") or a direct import listed in ``KNOWN_IN_FLIGHT``; an indirect chain, an
-    exhaustiveness complaint or a configuration error gives None.
-    """
-    head, sep, broken = report.partition("Broken contracts")
-    if not sep or "Contracts: 0 kept, 1 broken." not in head:
-        return None
-    lines = [line.strip() for line in broken.splitlines() if line.strip()]
-    found: set[tuple[str, str]] = set()
-    for i, line in enumerate(lines):
-        underline = set(line) == {"-"}
-        named_heading = not line.startswith("-") and i + 1 < len(lines) and set(lines[i + 1]) == {"-"}
-        if match := _DIRECT_IMPORT.fullmatch(line):
-            found.add((match[1], match[2]))
-        elif not (underline or named_heading or _NOT_ALLOWED.fullmatch(line)):
-            return None
-    return found if found and found <= set(KNOWN_IN_FLIGHT) else None
 
 
 def _library_modules() -> list[str]:
@@ -88,10 +53,6 @@ def test_import_linter_contract_is_kept() -> None:
     cmd = [str(lint_imports)] if lint_imports.exists() else [sys.executable, "-m", "importlinter.cli"]
     proc = subprocess.run([*cmd, "--no-cache", "--no-logo"], cwd=REPO_ROOT, capture_output=True, text=True, timeout=240)
     report = proc.stdout + proc.stderr
-    if proc.returncode == 0:
-        return
-    violations = _in_flight_only(report)
-    if violations:
-        remaining = "; ".join(f"{a} -> {b}: {KNOWN_IN_FLIGHT[(a, b)]}" for a, b in sorted(violations))
-        pytest.xfail(f"only in-flight violations remain: {remaining}")
-    pytest.fail(f"import-linter contract broken:\n{report[-6000:]}", pytrace=False)
+    if proc.returncode != 0:
+        pytest.fail(f"import-linter contract broken:\n{report[-6000:]}", pytrace=False)
+    assert "Contracts: 1 kept, 0 broken." in report, report[-2000:]

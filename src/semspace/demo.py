@@ -23,15 +23,15 @@ from typing import Any
 
 import torch
 
+from semspace.capabilities import require
 from semspace.config import DataSpec, RunCfg, load_run_cfg, to_dict
 from semspace.data.transforms import denormalize
-from semspace.engine.indexing import build_index
 from semspace.engine.run import build_evaluator, build_task_and_data
-from semspace.engine.search import Searcher
 from semspace.engine.trainer import Trainer
 from semspace.eval.figures import retrieval_grid, save_figure
 from semspace.eval.protocols.composed import ComposedExperiment
 from semspace.eval.report import markdown_table
+from semspace.retrieval import Searcher, build_index
 from semspace.tasks import Task
 from semspace.types import IMAGE, KEY, MOD_TEXT, TARGET_KEY
 from semspace.utils.io import atomic_write_text
@@ -131,7 +131,7 @@ class _ImageOnly:
         return getattr(self.task, name)
 
     def compose(self, z: torch.Tensor, texts: list[str]) -> torch.Tensor:
-        return self.task.compose(z, [""] * len(texts))
+        return require(self.task, "compose").compose(z, [""] * len(texts))
 
 
 def _row(label: str, m: dict[str, float]) -> dict[str, Any]:
@@ -145,16 +145,17 @@ def _row(label: str, m: dict[str, float]) -> dict[str, Any]:
 def _result_grid(task: Task, protocol: Any, exp: ComposedExperiment, n: int = 6, k: int = 5) -> Any:
     """Top-k 3D renders of the first 3D queries composed with their modification (green: the target scene)."""
     scores, idx, queries, gallery = protocol.top_k(task, exp, k=k)
-    preprocess = task.preprocess_cfg()
+    q_pre, g_pre = task.domain(exp.query_domain).preprocess, task.domain(exp.gallery_domain).preprocess
 
-    def show(x: torch.Tensor) -> torch.Tensor:
+    def show(x: torch.Tensor, preprocess: Any) -> torch.Tensor:
         return denormalize(x, preprocess) if preprocess is not None else x
 
     rows = [queries[q] for q in range(n)]
-    results = [[show(gallery[int(j)][IMAGE]) for j in idx[q]] for q in range(n)]
+    results = [[show(gallery[int(j)][IMAGE], g_pre) for j in idx[q]] for q in range(n)]
     hits = [[gallery[int(j)][KEY] == rows[q][TARGET_KEY] for j in idx[q]] for q in range(n)]
     captions = [rows[q][MOD_TEXT] for q in range(n)]
-    return retrieval_grid([show(r[IMAGE]) for r in rows], results, hits, scores=scores[:n].tolist(), captions=captions)
+    return retrieval_grid([show(r[IMAGE], q_pre) for r in rows], results, hits, scores=scores[:n].tolist(),
+                          captions=captions)  # fmt: skip
 
 
 def _example_searches(out: Path, protocol: Any, exp: ComposedExperiment, task: Task) -> list[dict[str, Any]]:
@@ -162,22 +163,19 @@ def _example_searches(out: Path, protocol: Any, exp: ComposedExperiment, task: T
     from semspace.data.transforms import to_pil
 
     searcher = Searcher(out / "index")
-    queries, _ = protocol.datasets(exp, task.preprocess_cfg())
+    queries, _ = protocol.datasets(exp, task)
+    preprocess = task.domain(exp.query_domain).preprocess
     examples = []
     for q in EXAMPLES:
         item = queries[q]
         path = out / "queries" / f"query_{q}.png"
         path.parent.mkdir(parents=True, exist_ok=True)
-        to_pil(item[IMAGE], task.preprocess_cfg()).save(path)
-        result = searcher.search_image(path, modify=item[MOD_TEXT], k=5)
+        query = to_pil(item[IMAGE], preprocess)
+        query.save(path)
+        result = searcher.search_image(path, modify=item[MOD_TEXT], k=5, query_domain=exp.query_domain)
         hits = [h.label == item[TARGET_KEY] for h in result.hits]
         picture = out / f"search_{q}.png"
-        thumbs = [searcher.index.thumbnail(h.id) or to_pil(item[IMAGE], task.preprocess_cfg()) for h in result.hits]
-        save_figure(
-            retrieval_grid([to_pil(item[IMAGE], task.preprocess_cfg())], [thumbs], [hits],
-                           scores=[[h.score for h in result.hits]], captions=[item[MOD_TEXT]]),
-            picture,
-        )  # fmt: skip
+        save_figure(searcher.result_grid(result, query, caption=item[MOD_TEXT], relevant=list(hits)), picture)
         examples.append({"query": str(path.relative_to(out)), "modify": item[MOD_TEXT], "picture": picture.name,
                          "hits": [{"id": h.id, "score": round(h.score, 4), "uri": h.uri, "target": hit}
                                   for h, hit in zip(result.hits, hits, strict=True)]})  # fmt: skip

@@ -13,9 +13,10 @@ from PIL import Image
 from semspace.cli.main import main
 from semspace.config import load_run_cfg
 from semspace.engine.run import train
-from semspace.engine.search import Searcher
 from semspace.eval.figures import NEUTRAL, QUERY
 from semspace.index import exact_knn
+from semspace.retrieval import Searcher
+from semspace.retrieval.inputs import query_input
 
 ROOT = Path(__file__).resolve().parents[2]
 TINY = ["data.train.args.n=32", "data.train.args.size=32", "train.max_steps=3", "train.batch_size=16",
@@ -76,12 +77,15 @@ def test_image_search_finds_the_image_itself(align_index: tuple[Path, Path, Path
     grid = tmp_path / "grid.png"
     grey = photos / "grey.png"
     assert main(["search", "--index", str(index), "--image", str(grey), "-k", "3", "--grid", str(grid)]) == 0
-    lines = capsys.readouterr().out.strip().splitlines()
-    assert lines[0].split() == ["rank", "id", "score", "label", "uri"] and lines[-1] == f"wrote {grid}"
-    rows = lines[1:4]
-    assert rows[0].split()[0] == "1" and rows[0].rstrip().endswith(str(grey.resolve()))
-    uri_col = lines[0].index("uri")
-    assert all(r[uri_col - 2 : uri_col] == "  " and r[uri_col] != " " for r in rows)  # an aligned column
+    lines = capsys.readouterr().out.strip().splitlines()  # rich: title, header, rule, rows, then "wrote"
+    assert lines[0].startswith("3 results for a render3d query in ") and lines[-1] == f"wrote {grid}"
+    header = lines[1]
+    assert [c.strip() for c in header.split("┃")] == ["rank", "id", "score", "domain", "label", "uri"]
+    rows = lines[3:6]
+    assert rows[0].split("│")[0].strip() == "1" and rows[0].rstrip().endswith(str(grey.resolve()))
+    uri_col = header.index("uri")
+    assert all(r[uri_col - 2 : uri_col] == "│ " and r[uri_col] != " " for r in rows)  # an aligned column
+    assert all(len(r) <= 200 for r in lines)  # no wrapping into a second screen
     with Image.open(grid) as img:
         assert img.format == "PNG" and img.width > 3 * 64
         gap, cell = 8, 96  # retrieval_grid's layout: query, then results framed grey (relevance unknown)
@@ -105,7 +109,7 @@ def test_user_errors_exit_non_zero_with_one_line(align_index: tuple[Path, Path, 
     assert main(["search", "--index", str(index)]) == 1
     assert "exactly one query" in _one_line_error(capsys)
     assert main(["search", "--index", str(index), "--image", png, "--modify", "make it blue"]) == 1
-    assert "no composer" in _one_line_error(capsys)
+    assert "task 'align' cannot compose (it can: embed)" in _one_line_error(capsys)
     assert main(["index", "build", "--run-dir", str(run), "--data", "folder:", "--out", str(index)]) == 1
     assert "nothing after ':'" in _one_line_error(capsys)
 
@@ -143,7 +147,9 @@ def test_modify_composes_the_query_and_warns_about_unknown_words(
     assert "warning" in err and "zorblax" in err and len(err.strip().splitlines()) == 1
     searcher = Searcher(index)  # the composed query, by hand: T(f(x), g(t)) against every stored vector
     with torch.no_grad():
-        z = searcher.task.compose(searcher.task.embed("render3d", searcher.transform(Image.open(query))[None]), [text])
+        z = searcher.task.compose(
+            searcher.task.embed("render3d", query_input(searcher.domains["render3d"], Image.open(query))), [text]
+        )
     vectors = np.stack([searcher.index.reconstruct(i) for i in range(len(searcher.index))])  # (N, D)
     ref_scores, _ = exact_knn(z.numpy(), vectors, 20)
     np.testing.assert_allclose([h["score"] for h in modified["hits"]], ref_scores[0].numpy(), atol=1e-5)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -85,6 +86,15 @@ class ToyTask(nn.Module):
 
     def preprocess_cfg(self) -> None:
         return None
+
+    def domain(self, name: str) -> SimpleNamespace:
+        return SimpleNamespace(name=name, preprocess=None)  # the record's preprocessing: none (raw tensors)
+
+    def composable_domains(self) -> list[str]:
+        return ["render3d", "blobs2d"]
+
+    def unknown_words(self, texts: list[str]) -> list[str]:
+        return []
 
     def embed(self, domain: str, x: torch.Tensor) -> torch.Tensor:
         return self.emb[x[:, 0].long()]  # (B, D)

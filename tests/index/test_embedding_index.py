@@ -9,12 +9,16 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from semspace.data.domains import DomainSpec, InputKind
+from semspace.data.preprocess import PreprocessCfg
 from semspace.errors import ConfigError, DataError, IndexMismatchError
 from semspace.index import EmbeddingIndex, FaissIndex, ItemStore, ModelInfo, exact_knn
 from semspace.index.faiss_index import l2_normalize
 
 D = 16
-INFO = ModelInfo("runs/a/model.pt", "a" * 64, "align", D, {"size": 32}, "0.1.0")
+INFO = ModelInfo("runs/a/model.pt", "a" * 64, "align", D, "0.1.0")
+PRE = PreprocessCfg(size=32)
+DOMAINS = [DomainSpec(name, InputKind.IMAGE, D, preprocess=PRE) for name in ("render3d", "blobs2d", "photo")]
 
 
 def _vectors(n: int, seed: int) -> np.ndarray:
@@ -32,7 +36,7 @@ def _items(n: int, start: int = 0, domain: str = "render3d") -> list[dict[str, o
 @pytest.fixture
 def built(tmp_path: Path) -> tuple[Path, np.ndarray]:
     x = _vectors(60, 0)
-    index = EmbeddingIndex.create(tmp_path / "idx", model_info=INFO, dim=D)
+    index = EmbeddingIndex.create(tmp_path / "idx", model_info=INFO, dim=D, domains=DOMAINS)
     index.add(x, _items(60))
     index.save()
     return tmp_path / "idx", x
@@ -41,7 +45,7 @@ def built(tmp_path: Path) -> tuple[Path, np.ndarray]:
 @pytest.mark.parametrize("backend", ["faiss", "exact"])
 def test_search_equals_exact_knn_with_item_metadata(tmp_path: Path, backend: str) -> None:
     x, q = _vectors(80, 1), _vectors(7, 2)
-    index = EmbeddingIndex.create(tmp_path / backend, model_info=INFO, dim=D, backend=backend)
+    index = EmbeddingIndex.create(tmp_path / backend, model_info=INFO, dim=D, backend=backend, domains=DOMAINS)
     assert index.add(x, _items(80)) == list(range(80))
     index.save()
     hits = EmbeddingIndex.open(tmp_path / backend).search(q, k=5)
@@ -107,12 +111,16 @@ def test_half_replaced_index_is_detected(built: tuple[Path, np.ndarray]) -> None
 def test_a_different_model_is_refused(built: tuple[Path, np.ndarray]) -> None:
     root, _ = built
     index = EmbeddingIndex.open(root)
-    index.check_model(ModelInfo("moved/run/model.pt", INFO.checkpoint_sha256, "align", D, {"size": 32}))  # moved: ok
-    other = ModelInfo("runs/b/model.pt", "b" * 64, "align", D, {"size": 32})
+    specs = {d.name: d for d in DOMAINS}
+    index.check_model(ModelInfo("moved/run/model.pt", INFO.checkpoint_sha256, "align", D), specs)  # moved: ok
+    other = ModelInfo("runs/b/model.pt", "b" * 64, "align", D)
     with pytest.raises(IndexMismatchError, match=r"runs/a/model\.pt.*runs/b/model\.pt.*weights"):
         index.check_model(other)
-    with pytest.raises(IndexMismatchError, match="preprocessing"):
-        index.check_model(ModelInfo(INFO.checkpoint, INFO.checkpoint_sha256, "align", D, {"size": 64}))
+    resized = {**specs, "render3d": DomainSpec("render3d", InputKind.IMAGE, D, preprocess=PreprocessCfg(size=64))}
+    with pytest.raises(IndexMismatchError, match="domain 'render3d'.*differ in preprocess"):
+        index.check_model(INFO, resized)
+    with pytest.raises(IndexMismatchError, match="holds domain 'photo', which the query model lacks"):
+        index.check_model(INFO, {k: v for k, v in specs.items() if k != "photo"})
 
 
 def test_missing_or_broken_folders_say_how_to_build_one(tmp_path: Path, built: tuple[Path, np.ndarray]) -> None:
@@ -132,7 +140,7 @@ def test_missing_or_broken_folders_say_how_to_build_one(tmp_path: Path, built: t
 
 
 def test_thumbnails_and_manifest(tmp_path: Path) -> None:
-    index = EmbeddingIndex.create(tmp_path / "idx", model_info=INFO, dim=D)
+    index = EmbeddingIndex.create(tmp_path / "idx", model_info=INFO, dim=D, domains=DOMAINS)
     items = _items(2)
     items[0]["thumbnail"] = Image.new("RGBA", (400, 100), (255, 0, 0, 255))
     items[1]["thumbnail"] = Image.new("L", (20, 30), 7)
@@ -147,3 +155,43 @@ def test_thumbnails_and_manifest(tmp_path: Path) -> None:
     with pytest.raises(DataError, match="no item with id 5"):
         index.reconstruct(5)
     np.testing.assert_allclose(index.reconstruct(1), l2_normalize(_vectors(2, 7))[1], atol=1e-6)
+
+
+@pytest.mark.parametrize(("backend", "factory"), [("faiss", "Flat"), ("faiss", "HNSW16"), ("faiss", "IVF4,Flat"),
+                                                   ("exact", "Flat")])  # fmt: skip
+def test_search_within_domains_equals_exact_knn_on_their_items(tmp_path: Path, backend: str, factory: str) -> None:
+    """One index, three collections: a domain filter returns k items of those domains, ranked as brute force."""
+    x, q = _vectors(90, 3), _vectors(5, 4)
+    index = EmbeddingIndex.create(tmp_path / "idx", model_info=INFO, dim=D, backend=backend, factory=factory,
+                                  nprobe=4, domains=DOMAINS)  # fmt: skip
+    doms = [DOMAINS[i % 3].name for i in range(90)]
+    items = [{**it, "domain": d} for it, d in zip(_items(90), doms, strict=True)]
+    index.add(x, items)
+    index.save()
+    index = EmbeddingIndex.open(tmp_path / "idx")
+    for wanted in (["blobs2d"], ["render3d", "photo"]):
+        keep = np.array([i for i, d in enumerate(doms) if d in wanted])
+        hits = index.search(q, k=6, domains=wanted)
+        assert all(h.domain in wanted for row in hits for h in row) and all(len(row) == 6 for row in hits)
+        if factory == "Flat":
+            _, ref = exact_knn(l2_normalize(q), l2_normalize(x[keep]), 6)
+            assert [[h.id for h in row] for row in hits] == keep[ref.numpy()].tolist()
+    everything = index.search(q, k=6)
+    assert {h.domain for row in everything for h in row} <= set(doms)
+    assert [[h.id for h in r] for r in everything] == [[h.id for h in r] for r in index.search(q, 6, list(set(doms)))]
+    with pytest.raises(ConfigError, match=r"holds no domain \['sketch'\]"):
+        index.search(q, k=3, domains="sketch")
+
+
+def test_items_need_a_collection_and_a_collection_keeps_its_record(tmp_path: Path) -> None:
+    index = EmbeddingIndex.create(tmp_path / "idx", model_info=INFO, dim=D, domains=DOMAINS[:1])
+    with pytest.raises(DataError, match="domain 'blobs2d' has no collection"):
+        index.add(_vectors(1, 0), _items(1, domain="blobs2d"))
+    index.add_domain(DOMAINS[0])  # the same record again: fine
+    with pytest.raises(IndexMismatchError, match="already holds domain 'render3d'"):
+        index.add_domain(DomainSpec("render3d", InputKind.SKETCH, D, preprocess=PRE))
+    text = DomainSpec("captions", InputKind.TEXT, D, text_encoder={"architecture": "lstm_text"})
+    index.add_domain(text)
+    index.save()
+    assert EmbeddingIndex.open(tmp_path / "idx").domains() == {"render3d": DOMAINS[0], "captions": text}
+    assert json.loads((tmp_path / "idx" / "manifest.json").read_text())["collections"]["captions"] == text.to_dict()

@@ -10,7 +10,7 @@ import pytest
 from semspace.errors import DataError
 from semspace.index.store import MIGRATIONS, ItemStore, ModelInfo, m001_create_items
 
-INFO = ModelInfo("runs/a/model.pt", "ab" * 32, "align", 32, {"size": 32, "mean": [0.5]}, "0.1.0")
+INFO = ModelInfo("runs/a/model.pt", "ab" * 32, "align", 32, "0.1.0")
 
 
 def _item(i: int, domain: str = "render3d", h: str | None = None) -> dict[str, object]:
@@ -75,9 +75,9 @@ def test_existing_hashes_matches_a_naive_lookup_across_chunks() -> None:
 
 
 def test_model_fingerprint_ignores_path_and_version() -> None:
-    moved = ModelInfo("elsewhere/model.pt", INFO.checkpoint_sha256, "align", 32, dict(INFO.preprocess), "9.9")
+    moved = ModelInfo("elsewhere/model.pt", INFO.checkpoint_sha256, "align", 32, "9.9")
     assert moved.fingerprint() == INFO.fingerprint()
-    other = ModelInfo(INFO.checkpoint, "cd" * 32, "align", 32, dict(INFO.preprocess))
+    other = ModelInfo(INFO.checkpoint, "cd" * 32, "align", 32)
     assert other.fingerprint() != INFO.fingerprint()
     assert ModelInfo.from_dict(INFO.to_dict()) == INFO
     with pytest.raises(DataError, match="lacks"):
@@ -106,3 +106,23 @@ def test_failed_save_keeps_the_old_file(tmp_path: Path, monkeypatch: pytest.Monk
     (tmp_path / "junk.sqlite").write_bytes(b"this is not sqlite" * 100)
     with pytest.raises(DataError, match="not a readable SQLite"):
         ItemStore.open(tmp_path / "junk.sqlite")
+
+
+def test_a_0_1_0_database_gains_its_collections_from_migration_4(tmp_path: Path) -> None:
+    """Schema 3 (semspace 0.1.0): images only, one preprocessing in the model row -> one image collection each."""
+    old = tmp_path / "old.sqlite"
+    conn = sqlite3.connect(old)
+    for fn in MIGRATIONS[:3]:
+        fn(conn)
+    conn.execute("PRAGMA user_version = 3")
+    pre = '{"size": 32, "channels": 3}'
+    conn.execute("INSERT INTO model VALUES (1, 'run/model.pt', ?, 'transfer', 16, ?, '0.1.0')", ("ab" * 32, pre))
+    conn.executemany("INSERT INTO items VALUES (?, ?, '', '', '', ?)", [(0, "render3d", "h0"), (1, "blobs2d", "h1")])
+    conn.commit()
+    conn.close()
+    store = ItemStore.open(old)
+    assert store.get_domains() == {
+        name: {"name": name, "kind": "image", "embed_dim": 16, "preprocess": {"size": 32, "channels": 3}}
+        for name in ("blobs2d", "render3d")
+    }
+    assert store.ids_in_domains(["render3d"]) == [0] and store.ids_in_domains([]) == []

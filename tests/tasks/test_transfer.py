@@ -92,7 +92,9 @@ def test_shared_encoder_is_one_module() -> None:
     "args",
     [
         {"share_encoder": True, "source_domain": "text", "source_encoder": "tiny_lstm_text"},
-        {"target_domain": "text"},
+        {"target_domain": "txt", "target_encoder": "tiny_lstm_text"},  # a text target, whatever its name
+        {"source_domain": "feats", "source_encoder": "tiny_mlp_features"},  # feature vectors have no triplets
+        {"domain_kinds": {"render3d": "text"}},  # an image encoder cannot embed a text domain
         {"composer": "no_such_composer"},
     ],
 )
@@ -100,6 +102,17 @@ def test_bad_configurations_are_config_errors(args: dict[str, Any]) -> None:
     data = create_dataset("world_scenes", split="train", n=2, view="text", paired_view="render3d")
     with pytest.raises((ConfigError, KeyError)):
         create_task("transfer", {**TINY, **args}, data)
+
+
+def test_kinds_come_from_the_encoders_not_the_domain_names() -> None:
+    """A domain called "text" embedded by an image encoder is an image domain; "captions" with the LSTM is text."""
+    data = create_dataset("world_scenes", split="train", n=2, view="text", paired_view="render3d")
+    task = create_task("transfer", {**TINY, "source_domain": "captions", "source_encoder": "tiny_lstm_text",
+                                    "target_domain": "text"}, data)  # fmt: skip
+    kinds = {name: spec.kind.value for name, spec in task.domains().items()}
+    assert kinds == {"captions": "text", "text": "image"}
+    assert task.domain("text").preprocess == task.preprocess_cfg() and task.domain("captions").preprocess is None
+    assert task.composable_domains() == ["text"]
 
 
 def test_compose_empty_text_is_plain_search_and_output_is_unit_norm() -> None:

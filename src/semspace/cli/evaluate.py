@@ -28,8 +28,8 @@ def evaluate(
 
     Example: semspace eval --run-dir runs/align --set eval.data.args.n=2000 --json
     """
-    from semspace.engine.run import evaluate as run_evaluate
     from semspace.eval.report import markdown_table
+    from semspace.retrieval import evaluate as run_evaluate
     from semspace.utils.io import atomic_write_text
 
     sets = list(overrides or [])

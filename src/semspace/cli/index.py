@@ -21,7 +21,12 @@ def build(
         str, typer.Option("--factory", help="faiss factory string: Flat (exact), IVF256,Flat, HNSW32, ...")
     ] = "Flat",
     domain: Annotated[
-        str | None, typer.Option("--domain", help="embed every item as this domain (default: the item's own)")
+        str | None,
+        typer.Option(
+            "--domain",
+            help="embed every item as this domain of the task (default: the items' own, else "
+            "the task's domain of the items' input kind)",
+        ),
     ] = None,
     batch_size: Annotated[int, typer.Option("--batch-size", min=1, help="images embedded at a time")] = 128,
     device: Annotated[str, typer.Option("--device", help="cpu, cuda or auto")] = "cpu",
@@ -29,13 +34,16 @@ def build(
     """Embed a dataset with a trained run and add it to an index; unchanged items are skipped.
 
     Example: semspace index build --run-dir runs/align --data world_scenes:split=test,n=500 --out runs/index
+
+    Example (a second collection, the scene descriptions, in the same index):
+    semspace index build --run-dir runs/transfer --data world_scenes:split=test,n=500,view=text --domain text
+    --out runs/index
     """
-    from semspace.engine.indexing import build_index
+    from semspace.retrieval import build_index
 
     s = build_index(run_dir, data, out, factory=factory, domain=domain, batch_size=batch_size, progress=True,
                     device=device)  # fmt: skip
-    domains = ", ".join(f"{d}: {n}" for d, n in s["domains"].items()) or "none"
     typer.echo(
-        f"indexed {s['data']} into {s['index']}: added {s['added']}, skipped {s['skipped']} unchanged, "
-        f"{s['total']} items in all (factory {s['factory']}; added per domain: {domains}) in {s['seconds']} s"
+        f"indexed {s['data']} into {s['index']} as domain {s['domain']} ({s['kind']}): added {s['added']}, skipped "
+        f"{s['skipped']} unchanged, {s['total']} items in all (factory {s['factory']}) in {s['seconds']} s"
     )

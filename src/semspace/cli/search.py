@@ -1,4 +1,4 @@
-"""``semspace search``: query an index with an image (optionally modified by a text) or a text."""
+"""``semspace search``: query an index with an image (optionally modified by a text), a sketch or a text."""
 
 from __future__ import annotations
 
@@ -16,7 +16,8 @@ def search(
     index: Annotated[Path, typer.Option("--index", help="an index folder (semspace index build)")],
     image: Annotated[Path | None, typer.Option("--image", help="query image (any format, mode or size)")] = None,
     modify: Annotated[str | None, typer.Option("--modify", help="modification text applied to the image query")] = None,
-    text: Annotated[str | None, typer.Option("--text", help="query text (tasks that embed text)")] = None,
+    sketch: Annotated[Path | None, typer.Option("--sketch", help="query drawing (tasks with a sketch domain)")] = None,
+    text: Annotated[str | None, typer.Option("--text", help="query text (tasks with a text domain)")] = None,
     k: Annotated[int, typer.Option("-k", "--top-k", min=1, help="number of results")] = 10,
     as_json: Annotated[bool, typer.Option("--json", help="print one JSON document instead of a table")] = False,
     grid: Annotated[Path | None, typer.Option("--grid", help="also draw the query and its results to this PNG")] = None,
@@ -24,59 +25,69 @@ def search(
         Path | None, typer.Option("--run-dir", help="the run that built the index (default: as recorded in it)")
     ] = None,
     query_domain: Annotated[
-        str | None, typer.Option("--query-domain", help="domain of the query image (default: the index's)")
+        str | None, typer.Option("--query-domain", help="the task's domain of the query (default: by its kind)")
+    ] = None,
+    domains: Annotated[
+        list[str] | None, typer.Option("--domain", help="search only this collection of the index (repeatable)")
     ] = None,
 ) -> None:
-    """Search an index by image (with an optional modification) or by text.
+    """Search an index by image (with an optional modification), by sketch or by text.
 
-    Example: semspace search --index runs/index --image scene.png --modify "make the red cube blue" -k 5
+    Example: semspace search --index runs/demo/index --image runs/demo/queries/query_0.png
+    --modify "make the red cube blue" -k 5 --grid out.png
+
+    Example: semspace search --index runs/index --text "a large red cube" --domain render3d --json
     """
-    from semspace.engine.search import Searcher
+    from semspace.retrieval import Searcher
 
-    if (image is None) == (text is None):
-        raise ConfigError("give exactly one query: --image PATH (optionally with --modify TEXT) or --text TEXT")
-    if text is not None and modify is not None:
-        raise ConfigError("--modify applies to an --image query, not to --text")
+    given = [name for name, value in (("--image", image), ("--sketch", sketch), ("--text", text)) if value is not None]
+    if len(given) != 1:
+        raise ConfigError(
+            "give exactly one query: --image PATH (optionally with --modify TEXT), --sketch PATH or --text TEXT"
+        )
+    if modify is not None and image is None:
+        raise ConfigError(f"--modify applies to an --image query, not to {given[0]}")
     searcher = Searcher(index, run_dir=run_dir)
+    where = list(domains or []) or None
     if image is not None:
-        result = searcher.search_image(image, modify=modify, k=k, query_domain=query_domain)
+        result = searcher.search_image(image, modify=modify, k=k, query_domain=query_domain, in_domains=where)
+    elif sketch is not None:
+        result = searcher.search_sketch(sketch, k=k, query_domain=query_domain, in_domains=where)
     else:
-        result = searcher.search_text(str(text), k=k)
+        result = searcher.search_text(str(text), k=k, query_domain=query_domain, in_domains=where)
     if result.unknown_words:
         typer.echo(f"warning: unknown word(s) ignored by the model: {', '.join(result.unknown_words)}", err=True)
     hits = [{"rank": r, **asdict(h)} for r, h in enumerate(result.hits, start=1)]
+    query = image or sketch
     if as_json:
-        doc = {"query": str(image) if image is not None else text, "modify": modify,
-               "query_domain": result.query_domain, "unknown_words": result.unknown_words, "hits": hits}  # fmt: skip
+        doc = {"query": str(query) if query is not None else text, "modify": modify,
+               "query_domain": result.query_domain, "searched_domains": result.searched_domains,
+               "unknown_words": result.unknown_words, "hits": hits}  # fmt: skip
         typer.echo(json.dumps(doc))
     else:
-        typer.echo(_table(hits))
+        where_text = ", ".join(result.searched_domains)
+        _print_table(hits, f"{len(hits)} results for a {result.query_domain} query in {where_text}")
     if grid is not None:
-        _write_grid(searcher, grid, image, text, modify, result.hits)
+        from semspace.data.images import load_image
+        from semspace.eval.figures import save_figure
+
+        picture = searcher.result_grid(result, load_image(query) if query is not None else None,
+                                       caption=modify if image is not None else text)  # fmt: skip
+        save_figure(picture, grid)
         if not as_json:
             typer.echo(f"wrote {grid}")
 
 
-def _table(hits: list[dict[str, Any]]) -> str:
-    cols = ("rank", "id", "score", "label", "uri")
-    rows = [[str(h["rank"]), str(h["id"]), f"{h['score']:.4f}", str(h["label"]), str(h["uri"])] for h in hits]
-    widths = [max(len(c), *(len(r[i]) for r in rows)) if rows else len(c) for i, c in enumerate(cols)]
-    lines = ["  ".join(c.ljust(w) for c, w in zip(cols, widths, strict=True)).rstrip()]
-    lines += ["  ".join(v.ljust(w) for v, w in zip(r, widths, strict=True)).rstrip() for r in rows]
-    return "\n".join(lines if rows else [*lines, "(no results)"])
+def _print_table(hits: list[dict[str, Any]], title: str) -> None:
+    from rich.console import Console
+    from rich.table import Table
 
-
-def _write_grid(searcher: Any, out: Path, image: Path | None, text: str | None, modify: str | None,
-                hits: list[Any]) -> None:  # fmt: skip
-    from PIL import Image
-
-    from semspace.data.images import load_image
-    from semspace.eval.figures import retrieval_grid, save_figure
-
-    query = load_image(image) if image is not None else Image.new("RGB", (64, 64), (255, 255, 255))
-    blank = Image.new("RGB", (64, 64), (200, 200, 200))
-    thumbs = [searcher.index.thumbnail(h.id) or blank for h in hits]
-    caption = modify if image is not None else text
-    picture = retrieval_grid([query], [thumbs], [[None] * len(hits)], scores=[[h.score for h in hits]],
-                             captions=[caption] if caption else None)  # fmt: skip
-    save_figure(picture, out)
+    table = Table(title=title, title_justify="left", show_edge=False, pad_edge=False)
+    for col, justify in (("rank", "right"), ("id", "right"), ("score", "right"), ("domain", "left"),
+                         ("label", "left"), ("uri", "left")):  # fmt: skip
+        table.add_column(col, justify=justify, overflow="fold")  # type: ignore[arg-type]
+    for h in hits:
+        table.add_row(str(h["rank"]), str(h["id"]), f"{h['score']:.4f}", h["domain"], str(h["label"]), str(h["uri"]))
+    if not hits:
+        table.add_row("", "", "", "", "(no results)", "")
+    Console(soft_wrap=False, width=200).print(table)

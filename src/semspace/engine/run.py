@@ -12,14 +12,14 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from semspace.config import DataSpec, RunCfg, apply_overrides, from_dict, to_dict
+from semspace.config import DataSpec, RunCfg, to_dict
 from semspace.data import create_dataset
 from semspace.data.cache import CachedDataset
 from semspace.data.transforms import attach_transform
 from semspace.engine.distributed import cleanup
 from semspace.engine.trainer import Trainer
 from semspace.errors import ConfigError
-from semspace.tasks import Task, create_task, load_task
+from semspace.tasks import Task, create_task
 from semspace.utils.seed import seed_everything
 
 log = logging.getLogger(__name__)
@@ -27,16 +27,9 @@ log = logging.getLogger(__name__)
 
 def build_evaluator(run_cfg: RunCfg) -> Any:
     """``fn(task) -> metrics`` from ``run_cfg.eval`` (``{"protocol": name, ...args}``), or None."""
-    if not run_cfg.eval:
-        return None
-    from semspace.eval.protocols import create_protocol
+    from semspace.eval.protocols.build import protocol_from_cfg
 
-    args = dict(run_cfg.eval)
-    name = args.pop("protocol", None)
-    if not name:
-        raise ConfigError("eval: missing 'protocol' (the name of an evaluation protocol)")
-    protocol = create_protocol(name, **args)
-    return protocol
+    return protocol_from_cfg(run_cfg.eval)
 
 
 def build_task_and_data(run_cfg: RunCfg, *, progress: bool = False) -> tuple[Task, Any]:
@@ -110,20 +103,3 @@ def train(run_cfg: RunCfg, run_dir: str | Path, *, resume: bool = True, progress
         return trainer.fit(resume=resume)
     finally:
         cleanup()
-
-
-def evaluate(
-    run_dir: str | Path, *, overrides: list[str] | None = None, checkpoint: str = "model.pt"
-) -> dict[str, float]:
-    """Evaluates a trained run with the protocol named in its config (``eval:``), after dotted overrides.
-
-    Example:
-        >>> evaluate("runs/align", overrides=["eval.data.args.n=2000"])
-    """
-    path = Path(run_dir) / checkpoint
-    task, ckpt = load_task(path)
-    run_cfg = from_dict(RunCfg, apply_overrides(ckpt.get("run_cfg") or {}, overrides or []))
-    protocol = build_evaluator(run_cfg)
-    if protocol is None:
-        raise ConfigError(f"{path}: the run has no 'eval' section; add one with --set eval.protocol=NAME ...")
-    return protocol(task)

@@ -255,6 +255,7 @@ class Trainer:
         return {
             "task": self.task.name,
             "task_cfg": self.task.export_cfg(),
+            "domains": [spec.to_dict() for spec in self.task.domains().values()],
             "preprocess_cfg": (p.to_dict() if (p := self.task.preprocess_cfg()) else None),
             "state_dict": unwrap_model(self.task).state_dict(),
             "step": self.step,

@@ -1,4 +1,4 @@
-"""Index family: FAISS vectors + SQLite metadata in one folder (DESIGN §5); ``engine.indexing`` fills it.
+"""Index family: FAISS vectors + SQLite metadata in one folder (DESIGN §5); ``retrieval.indexing`` fills it.
 
 ``EmbeddingIndex`` is the folder (``create``/``open``/``add``/``search``/``save``/``check_model``),
 ``FaissIndex`` the factory-string vector index, ``ExactIndex``/``exact_knn`` the brute-force ground truth
@@ -13,8 +13,6 @@ from semspace.index.faiss_index import FaissIndex as FaissIndex
 from semspace.index.store import ItemStore as ItemStore
 from semspace.index.store import ModelInfo as ModelInfo
 
-open_index = EmbeddingIndex.open
-
 __all__ = [
     "HAVE_FAISS",
     "EmbeddingIndex",
@@ -23,5 +21,4 @@ __all__ = [
     "ItemStore",
     "ModelInfo",
     "exact_knn",
-    "open_index",
 ]

@@ -3,15 +3,27 @@
 Layout of an index folder::
 
     index.faiss      the vectors (faiss, built from a factory string; ``vectors.npz`` for the exact backend)
-    items.sqlite     items (id, domain, uri, label, caption, content hash) and the model that embedded them
-    manifest.json    format, backend, factory, dim, number of vectors, model, sources
+    items.sqlite     items (id, domain, uri, label, caption, content hash), the model that embedded them and
+                     one collection per domain (its ``DomainSpec``: input kind, preprocessing, width)
+    manifest.json    format, backend, factory, dim, number of vectors, model, collections, sources
     thumbs/<id>.png  a small picture of each item (max side 128 px), so results show without the original
+
+**Several domains in one index.** Every item belongs to a collection, the domain it was embedded as
+(``add_domain(spec)`` before its items); one index can hold, say, 3D renders and their text descriptions, or
+photos for sketch queries and photos for text queries. ``search(q, k, domains=...)`` searches one domain, a
+list of them, or all (``None``); the restriction is applied inside faiss (an ``IDSelectorBatch``), so ``k``
+results come back whenever the chosen domains hold that many items.
 
 ``save()`` first writes every file under a temporary name and only then renames them over the old ones
 (vectors, then items, then the manifest); an error or a kill while writing leaves the previous index
 readable, and ``open`` checks that the three files agree. ``add`` skips items whose content hash is
 already stored for their domain, so re-indexing unchanged data embeds nothing twice. ``check_model``
-refuses a query model other than the one that built the index (``IndexMismatchError``).
+refuses a query model other than the one that built the index, or one whose domains preprocess differently
+(``IndexMismatchError``).
+
+Indexes written by semspace 0.1.0 (manifest format 1, database schema 3) open unchanged: the database's numbered
+migration ``m004`` records their collections (images, with the model record's preprocessing), and the next
+``save`` writes the current formats.
 """
 
 from __future__ import annotations
@@ -21,12 +33,14 @@ import json
 import logging
 import os
 import time
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from PIL import Image
 
+from semspace.data.domains import DomainSpec
 from semspace.errors import ConfigError, DataError, IndexMismatchError
 from semspace.index.exact import ExactIndex
 from semspace.index.faiss_index import HAVE_FAISS, FaissIndex, as_float32_rows
@@ -37,7 +51,7 @@ from semspace.version import __version__
 
 logger = logging.getLogger(__name__)
 
-MANIFEST_FORMAT = 1
+MANIFEST_FORMAT = 2  # 2: "collections" (the domain records); 1 (0.1.0) opens too
 THUMB_MAX_SIDE = 128
 FILES = {"faiss": "index.faiss", "exact": "vectors.npz"}
 BUILD_HINT = "build one with: semspace index build --run-dir RUN_DIR --data SPEC --out {root}"
@@ -72,6 +86,7 @@ class EmbeddingIndex:
         nprobe: int = 16,
         backend: str = "auto",
         save: bool = True,
+        domains: Iterable[DomainSpec] = (),
     ) -> EmbeddingIndex:
         """Creates an empty index in ``root`` (a folder without an index) and saves it.
 
@@ -84,6 +99,7 @@ class EmbeddingIndex:
             backend: ``"faiss"``, ``"exact"`` (torch brute force, no faiss needed) or ``"auto"``.
             save: write the empty index now (False: only on the first ``save()``, so a build that fails
                 before then leaves no index behind).
+            domains: collections to record now (more can be added with ``add_domain``).
 
         Raises:
             DataError: ``root`` already holds an index.
@@ -108,6 +124,8 @@ class EmbeddingIndex:
         }  # fmt: skip
         (path / "thumbs").mkdir(parents=True, exist_ok=True)
         index = cls(path, vectors, store, manifest)
+        for spec in domains:
+            index.add_domain(spec)
         if save:
             index.save()
         return index
@@ -167,24 +185,65 @@ class EmbeddingIndex:
         assert info is not None  # guaranteed by create/open
         return info
 
-    def check_model(self, model_info: ModelInfo) -> None:
+    def check_model(self, model_info: ModelInfo, domains: dict[str, DomainSpec] | None = None) -> None:
         """Raises ``IndexMismatchError`` unless ``model_info`` is the model that built this index.
 
-        The checkpoint's sha256, the task, the embedding dimension and the preprocessing must match; the
-        checkpoint's path may differ (a moved run folder).
+        The checkpoint's sha256, the task and the embedding dimension must match (the checkpoint's path may
+        differ: a moved run folder); with ``domains`` (the query task's records), every collection of the index
+        must be a domain of the task with the same kind and preprocessing.
         """
         built = self.model_info
-        if built.fingerprint() == model_info.fingerprint():
+        rebuild = f"Search with the run that built the index, or rebuild it: {BUILD_HINT.format(root=self.root)}"
+        if built.fingerprint() != model_info.fingerprint():
+            names = ("weights (sha256)", "task", "embedding dim")
+            pairs = zip(names, built.fingerprint(), model_info.fingerprint(), strict=True)
+            what = [name for name, a, b in pairs if a != b]
+            raise IndexMismatchError(
+                f"index {self.root} was built with checkpoint {built.checkpoint} (task {built.task}, sha256 "
+                f"{built.checkpoint_sha256[:12]}) but the query model is {model_info.checkpoint} (task "
+                f"{model_info.task}, sha256 {model_info.checkpoint_sha256[:12]}); they differ in {', '.join(what)}. "
+                + rebuild
+            )
+        for name, stored in self.domains().items() if domains is not None else ():
+            assert domains is not None
+            if name not in domains:
+                raise IndexMismatchError(f"index {self.root} holds domain {name!r}, which the query model lacks "
+                                         f"(it embeds {list(domains)}). {rebuild}")  # fmt: skip
+            diff = stored.differences(domains[name])
+            if diff:
+                raise IndexMismatchError(
+                    f"index {self.root}: domain {name!r} was embedded with {stored.to_dict()} but the query model's "
+                    f"record is {domains[name].to_dict()} (they differ in {', '.join(diff)}). {rebuild}"
+                )
+
+    # ---- collections ---------------------------------------------------------------------------------
+    def domains(self) -> dict[str, DomainSpec]:
+        """``{domain: DomainSpec}`` of every collection, by name."""
+        out = {}
+        for name, record in self.store.get_domains().items():
+            try:
+                out[name] = DomainSpec.from_dict(record, f"{self.root / 'items.sqlite'}: domain {name!r}")
+            except ConfigError as exc:
+                raise DataError(str(exc)) from None
+        return out
+
+    def add_domain(self, spec: DomainSpec) -> None:
+        """Records the collection of ``spec.name`` (before its items are added); an existing collection of that
+        name must have the same record (``IndexMismatchError`` otherwise)."""
+        if int(spec.embed_dim) != self.dim:
+            raise IndexMismatchError(
+                f"domain {spec.name!r} has width {spec.embed_dim}; index {self.root} holds {self.dim}-d vectors"
+            )
+        stored = self.domains().get(spec.name)
+        if stored is not None:
+            diff = stored.differences(spec)
+            if diff:
+                raise IndexMismatchError(
+                    f"index {self.root} already holds domain {spec.name!r} embedded with {stored.to_dict()}, not "
+                    f"{spec.to_dict()} (they differ in {', '.join(diff)}); use another index folder"
+                )
             return
-        names = ("weights (sha256)", "task", "embedding dim", "preprocessing")
-        pairs = zip(names, built.fingerprint(), model_info.fingerprint(), strict=True)
-        what = [name for name, a, b in pairs if a != b]
-        raise IndexMismatchError(
-            f"index {self.root} was built with checkpoint {built.checkpoint} (task {built.task}, sha256 "
-            f"{built.checkpoint_sha256[:12]}) but the query model is {model_info.checkpoint} (task {model_info.task}, "
-            f"sha256 {model_info.checkpoint_sha256[:12]}); they differ in {', '.join(what)}. Search with the run "
-            f"that built the index, or rebuild it: semspace index build --run-dir RUN_DIR --data SPEC --out {self.root}"
-        )
+        self.store.set_domain(spec.to_dict())
 
     # ---- items -------------------------------------------------------------------------------------
     def __len__(self) -> int:
@@ -197,21 +256,28 @@ class EmbeddingIndex:
     def add(self, vectors: Any, items: list[dict[str, Any]]) -> list[int]:
         """Adds ``vectors (N, D)`` float32 with one item dict each; returns the new ids (-1: skipped).
 
-        Each item has ``domain`` and ``content_hash`` (required), ``uri``, ``label``, ``caption`` and an
-        optional ``thumbnail`` (a ``PIL.Image``, shrunk to at most 128 px a side, or PNG bytes from
-        ``thumbnail_png``), written to ``thumbs/<id>.png``. Items whose (domain, content hash) is already
-        stored, or repeated within ``items``, are skipped. Changes are in memory until ``save()``.
+        Each item has ``domain`` (a collection recorded with ``add_domain``) and ``content_hash`` (required),
+        ``uri``, ``label``, ``caption`` and an optional ``thumbnail`` (a ``PIL.Image``, shrunk to at most 128 px
+        a side, or PNG bytes from ``thumbnail_png``), written to ``thumbs/<id>.png``. Items whose (domain,
+        content hash) is already stored, or repeated within ``items``, are skipped. Changes are in memory until
+        ``save()``.
 
         Raises:
-            DataError: shapes disagree, or an item lacks ``domain`` / ``content_hash``.
+            DataError: shapes disagree, an item lacks ``domain`` / ``content_hash``, or its domain has no collection.
             ConfigError: the index needs training and got too few vectors (IVF, PQ factories).
         """
         x = as_float32_rows(vectors, self.dim)  # (N, D)
         if len(x) != len(items):
             raise DataError(f"got {len(x)} vectors but {len(items)} items")
+        collections = self.store.get_domains()
         for i, it in enumerate(items):
             if not it.get("domain") or not it.get("content_hash"):
                 raise DataError(f"item {i} needs 'domain' and 'content_hash', got keys {sorted(it)}")
+            if str(it["domain"]) not in collections:
+                raise DataError(
+                    f"item {i}: domain {it['domain']!r} has no collection in {self.root}; record it first with "
+                    f"add_domain(spec) (collections: {sorted(collections)})"
+                )
         known: dict[str, set[str]] = {}
         for dom in {str(it["domain"]) for it in items}:
             known[dom] = self.store.existing_hashes(
@@ -269,10 +335,28 @@ class EmbeddingIndex:
         atomic_write_bytes(self.thumbnail_path(item_id), img if isinstance(img, bytes) else thumbnail_png(img))
 
     # ---- search ------------------------------------------------------------------------------------
-    def search(self, queries: Any, k: int = 10) -> list[list[SearchHit]]:
-        """The ``k`` most similar items of each query ``(Q, D)`` (cosine similarity, best first)."""
+    def search(self, queries: Any, k: int = 10, domains: str | list[str] | None = None) -> list[list[SearchHit]]:
+        """The ``k`` most similar items of each query ``(Q, D)`` (cosine similarity, best first).
+
+        Args:
+            queries: ``(Q, D)`` vectors.
+            k: results per query.
+            domains: search only these collections (a name or a list); None or empty: all of them.
+
+        Raises:
+            ConfigError: a named domain has no collection in this index (the message lists them).
+        """
         q = as_float32_rows(queries, self.dim, "queries")  # (Q, D)
-        scores, ids = self.vectors.search(q, k)  # (Q, k), (Q, k)
+        allowed = None
+        if domains:
+            wanted = [domains] if isinstance(domains, str) else list(domains)
+            have = self.store.get_domains()
+            missing = [d for d in wanted if d not in have]
+            if missing:
+                raise ConfigError(f"index {self.root} holds no domain {missing}; it holds {sorted(have)}")
+            if set(wanted) != set(have):
+                allowed = np.asarray(self.store.ids_in_domains(wanted), dtype=np.int64)  # (M,)
+        scores, ids = self.vectors.search(q, k, allowed)  # (Q, k), (Q, k)
         meta = self.store.get_many({int(i) for i in ids.reshape(-1) if i >= 0})
         out: list[list[SearchHit]] = []
         for row_scores, row_ids in zip(scores, ids, strict=True):
@@ -299,8 +383,9 @@ class EmbeddingIndex:
         backend = self.manifest["backend"]
         info = self.model_info
         manifest = {
-            **self.manifest, "ntotal": self.vectors.ntotal, "domains": self.store.domain_counts(),
-            "model": info.to_dict(), "semspace_version": __version__, "updated": time.strftime("%Y-%m-%dT%H:%M:%S"),
+            **self.manifest, "format": MANIFEST_FORMAT, "ntotal": self.vectors.ntotal,
+            "domains": self.store.domain_counts(), "collections": self.store.get_domains(), "model": info.to_dict(),
+            "semspace_version": __version__, "updated": time.strftime("%Y-%m-%dT%H:%M:%S"),
         }  # fmt: skip
         # the last manager (vectors) is renamed first, the manifest last; an error while writing renames nothing
         with (
@@ -319,6 +404,7 @@ class EmbeddingIndex:
             **self.manifest,
             "ntotal": self.vectors.ntotal,
             "domains": self.store.domain_counts(),
+            "collections": self.store.get_domains(),
             "root": str(self.root),
         }
 

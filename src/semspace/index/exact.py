@@ -2,8 +2,9 @@
 that works without faiss (DESIGN §5, STYLE F.20).
 
 ``exact_knn`` scores queries against the whole database by inner product, block by block (at most about
-``max_elements`` scores in memory at once, as faiss's ``contrib/exhaustive_search.py::knn_ground_truth``), and
-breaks ties deterministically: equal scores are ranked by position in the database (a stable sort).
+``max_elements`` scores in memory at once, as faiss's ``contrib/exhaustive_search.py::knn_ground_truth``), with
+the one ranking of the project, ``eval.metrics.similarity_ranking``: scores in float64 snapped to a 2**-28 grid,
+ties to the lower database position, so the exact index and the evaluation protocols rank identically.
 ``ExactIndex`` wraps it with the ``FaissIndex`` methods (add with ids, search, reconstruct, atomic save/load
 as ``.npz``).
 """
@@ -21,6 +22,7 @@ import numpy as np
 import torch
 
 from semspace.errors import ConfigError, DataError
+from semspace.eval.metrics import similarity_ranking
 from semspace.index.faiss_index import as_float32_rows, l2_normalize
 from semspace.utils.io import atomic_write
 
@@ -53,16 +55,11 @@ def exact_knn(
     if k <= 0:
         raise ConfigError(f"k must be positive, got {k}")
     kk = min(k, db.shape[0])
+    if q.shape[0] == 0 or kk == 0:
+        return torch.empty(0 if q.shape[0] == 0 else q.shape[0], kk), torch.empty(q.shape[0], kk, dtype=torch.int64)
     block = max(1, max_elements // max(1, db.shape[0]))
-    all_scores, all_pos = [], []
-    for start in range(0, q.shape[0], block):
-        sims = q[start : start + block] @ db.T  # (b, N)
-        order = torch.sort(sims, dim=1, descending=True, stable=True).indices[:, :kk]  # (b, k')
-        all_scores.append(torch.gather(sims, 1, order))  # (b, k')
-        all_pos.append(order)
-    if not all_scores:
-        return torch.empty(0, kk), torch.empty(0, kk, dtype=torch.int64)
-    return torch.cat(all_scores), torch.cat(all_pos).long()
+    scores, pos = similarity_ranking(q, db, k=kk, normalize=False, chunk_size=block)  # (Q, k'), (Q, k')
+    return scores.float(), pos.long()
 
 
 class ExactIndex:
@@ -100,16 +97,20 @@ class ExactIndex:
         self.vectors = np.concatenate([self.vectors, l2_normalize(x) if self.normalize else x])  # (N', D)
         self.ids = np.concatenate([self.ids, i])  # (N',)
 
-    def search(self, queries: Any, k: int) -> tuple[np.ndarray, np.ndarray]:
-        """``(scores (Q, k), ids (Q, k))`` best first; id -1 and score -inf beyond the stored vectors."""
+    def search(self, queries: Any, k: int, allowed: Any | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """``(scores (Q, k), ids (Q, k))`` best first; id -1 and score -inf beyond the stored vectors.
+
+        ``allowed`` (``(M,)`` ids, or None for all) restricts the search to those ids.
+        """
         q = as_float32_rows(queries, self.dim, "queries")  # (Q, D)
         q = l2_normalize(q) if self.normalize else q
         scores = np.full((len(q), k), -np.inf, np.float32)  # (Q, k)
         ids = np.full((len(q), k), -1, np.int64)  # (Q, k)
-        if self.ntotal and len(q):
-            s, pos = exact_knn(q, self.vectors, k)  # (Q, k'), (Q, k')
+        rows = np.arange(self.ntotal) if allowed is None else np.flatnonzero(np.isin(self.ids, np.asarray(allowed)))
+        if len(rows) and len(q):
+            s, pos = exact_knn(q, self.vectors[rows], k)  # (Q, k'), (Q, k')
             scores[:, : s.shape[1]] = s.numpy()
-            ids[:, : s.shape[1]] = self.ids[pos.numpy()]
+            ids[:, : s.shape[1]] = self.ids[rows][pos.numpy()]
         return scores, ids
 
     def reconstruct(self, ids: Any) -> np.ndarray:

@@ -130,8 +130,14 @@ class FaissIndex:
             self.train(x)
         self.index.add_with_ids(x, i)
 
-    def search(self, queries: Any, k: int) -> tuple[np.ndarray, np.ndarray]:
+    def search(self, queries: Any, k: int, allowed: Any | None = None) -> tuple[np.ndarray, np.ndarray]:
         """The ``k`` nearest vectors of each query by inner product.
+
+        Args:
+            queries: ``(Q, D)``.
+            k: results per query.
+            allowed: only these ids may be returned (``(M,)`` int64; a faiss ``IDSelectorBatch``, which Flat, IVF
+                and HNSW indexes apply during the search); None: every id.
 
         Returns:
             ``(scores (Q, k) float32, ids (Q, k) int64)`` best first; slots beyond the vectors found hold
@@ -145,7 +151,19 @@ class FaissIndex:
         ivf = faiss.try_extract_index_ivf(self.index)
         if ivf is not None:
             ivf.nprobe = min(self.nprobe, int(ivf.nlist))
-        scores, ids = self.index.search(q, k)  # (Q, k), (Q, k)
+        if allowed is None:
+            scores, ids = self.index.search(q, k)  # (Q, k), (Q, k)
+        else:
+            keep = np.ascontiguousarray(np.asarray(allowed, dtype=np.int64)).reshape(-1)  # (M,)
+            if len(keep) == 0:
+                return np.full((len(q), k), -np.inf, np.float32), np.full((len(q), k), -1, np.int64)
+            selector = faiss.IDSelectorBatch(keep)
+            params = (
+                faiss.SearchParametersIVF(sel=selector, nprobe=min(self.nprobe, int(ivf.nlist)))  # type: ignore[call-arg]
+                if ivf is not None
+                else faiss.SearchParameters(sel=selector)  # type: ignore[call-arg]
+            )
+            scores, ids = self.index.search(q, k, params=params)  # (Q, k), (Q, k)
         scores = np.where(ids < 0, -np.inf, scores).astype(np.float32)  # (Q, k)
         return scores, ids.astype(np.int64)
 

@@ -1,11 +1,14 @@
 """SQLite metadata of an index: what each vector is, and which model made them (DESIGN §5, STYLE F.20).
 
 Faiss stores only vectors and int64 ids. ``ItemStore`` maps each id to its item (domain, source URI,
-label, caption, content hash; the hash is unique per domain, so unchanged content is never embedded twice)
-and records the model that produced the vectors: checkpoint path and sha256, task name, embedding
-dimension, preprocessing (JSON) and semspace version, so that a query made with another model fails with
-a clear error. The schema evolves through numbered migration functions, applied in order and counted in
-``PRAGMA user_version`` (the shape of ``llm``'s ``embeddings_migrations.py``).
+label, caption, content hash; the hash is unique per domain, so unchanged content is never embedded twice),
+records the model that produced the vectors (checkpoint path and sha256, task name, embedding dimension,
+semspace version) and one row per **collection**, the domain its items were embedded as (``domains``: name,
+input kind, embedding width and the record's JSON with its preprocessing), so that a query made with another
+model or another preprocessing fails with a clear error and one index can hold several domains. The schema
+evolves through numbered migration functions, applied in order and counted in ``PRAGMA user_version`` (the
+shape of ``llm``'s ``embeddings_migrations.py``); a database written by semspace 0.1.0 (schema 3) gains its
+``domains`` table from ``m004``: 0.1.0 indexed images only, with the one preprocessing of the model record.
 
 Searches may read one store from several threads (SQLite is serialized); writes belong to one thread.
 The store works on an in-memory copy of the database: ``ItemStore.open(path)`` loads the file, ``save(path)``
@@ -20,7 +23,7 @@ import logging
 import os
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -28,8 +31,6 @@ from semspace.errors import DataError
 from semspace.utils.io import atomic_write
 
 logger = logging.getLogger(__name__)
-
-ITEM_FIELDS = ("id", "domain", "uri", "label", "caption", "content_hash")
 
 
 @dataclass(frozen=True)
@@ -40,12 +41,12 @@ class ModelInfo:
     checkpoint_sha256: str  # sha256 of that file's bytes: the identity of the weights
     task: str  # registry name of the task (align, transfer, ...)
     embed_dim: int  # dimension of the shared space
-    preprocess: dict[str, Any] = field(default_factory=dict)  # PreprocessCfg.to_dict() of the image transform
     semspace_version: str = ""  # semspace version that built the index
 
-    def fingerprint(self) -> tuple[str, str, int, str]:
-        """What must match between an index and a query model (the path and version may differ)."""
-        return self.checkpoint_sha256, self.task, int(self.embed_dim), json.dumps(self.preprocess, sort_keys=True)
+    def fingerprint(self) -> tuple[str, str, int]:
+        """What must match between an index and a query model (the path and version may differ; each domain's
+        preprocessing is checked against the index's collections)."""
+        return self.checkpoint_sha256, self.task, int(self.embed_dim)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -61,7 +62,6 @@ class ModelInfo:
             checkpoint_sha256=str(d["checkpoint_sha256"]),
             task=str(d["task"]),
             embed_dim=int(d["embed_dim"]),
-            preprocess=dict(d.get("preprocess") or {}),
             semspace_version=str(d.get("semspace_version", "")),
         )
 
@@ -100,6 +100,23 @@ def m002_create_model(conn: sqlite3.Connection) -> None:
 def m003_index_uri_label(conn: sqlite3.Connection) -> None:
     conn.execute("CREATE INDEX items_uri ON items (uri)")
     conn.execute("CREATE INDEX items_label ON items (label)")
+
+
+@migration
+def m004_create_domains(conn: sqlite3.Connection) -> None:
+    """One row per collection: the domain its items were embedded as. Rows of a 0.1.0 index (images only, one
+    preprocessing in the model record) are filled from its items."""
+    conn.execute(
+        "CREATE TABLE domains ("
+        " name TEXT PRIMARY KEY, kind TEXT NOT NULL, embed_dim INTEGER NOT NULL, spec TEXT NOT NULL)"
+    )
+    model = conn.execute("SELECT embed_dim, preprocess FROM model WHERE id = 1").fetchone()
+    if model is None:
+        return
+    dim, preprocess = int(model[0]), json.loads(model[1] or "{}")
+    for (domain,) in conn.execute("SELECT DISTINCT domain FROM items ORDER BY domain").fetchall():
+        spec = {"name": domain, "kind": "image", "embed_dim": dim, "preprocess": preprocess}
+        conn.execute("INSERT INTO domains VALUES (?, 'image', ?, ?)", (domain, dim, json.dumps(spec, sort_keys=True)))
 
 
 def migrate(conn: sqlite3.Connection, name: str = "<memory>") -> int:
@@ -182,16 +199,39 @@ class ItemStore:
             self.conn.execute(
                 "INSERT OR REPLACE INTO model VALUES (1, ?, ?, ?, ?, ?, ?)",
                 (info.checkpoint, info.checkpoint_sha256, info.task, int(info.embed_dim),
-                 json.dumps(info.preprocess, sort_keys=True), info.semspace_version),
+                 "{}", info.semspace_version),  # preprocess: per collection now (the domains table)
             )  # fmt: skip
 
     def get_model(self) -> ModelInfo | None:
         row = self.conn.execute("SELECT * FROM model WHERE id = 1").fetchone()
         if row is None:
             return None
-        d = dict(row)
-        d["preprocess"] = json.loads(d["preprocess"])
-        return ModelInfo.from_dict(d)
+        return ModelInfo.from_dict(dict(row))
+
+    # ---- collections (one per domain) -------------------------------------------------------------
+    def set_domain(self, record: dict[str, Any]) -> None:
+        """Records a collection (a ``DomainSpec.to_dict()``: ``name``, ``kind``, ``embed_dim``, ...)."""
+        with self.conn:
+            self.conn.execute(
+                "INSERT OR REPLACE INTO domains VALUES (?, ?, ?, ?)",
+                (
+                    str(record["name"]),
+                    str(record["kind"]),
+                    int(record["embed_dim"]),
+                    json.dumps(record, sort_keys=True),
+                ),  # fmt: skip
+            )
+
+    def get_domains(self) -> dict[str, dict[str, Any]]:
+        """``{domain: record}`` of every collection, by name."""
+        rows = self.conn.execute("SELECT name, spec FROM domains ORDER BY name")
+        return {r["name"]: json.loads(r["spec"]) for r in rows}
+
+    def ids_in_domains(self, domains: Iterable[str]) -> list[int]:
+        """The ids of the items of ``domains``, ascending."""
+        wanted = list(dict.fromkeys(domains))
+        q = f"SELECT id FROM items WHERE domain IN ({','.join('?' * len(wanted))}) ORDER BY id"
+        return [int(r[0]) for r in self.conn.execute(q, wanted)] if wanted else []
 
     # ---- items ------------------------------------------------------------------------------------
     def next_id(self) -> int:
@@ -214,7 +254,8 @@ class ItemStore:
         return found
 
     def add_items(self, items: list[dict[str, Any]]) -> None:
-        """Inserts items (dicts with ``ITEM_FIELDS``; ``id`` required) in one transaction.
+        """Inserts items (dicts with ``id``, ``domain``, ``content_hash`` and optional ``uri``, ``label``,
+        ``caption``) in one transaction.
 
         Raises:
             DataError: an id or a (domain, content_hash) pair is already stored.

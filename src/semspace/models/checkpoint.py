@@ -1,15 +1,23 @@
 """Self-describing, atomic checkpoints (STYLE B.10-B.11).
 
-A checkpoint is a dict ``{"format", "semspace_version", "task", "task_cfg", "preprocess_cfg", "state_dict",
-"step", "train_cfg", ...}``; a model is rebuilt from ``task_cfg`` alone (``tasks.load_task``), after
-``clean_state_dict`` strips ``module.`` (DDP) and ``_orig_mod.`` (torch.compile) prefixes. Writes go to a
-temporary file that is renamed over the target, so a kill never leaves a half-written checkpoint.
+A checkpoint is a dict ``{"format", "semspace_version", "task", "task_cfg", "domains", "preprocess_cfg",
+"state_dict", "step", "train_cfg", ...}``; a model is rebuilt from ``task_cfg`` alone (``tasks.load_task``), after
+``clean_state_dict`` strips ``module.`` (DDP) and ``_orig_mod.`` (torch.compile) prefixes. ``domains`` holds the
+task's domain records (``DomainSpec.to_dict()``); ``load_task`` checks that the rebuilt task has the same ones.
+Writes go to a temporary file that is renamed over the target, so a kill never leaves a half-written checkpoint.
+
+Formats, and how older ones open (numbered migrations, applied in order by ``load_checkpoint``):
+
+* 1 (semspace 0.1.0): no ``domains``. ``m1_to_2`` marks the records as unknown (``domains = None``); the task
+  rebuilt from ``task_cfg`` describes its domains, so a 0.1.0 run keeps working unchanged;
+* 2: ``domains`` present.
 """
 
 from __future__ import annotations
 
 import pickle
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +28,15 @@ from semspace.errors import CheckpointError
 from semspace.utils.io import atomic_write
 from semspace.version import __version__
 
-CKPT_FORMAT = 1  # bump when the layout of the dict changes incompatibly
+CKPT_FORMAT = 2  # bump when the layout of the dict changes, and add the migration from the previous format
+
+
+def m1_to_2(ckpt: dict[str, Any]) -> dict[str, Any]:
+    """Format 1 (0.1.0) -> 2: the domain records were not stored; ``load_task`` takes the rebuilt task's."""
+    return {**ckpt, "format": 2, "domains": None}
+
+
+MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {1: m1_to_2}  # format N -> N + 1
 
 
 def save_checkpoint(path: str | Path, payload: dict[str, Any]) -> Path:
@@ -47,6 +63,8 @@ def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") 
             f"checkpoint {p} has format {ckpt['format']} from semspace {ckpt.get('semspace_version')}; "
             f"this semspace ({__version__}) reads format <= {CKPT_FORMAT}: upgrade semspace"
         )
+    while ckpt["format"] < CKPT_FORMAT:
+        ckpt = MIGRATIONS[int(ckpt["format"])](ckpt)
     return ckpt
 
 

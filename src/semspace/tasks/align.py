@@ -34,6 +34,8 @@ class AlignCfg(TaskCfg):
     encoder_b_args: dict[str, Any] = field(default_factory=dict)  # preset overrides for domain B
     embed_dim: int = 64  # dimension of the shared space
     init_temperature: float = 0.07  # InfoNCE temperature at initialisation (learned afterwards)
+    kind_a: str = ""  # input kind of domain A (image, sketch, text, features); "" = its encoder's input kind
+    kind_b: str = ""  # input kind of domain B
 
 
 @TASKS.register("align")
@@ -47,8 +49,9 @@ class AlignTask(Task):
         super().__init__(cfg)
         enc_a = create_model(cfg.encoder_a, embed_dim=cfg.embed_dim, **cfg.encoder_a_args)
         enc_b = create_model(cfg.encoder_b, embed_dim=cfg.embed_dim, **cfg.encoder_b_args)
+        kinds = {d: k for d, k in ((cfg.domain_a, cfg.kind_a), (cfg.domain_b, cfg.kind_b)) if k}
         self.model = JointEmbeddingModel(
-            encoders={cfg.domain_a: enc_a, cfg.domain_b: enc_b}, init_temperature=cfg.init_temperature
+            encoders={cfg.domain_a: enc_a, cfg.domain_b: enc_b}, init_temperature=cfg.init_temperature, kinds=kinds
         )
         self.loss = InfoNceLoss()
 

@@ -22,13 +22,18 @@ Engine hooks (the defaults give the plain loop; a method overrides only what it 
   ``init: [{checkpoint, module, source, freeze}]`` loads such a pretrained stage from another run
   (``engine/stages.py``) before the optimizers are built.
 
-The index, ``semspace search`` and the service use a trained task through three more methods:
+The index, ``semspace search``, evaluation and the service use a trained task through its public contract:
 
-* ``embedding_domains() -> [domain]``: the domains this task embeds (e.g. ``["blobs2d", "render3d"]``);
-* ``embed(domain, inputs) -> (B, D)`` unit-norm: images made by ``build_transform(preprocess_cfg())``, or
-  ``list[str]`` for text domains;
-* ``compose(query (B, D), texts) -> (B, D)`` unit-norm: a query embedding modified by text (composed
-  retrieval; tasks without a composer raise ``ConfigError``), and ``unknown_words(texts)``.
+* ``domains() -> {domain: DomainSpec}``: every domain the task embeds, with its input kind (image, sketch,
+  text, features), its own preprocessing (or text encoder, or vector width) and embedding width
+  (``data.domains``); stored in checkpoints and indexes. Code decides what to do with an input by the
+  domain's kind, never by its name;
+* ``embed(domain, inputs) -> (B, D)`` unit-norm: image/sketch tensors made by
+  ``build_transform(domains()[domain].preprocess)``, ``list[str]`` for text, ``(B, F)`` floats for features;
+* ``preprocess_cfg()``: the preprocessing of the images in *training* batches (the one the task's visual
+  domains share; a task whose visual domains differ attaches its own transforms and overrides it);
+* capabilities beyond embedding (``compose``, ``translate``, ``generate_query``) are protocols in
+  ``capabilities.py``: a task has one when it implements it, and callers ask ``supports(task, name)``.
 
 ``forward(batch, group)`` is ``training_forward`` so a DDP wrapper around the task syncs gradients.
 """
@@ -44,6 +49,7 @@ from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 
 from semspace.config import TrainCfg, to_dict
+from semspace.data.domains import DomainSpec
 from semspace.data.preprocess import PreprocessCfg
 from semspace.errors import ConfigError
 
@@ -75,13 +81,21 @@ class Task(nn.Module):
         return to_dict(self.cfg)
 
     def preprocess_cfg(self) -> PreprocessCfg | None:
-        """How raw images become this task's inputs (stored in checkpoints and indexes): the ``preprocess_cfg``
-        of its first image encoder, in registration order (None for tasks without one)."""
-        for module in self.modules():
-            cfg = getattr(module, "preprocess_cfg", None) if module is not self else None
-            if isinstance(cfg, PreprocessCfg):
-                return cfg
-        return None
+        """The preprocessing of the images in training batches: the one every visual domain of ``domains()``
+        shares (None for tasks without image or sketch domains).
+
+        Raises:
+            ConfigError: the visual domains preprocess differently; such a task overrides this method and
+                attaches its own per-key transforms (index, search and evaluation use each domain's own record).
+        """
+        found = {d.name: d.preprocess for d in self.domains().values() if d.kind.is_visual}
+        distinct = {repr(p): p for p in found.values() if p is not None}
+        if len(distinct) > 1:
+            raise ConfigError(
+                f"task {self.name!r}: its image/sketch domains preprocess differently ({found}); override "
+                "preprocess_cfg() and attach per-domain transforms to the training data"
+            )
+        return next(iter(distinct.values()), None)
 
     def backbone_prefixes(self) -> tuple[str, ...]:
         """Parameter-name prefixes that get ``train.backbone_lr_mult``."""
@@ -107,27 +121,31 @@ class Task(nn.Module):
     def forward(self, batch: dict[str, Any], group: str = "main") -> dict[str, torch.Tensor]:
         return self.training_forward(batch, group)
 
-    # ---- using a trained task (index, search, service) -----------------------------------------
-    def embedding_domains(self) -> list[str]:
-        """The domains ``embed`` accepts (default: the domains of ``self.model``, a JointEmbeddingModel)."""
+    # ---- using a trained task (index, search, evaluation, service) ------------------------------
+    def domains(self) -> dict[str, DomainSpec]:
+        """``{domain: DomainSpec}`` of every domain ``embed`` accepts (default: ``self.model.domain_specs()``,
+        a ``JointEmbeddingModel``)."""
         model = getattr(self, "model", None)
-        return list(getattr(model, "domains", []))
+        specs = getattr(model, "domain_specs", None)
+        return dict(specs()) if callable(specs) else {}
+
+    def domain(self, name: str) -> DomainSpec:
+        """The record of domain ``name``; an unknown domain is a ``ConfigError`` naming the task's domains."""
+        specs = self.domains()
+        if name not in specs:
+            raise ConfigError(f"task {self.name!r} has no domain {name!r}; it embeds {list(specs)}")
+        return specs[name]
+
+    def embedding_domains(self) -> list[str]:
+        """The names of ``domains()``, in the task's order."""
+        return list(self.domains())
 
     def embed(self, domain: str, inputs: Any) -> torch.Tensor:
-        """Unit-norm embeddings ``(B, D)`` of a batch of ``domain`` inputs in the shared space."""
-        if domain not in self.embedding_domains():
-            raise ConfigError(f"task {self.name!r} cannot embed domain {domain!r}; it has {self.embedding_domains()}")
+        """Unit-norm embeddings ``(B, D)`` of a batch of ``domain`` inputs in the shared space (see the module
+        docstring for the input of each kind)."""
+        self.domain(domain)
         model: Any = getattr(self, "model", None)
         return model.encode(domain, inputs, normalize=True)
-
-    def compose(self, query: torch.Tensor, texts: list[str]) -> torch.Tensor:
-        """A query embedding ``(B, D)`` modified by ``texts`` -> ``(B, D)`` unit norm (composed retrieval)."""
-        raise ConfigError(f"task {self.name!r} has no composer; train a 'transfer' task to search with a modification")
-
-    def unknown_words(self, texts: list[str]) -> list[str]:
-        """Words of ``texts`` that the task's text encoder does not know (default: none)."""
-        del texts
-        return []
 
     def prepare_batch(self, batch: dict[str, Any], device: torch.device) -> dict[str, Any]:
         """Moves every tensor of the (possibly nested) batch to ``device``; strings stay as they are."""

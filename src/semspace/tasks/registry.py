@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from semspace.config import from_dict
+from semspace.errors import CheckpointError
 from semspace.models.checkpoint import clean_state_dict, load_checkpoint
 from semspace.registry import Registry
 from semspace.tasks.base import Task
@@ -29,7 +30,26 @@ def create_task(name: str, task_args: dict[str, Any] | None = None, dataset: Any
 def load_task(path: str | Path, map_location: str = "cpu") -> tuple[Task, dict[str, Any]]:
     """Rebuilds a task from a checkpoint (``model.pt`` or ``last.pt``) and loads its weights."""
     ckpt = load_checkpoint(path, map_location=map_location)
-    task = create_task(ckpt["task"], ckpt["task_cfg"])
+    try:
+        task = create_task(ckpt["task"], ckpt["task_cfg"])
+    except KeyError as exc:  # the registry names the tasks it has
+        raise CheckpointError(f"{path}: {exc.args[0]}") from None
+    check_domains(task, ckpt.get("domains"), path)
     task.load_state_dict(clean_state_dict(ckpt["state_dict"]))
     task.eval()
     return task, ckpt
+
+
+def check_domains(task: Task, stored: list[dict[str, Any]] | None, path: str | Path) -> None:
+    """Raises ``CheckpointError`` when a checkpoint's domain records differ from those of the task rebuilt from
+    it (``None``: a format-1 checkpoint without records, accepted)."""
+    if stored is None:
+        return
+    rebuilt = {name: spec.to_dict() for name, spec in task.domains().items()}
+    recorded = {str(d.get("name")): d for d in stored}
+    if rebuilt != recorded:
+        raise CheckpointError(
+            f"{path}: the domains recorded in the checkpoint ({sorted(recorded)}) differ from those of task "
+            f"{task.name!r} rebuilt from its config ({sorted(rebuilt)}): {recorded} vs {rebuilt}; the file was "
+            "edited or written by an incompatible semspace: retrain the run"
+        )

@@ -41,16 +41,15 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from semspace.data.preprocess import PreprocessCfg
+from semspace.data.domains import DomainSpec, InputKind
 from semspace.errors import ConfigError
 from semspace.losses import InfoNceLoss, SoftTripletLoss, create_loss
 from semspace.models import L2Norm, create_model
 from semspace.models.composition import create_composer
+from semspace.models.joint import describe_domains
 from semspace.tasks.base import Task, TaskCfg, fill_vocabularies
 from semspace.tasks.registry import TASKS
 from semspace.types import IMAGE, MOD_TEXT, PAIRED_IMAGE, TARGET_IMAGE, TARGET_LABEL, TARGET_TEXT, TEXT
-
-TEXT_DOMAINS = ("text",)  # domains whose inputs are strings (descriptions), not images
 
 
 @dataclass
@@ -72,6 +71,7 @@ class TransferCfg(TaskCfg):
     init_norm_scale: float = 4.0  # initial s of TIRG's NormalizationLayer
     composer_input_scale: float = 0.0  # the composer sees unit image embeddings times this (0: sqrt(embed_dim))
     init_temperature: float = 0.07  # InfoNCE temperature at initialisation (learned afterwards)
+    domain_kinds: dict[str, str] = field(default_factory=dict)  # declared input kinds, e.g. {"drawings": "sketch"}
 
 
 @TASKS.register("transfer")
@@ -83,20 +83,16 @@ class TransferTask(Task):
 
     def __init__(self, cfg: TransferCfg) -> None:
         super().__init__(cfg)
-        if cfg.share_encoder and (cfg.source_domain in TEXT_DOMAINS or cfg.target_domain in TEXT_DOMAINS):
-            raise ConfigError("transfer: share_encoder needs two image domains; text and images need own encoders")
-        if cfg.target_domain in TEXT_DOMAINS:
-            raise ConfigError(f"transfer: the target domain must hold images, got {cfg.target_domain!r}")
         f_s = create_model(cfg.source_encoder, embed_dim=cfg.embed_dim, **cfg.source_encoder_args)
         encoders: dict[str, nn.Module] = {cfg.source_domain: f_s}
-        if self.in_domain:
-            pass
-        elif cfg.share_encoder:
+        if cfg.share_encoder and not self.in_domain:
             encoders[cfg.target_domain] = f_s
-        else:
+        elif not self.in_domain:
             encoders[cfg.target_domain] = create_model(
                 cfg.target_encoder, embed_dim=cfg.embed_dim, **cfg.target_encoder_args
             )
+        self._specs = describe_domains(encoders, cfg.domain_kinds)
+        self._check_kinds()
         self.encoders = nn.ModuleDict(encoders)
         self.text_encoder: Any = create_model(cfg.text_encoder, embed_dim=cfg.embed_dim, **cfg.text_encoder_args)
         self.composer = create_composer(cfg.composer, dim=cfg.embed_dim, **cfg.composer_args)
@@ -104,7 +100,7 @@ class TransferTask(Task):
         self.compose_loss = create_loss(cfg.loss)
         self.align_loss = InfoNceLoss()
         self.logit_scale = nn.Parameter(torch.tensor(1.0 / cfg.init_temperature).log())
-        self._check_preprocess()
+        self.preprocess_cfg()  # the image domains share one preprocessing (training batches hold both views)
 
     @property
     def in_domain(self) -> bool:
@@ -139,17 +135,25 @@ class TransferTask(Task):
         out["text_encoder_args"] = {}
         return out
 
-    def _check_preprocess(self) -> None:
-        cfgs = {d: getattr(e, "preprocess_cfg", None) for d, e in self.encoders.items()}
-        found = {d: c for d, c in cfgs.items() if isinstance(c, PreprocessCfg)}
-        if len({repr(c) for c in found.values()}) > 1:
-            raise ConfigError(f"transfer: the image encoders need one preprocessing, got {found}")
+    def _check_kinds(self) -> None:
+        """The target domain holds pictures; the source holds pictures or descriptions (LTT's 2D/text sources)."""
+        c, specs = self.cfg, self._specs
+        if not specs[c.target_domain].kind.is_visual:
+            raise ConfigError(
+                f"transfer: the target domain {c.target_domain!r} must hold images, it is {specs[c.target_domain].kind}"
+            )
+        if specs[c.source_domain].kind is InputKind.FEATURES:
+            raise ConfigError(f"transfer: source domain {c.source_domain!r} holds feature vectors; it has no triplets")
+        if c.share_encoder and not all(s.kind.is_visual for s in specs.values()):
+            raise ConfigError("transfer: share_encoder needs two image domains; text and images need own encoders")
+
+    def _text_source(self) -> bool:
+        return self._specs[self.cfg.source_domain].kind is InputKind.TEXT
 
     # ---- training ---------------------------------------------------------------------------------
     def training_forward(self, batch: dict[str, Any], group: str = "main") -> dict[str, torch.Tensor]:
         c = self.cfg
-        text_source = c.source_domain in TEXT_DOMAINS
-        x, y = (batch[TEXT], batch[TARGET_TEXT]) if text_source else (batch[IMAGE], batch[TARGET_IMAGE])
+        x, y = (batch[TEXT], batch[TARGET_TEXT]) if self._text_source() else (batch[IMAGE], batch[TARGET_IMAGE])
         z_x = self.embed(c.source_domain, x)  # (B, D) unit norm
         query = self.compose(z_x, batch[MOD_TEXT], normalize=False)  # (B, D) scaled by s
         encoder: Any = self.encoders[c.source_domain]
@@ -173,15 +177,19 @@ class TransferTask(Task):
         return self.compose_loss(query, target)
 
     # ---- using the trained task -------------------------------------------------------------------
-    def embedding_domains(self) -> list[str]:
-        return list(self.encoders.keys())
+    def domains(self) -> dict[str, DomainSpec]:
+        """The source and target domains (one when in-domain), with their kinds and preprocessing."""
+        return dict(self._specs)
 
     def embed(self, domain: str, inputs: Any) -> torch.Tensor:
-        """Unit-norm ``(B, D)`` embeddings of ``domain`` inputs (images, or strings for the text domain)."""
-        if domain not in self.encoders:
-            raise ConfigError(f"transfer task cannot embed domain {domain!r}; it has {self.embedding_domains()}")
+        """Unit-norm ``(B, D)`` embeddings of ``domain`` inputs (images, or strings for a text domain)."""
+        self.domain(domain)
         encoder: Any = self.encoders[domain]
         return encoder.encode(inputs, normalize=True)
+
+    def composable_domains(self) -> list[str]:
+        """The query domains the composer applies to: every image domain (it transfers across them, LTT)."""
+        return [name for name, spec in self._specs.items() if spec.kind.is_visual]
 
     def compose(self, query: torch.Tensor, texts: list[str], *, normalize: bool = True) -> torch.Tensor:
         """N(T(query, g(texts))): a unit-norm query ``(B, D)`` modified by ``texts``.
@@ -209,8 +217,7 @@ class TransferTask(Task):
     def eval_forward(self, batch: dict[str, Any]) -> dict[str, torch.Tensor]:
         """``{"query": composed source queries, "target": target embeddings}`` of a source-domain batch."""
         c = self.cfg
-        text_source = c.source_domain in TEXT_DOMAINS
-        x, y = (batch[TEXT], batch[TARGET_TEXT]) if text_source else (batch[IMAGE], batch[TARGET_IMAGE])
+        x, y = (batch[TEXT], batch[TARGET_TEXT]) if self._text_source() else (batch[IMAGE], batch[TARGET_IMAGE])
         return {
             "query": self.compose(self.embed(c.source_domain, x), batch[MOD_TEXT]),
             "target": self.embed(c.source_domain, y),

@@ -8,7 +8,9 @@ the same scene for CSS and the world, the same caption for Fashion200k and MIT-S
 fraction of queries with a hit in the top K (TIRG reports K = 1, 5, 10, 50).
 
 The dataset follows the composed-retrieval contract (``semspace.types``): query items with IMAGE, MOD_TEXT,
-TARGET_LABEL and SOURCE_INDEX, and ``dataset.gallery(...)`` for the gallery. One protocol run can hold
+TARGET_LABEL and SOURCE_INDEX, and ``dataset.gallery(...)`` for the gallery. Queries get the preprocessing of
+their domain's record and the gallery that of its own (``task.domain(name).preprocess``); the task must have
+the ``compose`` capability (``capabilities.py``). One protocol run can hold
 several *experiments* that differ in the query and gallery domains (LTT: 3D queries composed with a 2D-trained
 composer; 2D queries searching 3D renders), each reported under its own name: ``{name}_R@{k}``.
 """
@@ -21,6 +23,7 @@ from typing import Any
 import torch
 from torch.utils.data import DataLoader
 
+from semspace.capabilities import require
 from semspace.data.cache import CachedDataset
 from semspace.data.collate import collate_dicts
 from semspace.data.transforms import attach_transform
@@ -78,11 +81,16 @@ class ComposedRetrievalProtocol:
         self._datasets: dict[str, Any] = {}
 
     # ---- data -------------------------------------------------------------------------------------
-    def datasets(self, exp: ComposedExperiment, preprocess: Any) -> tuple[Any, Any]:
-        """(queries, gallery) of ``exp``, built with the model's transform and cached when asked."""
+    def datasets(self, exp: ComposedExperiment, task: Any) -> tuple[Any, Any]:
+        """(queries, gallery) of ``exp``, each built with its domain's preprocessing and cached when asked.
+
+        The queries are read (and cached) before the gallery's transform is attached, so a gallery that shares
+        its query dataset's transform (``CompositionGallery``) still gives each side its own preprocessing.
+        """
         from semspace.data import create_dataset
 
-        qkey = repr((exp.query_args, preprocess))
+        q_pre, g_pre = (task.domain(d).preprocess for d in (exp.query_domain, exp.gallery_domain))
+        qkey = repr((exp.query_args, q_pre))
         if qkey not in self._datasets:
             queries = create_dataset(self.data["name"], **{**self.data["args"], **exp.query_args})
             if not hasattr(queries, "gallery"):
@@ -90,19 +98,18 @@ class ComposedRetrievalProtocol:
                     f"composed_retrieval: dataset {self.data['name']!r} has no gallery(); it must follow the "
                     "composed-retrieval contract (semspace.types)"
                 )
-            attach_transform(queries, preprocess)
-            self._datasets[qkey] = queries
+            self._datasets[qkey] = self._maybe_cache(attach_transform(queries, q_pre))
         queries = self._datasets[qkey]
-        gkey = qkey + repr(exp.gallery_args)
+        gkey = repr((exp.query_args, q_pre, exp.gallery_args, g_pre))
         if gkey not in self._datasets:
-            self._datasets[gkey] = attach_transform(queries.gallery(**exp.gallery_args), preprocess)
-        gallery = self._datasets[gkey]
-        if self.cache:
-            for key, ds in ((qkey, queries), (gkey, gallery)):
-                if not isinstance(ds, CachedDataset):
-                    self._datasets[key] = CachedDataset(ds, num_workers=self.num_workers, batch_size=self.batch_size)
-            queries, gallery = self._datasets[qkey], self._datasets[gkey]
-        return queries, gallery
+            source: Any = queries.dataset if isinstance(queries, CachedDataset) else queries
+            self._datasets[gkey] = self._maybe_cache(attach_transform(source.gallery(**exp.gallery_args), g_pre))
+        return queries, self._datasets[gkey]
+
+    def _maybe_cache(self, dataset: Any) -> Any:
+        if not self.cache:
+            return dataset
+        return CachedDataset(dataset, num_workers=self.num_workers, batch_size=self.batch_size)
 
     def _loader(self, dataset: Any) -> DataLoader:
         workers = 0 if isinstance(dataset, CachedDataset) else self.num_workers
@@ -112,11 +119,12 @@ class ComposedRetrievalProtocol:
     def embed(self, task: Any, exp: ComposedExperiment) -> dict[str, torch.Tensor]:
         """Composed queries (Q, D), their target labels and source positions, gallery (N, D) and labels."""
         device = next(task.parameters()).device
-        queries, gallery = self.datasets(exp, task.preprocess_cfg())
+        queries, gallery = self.datasets(exp, task)
+        composer = require(task, "compose")
         out: dict[str, list[torch.Tensor]] = {"query": [], "target_label": [], "source_index": []}
         for batch in self._loader(queries):
             z = task.embed(exp.query_domain, batch[IMAGE].to(device))  # (B, D)
-            out["query"].append(task.compose(z, list(batch[MOD_TEXT])).float().cpu())  # (B, D)
+            out["query"].append(composer.compose(z, list(batch[MOD_TEXT])).float().cpu())  # (B, D)
             out["target_label"].append(batch[TARGET_LABEL])
             out["source_index"].append(batch[SOURCE_INDEX])
         out["gallery"], out["gallery_label"] = [], []
@@ -160,7 +168,7 @@ class ComposedRetrievalProtocol:
             e = self.embed(task, exp)
         task.train(was_training)
         scores, idx = similarity_ranking(e["query"], e["gallery"], k=k, exclude=e["source_index"])
-        queries, gallery = self.datasets(exp, task.preprocess_cfg())
+        queries, gallery = self.datasets(exp, task)
         return scores, idx, queries, gallery
 
 

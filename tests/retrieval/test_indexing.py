@@ -16,12 +16,11 @@ from PIL import Image
 from semspace.config import load_run_cfg
 from semspace.data import create_dataset
 from semspace.data.transforms import attach_transform
-from semspace.engine.indexing import build_index
 from semspace.engine.run import train
-from semspace.engine.search import Searcher
 from semspace.errors import CheckpointError, ConfigError, IndexMismatchError
 from semspace.index import EmbeddingIndex, exact_knn
 from semspace.models.checkpoint import load_checkpoint, save_checkpoint
+from semspace.retrieval import Searcher, build_index
 from semspace.tasks import load_task
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -104,9 +103,9 @@ def test_searcher_answers_item_queries_like_brute_force(run: Path, tmp_path: Pat
     ref_scores, ref_pos = exact_knn(vectors[7:8], vectors, 4)
     assert result.hits[0].id == 7 and result.query_domain == "render3d"
     np.testing.assert_allclose([h.score for h in result.hits], ref_scores[0].numpy(), atol=1e-5)
-    with pytest.raises(ConfigError, match="does not embed text"):
+    with pytest.raises(ConfigError, match="embeds no text domain"):
         searcher.search_text("a red cube")
-    with pytest.raises(ConfigError, match="no composer"):
+    with pytest.raises(ConfigError, match="task 'align' cannot compose"):
         searcher.search_item(7, modify="make the red cube blue")
     assert searcher.search_item(7, modify="  ").hits == searcher.search_item(7).hits  # blank: plain search
     with pytest.raises(ConfigError, match="query domain 'photo'"):

@@ -1,0 +1,64 @@
+"""A trained run as the retrieval side sees it: its checkpoint, the task rebuilt from it, and its identity.
+
+``load_run(run_dir)`` rebuilds the task from ``run_dir/model.pt`` (``tasks.load_task``: the checkpoint's own
+config, domain records checked); ``model_info_for`` is what an index records about the model that filled it
+(the sha256 of the checkpoint's bytes is the identity of the weights).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+from semspace.errors import CheckpointError
+from semspace.index import ModelInfo
+from semspace.tasks import Task, load_task
+from semspace.version import __version__
+
+
+def checkpoint_path(run_dir: str | os.PathLike[str]) -> Path:
+    """``run_dir/model.pt`` (or ``run_dir`` itself when it is a checkpoint file).
+
+    Raises:
+        CheckpointError: there is no such checkpoint (the message says how to make one).
+    """
+    p = Path(run_dir)
+    ckpt = p if p.is_file() else p / "model.pt"
+    if not ckpt.is_file():
+        raise CheckpointError(
+            f"no model.pt in {p}; pass the folder of a trained run (semspace train --config CONFIG --run-dir {p})"
+        )
+    return ckpt
+
+
+def file_sha256(path: str | os.PathLike[str], chunk: int = 1 << 20) -> str:
+    """Hex sha256 of a file's bytes."""
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while block := fh.read(chunk):
+            h.update(block)
+    return h.hexdigest()
+
+
+def model_info_for(checkpoint: str | os.PathLike[str], task: Task) -> ModelInfo:
+    """The ``ModelInfo`` that identifies ``task`` loaded from ``checkpoint`` (sha256 of its bytes)."""
+    dims = {spec.embed_dim for spec in task.domains().values()}
+    if len(dims) != 1:
+        raise CheckpointError(f"{checkpoint}: task {task.name!r} embeds its domains at widths {sorted(dims)}")
+    return ModelInfo(
+        checkpoint=str(Path(checkpoint).resolve()),
+        checkpoint_sha256=file_sha256(checkpoint),
+        task=task.name,
+        embed_dim=int(dims.pop()),
+        semspace_version=__version__,
+    )
+
+
+def load_run(run_dir: str | os.PathLike[str], device: str | None = None) -> tuple[Task, Path]:
+    """The task of a trained run (eval mode, on ``device`` when given) and its checkpoint path."""
+    ckpt = checkpoint_path(run_dir)
+    task, _ = load_task(ckpt)
+    if device is not None:
+        task.to(device)
+    return task.eval(), ckpt

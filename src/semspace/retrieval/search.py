@@ -1,0 +1,198 @@
+"""``Searcher``: an index plus the model that built it, answering queries of any domain the task embeds.
+
+A query names its domain (or takes the default one of its kind) and is prepared by that domain's record
+(``retrieval.inputs.query_input``: a picture through the domain's own preprocessing, a text as it is, a feature
+vector as it is), embedded by the task, optionally modified by a text when the task composes (TIRG,
+arXiv:1812.07119; LTT, arXiv:1903.00793: ``T(f(x), g(t))``; the ``compose`` capability of
+``capabilities.py``), and searched against one collection of the index, a list of them, or all.
+``semspace search`` and the service use this class; ``retrieval/indexing.py`` builds the indexes it reads.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+from PIL import Image
+
+from semspace.capabilities import capabilities, require
+from semspace.data.domains import DomainSpec, InputKind
+from semspace.errors import CheckpointError, ConfigError
+from semspace.eval.figures import retrieval_grid
+from semspace.index import EmbeddingIndex
+from semspace.retrieval.inputs import RawQuery, query_input
+from semspace.retrieval.runs import checkpoint_path, model_info_for
+from semspace.tasks import load_task
+from semspace.types import SearchHit
+from semspace.utils.device import resolve_device
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class SearchResult:
+    """The answer to one query: ranked hits, unknown words of the modification, the domains involved."""
+
+    hits: list[SearchHit]
+    unknown_words: list[str] = field(default_factory=list)
+    query_domain: str = ""
+    searched_domains: list[str] = field(default_factory=list)
+
+
+class Searcher:
+    """An index plus the model that built it, loaded once; answers queries of every domain the task embeds.
+
+    Args:
+        index_dir: the index folder.
+        run_dir: the run to embed queries with (default: the checkpoint recorded in the index); it must be
+            the model that built the index, with the same domain records.
+        device: where to embed queries.
+
+    Raises:
+        DataError: no index at ``index_dir``.
+        CheckpointError: the recorded checkpoint is gone and no ``run_dir`` was given.
+        IndexMismatchError: ``run_dir`` holds another model than the one that built the index.
+
+    Example:
+        >>> s = Searcher("runs/demo/index")
+        >>> s.search_image("runs/demo/queries/query_0.png", modify="make the red cube blue", k=5).hits[0].uri
+        >>> s.search("a red cube", domain="text", k=5, in_domains=["render3d"])
+    """
+
+    def __init__(self, index_dir: str | os.PathLike[str], *, run_dir: str | os.PathLike[str] | None = None,
+                 device: str = "cpu") -> None:  # fmt: skip
+        self.index = EmbeddingIndex.open(index_dir)
+        built = self.index.model_info
+        if run_dir is None:
+            ckpt = Path(built.checkpoint)
+            if not ckpt.is_file():
+                raise CheckpointError(
+                    f"index {index_dir} was built with checkpoint {ckpt}, which no longer exists; "
+                    "pass --run-dir with the run that built it"
+                )
+        else:
+            ckpt = checkpoint_path(run_dir)
+        self.task, _ = load_task(ckpt)
+        self.device = resolve_device(device)
+        self.task.to(self.device).eval()
+        self.domains: dict[str, DomainSpec] = self.task.domains()
+        self.index.check_model(model_info_for(ckpt, self.task), self.domains)
+        self.capabilities = capabilities(self.task)
+
+    # ---- what can be asked -------------------------------------------------------------------------
+    def default_domain(self, kind: InputKind | str) -> str:
+        """The task's domain of ``kind`` that queries use by default: the one with the most items in the index,
+        else the task's last domain of that kind.
+
+        Raises:
+            ConfigError: the task has no domain of that kind.
+        """
+        kind = InputKind(kind)
+        mine = [name for name, spec in self.domains.items() if spec.kind is kind]
+        if not mine:
+            kinds = {name: spec.kind.value for name, spec in self.domains.items()}
+            raise ConfigError(f"task {self.task.name!r} embeds no {kind.value} domain; its domains: {kinds}")
+        counts = self.index.store.domain_counts()  # largest first
+        indexed = [d for d in counts if d in mine]
+        return indexed[0] if indexed else mine[-1]
+
+    # ---- queries ------------------------------------------------------------------------------------
+    def search(
+        self,
+        query: RawQuery,
+        *,
+        domain: str,
+        modify: str | None = None,
+        k: int = 10,
+        in_domains: list[str] | None = None,
+    ) -> SearchResult:
+        """Nearest items to one query of ``domain``, optionally modified by a text.
+
+        Args:
+            query: a picture (path, stream, ``PIL.Image``) for image and sketch domains, a string for text
+                domains, a vector for feature domains.
+            domain: the task's domain the query belongs to (it decides how the query is read).
+            modify: a modification ("make the red cube blue") for tasks that compose; blank: a plain search.
+            k: number of results.
+            in_domains: collections of the index to search (default: all).
+        """
+        spec = self._domain(domain)
+        x = query_input(spec, query)
+        if not isinstance(x, list):
+            x = x.to(self.device)
+        with torch.no_grad():
+            z = self.task.embed(spec.name, x)  # (1, D)
+        return self._answer(z, modify, k, spec.name, in_domains)
+
+    def search_image(self, image: RawQuery, *, modify: str | None = None, k: int = 10,
+                     query_domain: str | None = None, in_domains: list[str] | None = None) -> SearchResult:  # fmt: skip
+        """``search`` with a picture of an image domain (default: ``default_domain("image")``)."""
+        return self.search(image, domain=query_domain or self.default_domain(InputKind.IMAGE), modify=modify, k=k,
+                           in_domains=in_domains)  # fmt: skip
+
+    def search_sketch(self, sketch: RawQuery, *, k: int = 10, query_domain: str | None = None,
+                      in_domains: list[str] | None = None) -> SearchResult:  # fmt: skip
+        """``search`` with a drawing of a sketch domain (default: ``default_domain("sketch")``)."""
+        return self.search(sketch, domain=query_domain or self.default_domain(InputKind.SKETCH), k=k,
+                           in_domains=in_domains)  # fmt: skip
+
+    def search_text(self, text: str, *, k: int = 10, query_domain: str | None = None,
+                    in_domains: list[str] | None = None) -> SearchResult:  # fmt: skip
+        """``search`` with a text of a text domain (default: ``default_domain("text")``)."""
+        return self.search(text, domain=query_domain or self.default_domain(InputKind.TEXT), k=k,
+                           in_domains=in_domains)  # fmt: skip
+
+    def search_item(self, item_id: int, modify: str | None = None, k: int = 10,
+                    in_domains: list[str] | None = None) -> SearchResult:  # fmt: skip
+        """Nearest items to an indexed item (its stored vector), optionally modified by a text."""
+        item = self.index.get_item(item_id)
+        z = torch.from_numpy(self.index.reconstruct(item_id))[None].to(self.device)  # (1, D)
+        return self._answer(z, modify, k, str(item["domain"]) if item else "", in_domains)
+
+    def _domain(self, name: str) -> DomainSpec:
+        if name not in self.domains:
+            kinds = {n: s.kind.value for n, s in self.domains.items()}
+            raise ConfigError(f"query domain {name!r}: task {self.task.name!r} embeds {kinds}")
+        return self.domains[name]
+
+    def _answer(self, z: torch.Tensor, modify: str | None, k: int, dom: str,
+                in_domains: list[str] | None) -> SearchResult:  # fmt: skip
+        if k <= 0:
+            raise ConfigError(f"k must be positive, got {k}")
+        unknown: list[str] = []
+        if modify is not None and modify.strip():
+            composer = require(self.task, "compose")
+            if dom not in composer.composable_domains():
+                raise ConfigError(
+                    f"the composer of task {self.task.name!r} modifies queries of {composer.composable_domains()}, "
+                    f"not of domain {dom!r}"
+                )
+            unknown = composer.unknown_words([modify])
+            if unknown:
+                logger.info("unknown word(s) in the modification, ignored by the model: %s", ", ".join(unknown))
+            with torch.no_grad():
+                z = composer.compose(z, [modify])  # (1, D)
+        searched = list(in_domains) if in_domains else list(self.index.store.get_domains())
+        hits = self.index.search(z.float().cpu().numpy(), k, domains=in_domains or None)[0]
+        return SearchResult(hits=hits, unknown_words=unknown, query_domain=dom, searched_domains=searched)
+
+    # ---- pictures ------------------------------------------------------------------------------------
+    def result_grid(
+        self,
+        result: SearchResult,
+        query: Image.Image | None = None,
+        *,
+        caption: str | None = None,
+        relevant: list[bool | None] | None = None,
+    ) -> Image.Image:
+        """The query picture (a blank square for text or vector queries) and the thumbnails of its hits with their
+        scores, one row (``eval.figures.retrieval_grid``); ``relevant`` frames hits green/red (default grey)."""
+        blank = Image.new("RGB", (64, 64), (200, 200, 200))
+        thumbs = [self.index.thumbnail(h.id) or blank for h in result.hits]
+        marks = relevant if relevant is not None else [None] * len(result.hits)
+        first = query if query is not None else Image.new("RGB", (64, 64), (255, 255, 255))
+        return retrieval_grid([first], [thumbs], [marks], scores=[[h.score for h in result.hits]],
+                              captions=[caption] if caption else None)  # fmt: skip
