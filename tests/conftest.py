@@ -1,4 +1,4 @@
-"""Shared fixtures: a private SEMSPACE_HOME, CPU-only by default, device/dtype from the environment.
+"""Shared fixtures: CPU-only by default, device/dtype from the environment, two torch threads.
 
 ``SEMSPACE_TEST_DEVICE`` (default ``cpu``) and ``SEMSPACE_TEST_DTYPES`` (default ``float32``) let the same
 unit tests run on a GPU machine: ``SEMSPACE_TEST_DEVICE=cuda SEMSPACE_TEST_DTYPES=float32,float16 make test``.
@@ -13,11 +13,6 @@ import torch
 
 TEST_DEVICE = os.environ.get("SEMSPACE_TEST_DEVICE", "cpu")
 TEST_DTYPES = [getattr(torch, d) for d in os.environ.get("SEMSPACE_TEST_DTYPES", "float32").split(",")]
-
-
-@pytest.fixture(autouse=True)
-def _semspace_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("SEMSPACE_HOME", str(tmp_path_factory.mktemp("semspace_home")))
 
 
 @pytest.fixture(scope="session", autouse=True)

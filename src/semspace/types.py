@@ -1,4 +1,5 @@
-"""Batch-key constants, the Domain enum and the ``SearchHit`` result shared by all families.
+"""Batch-key constants and the ``SearchHit`` result shared by all families (domains are described by
+``data.domains.DomainSpec`` records, not by a list of names).
 
 Datasets (world and real loaders alike) return ``dict`` items keyed by these constants; collate
 stacks tensors and keeps strings as lists. Every dataset returns ``INDEX`` so distributed
@@ -15,7 +16,6 @@ image, removed from its own ranking); ``dataset.gallery()`` returns the dataset 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import StrEnum
 
 # ---- batch keys -------------------------------------------------------------------------------
 IMAGE = "image"  # (B, C, H, W) float32, the query/source view
@@ -37,18 +37,6 @@ KEY = "key"  # list[str] canonical ground-truth key (scene equality, class name)
 TARGET_KEY = "target_key"  # list[str] canonical key of the target scene
 PATH = "path"  # list[str] source URI of each item, when it came from disk
 SOURCE_INDEX = "source_index"  # (B,) int64 gallery position of a query's own source image (-1: not in the gallery)
-
-
-class Domain(StrEnum):
-    """The domains the shared space can hold."""
-
-    BLOBS2D = "blobs2d"
-    RENDER3D = "render3d"
-    PHOTO = "photo"
-    SKETCH = "sketch"
-    TEXT = "text"
-    DIGIT = "digit"
-    FEATURES = "features"
 
 
 @dataclass(frozen=True)

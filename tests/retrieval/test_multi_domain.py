@@ -8,6 +8,7 @@ a list of them, or all.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -167,3 +168,23 @@ def test_another_preprocessing_for_a_stored_domain_is_refused(three: dict[str, A
     other = Resized(ThreeDomainCfg())
     with pytest.raises(IndexMismatchError, match="domain 'drawing'.*differ in preprocess"):
         index.check_model(index.model_info, other.domains())
+
+
+def test_the_cli_searches_by_sketch_within_chosen_collections(
+    three: dict[str, Any], capsys: pytest.CaptureFixture[str]
+) -> None:
+    from semspace.cli.main import main
+
+    drawing = sorted(three["drawings"].glob("*.png"))[4]
+    base = ["search", "--index", str(three["index"]), "--run-dir", str(three["run"])]
+    capsys.readouterr()
+    assert main([*base, "--sketch", str(drawing), "--domain", "drawing", "--domain", "vec", "-k", "20", "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["query_domain"] == "drawing" and doc["searched_domains"] == ["drawing", "vec"]
+    assert {h["domain"] for h in doc["hits"]} == {"drawing", "vec"} and len(doc["hits"]) == 11
+    assert doc["hits"][0]["uri"] == str(drawing.resolve())
+    assert main([*base, "--text", "a cat"]) == 1
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: task 'test_three_domains' embeds no text domain") and len(err.splitlines()) == 1
+    assert main([*base, "--sketch", str(drawing), "--domain", "photos"]) == 1
+    assert "holds no domain ['photos']" in capsys.readouterr().err

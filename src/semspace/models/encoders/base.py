@@ -2,7 +2,8 @@
 
 An encoder is an ``nn.Module`` with
 
-* ``input_kind`` in {"image", "text", "features"}: image encoders take float ``(B, C, H, W)`` tensors made by
+* ``input_kind`` in {"image", "text", "features"} (what the encoder takes; a domain's kind, ``data.domains.InputKind``,
+  adds ``sketch`` for image encoders of drawings): image encoders take float ``(B, C, H, W)`` tensors made by
   ``data.transforms.build_transform(encoder.preprocess_cfg)``; text encoders take ``list[str]`` and own their
   tokenisation; feature encoders take float ``(B, F)``;
 * ``encode(x, normalize=False) -> (B, D)`` (``forward`` is the same), ``output_dim == D``;
@@ -24,8 +25,6 @@ from torch.nn.modules.batchnorm import _BatchNorm
 
 from semspace.config import from_dict, to_dict
 from semspace.errors import ConfigError
-
-INPUT_KINDS = ("image", "text", "features")
 
 
 def merge_cfg(base: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
