@@ -154,3 +154,28 @@ def test_modify_composes_the_query_and_warns_about_unknown_words(
     ref_scores, _ = exact_knn(z.numpy(), vectors, 20)
     np.testing.assert_allclose([h["score"] for h in modified["hits"]], ref_scores[0].numpy(), atol=1e-5)
     assert [h["score"] for h in modified["hits"]] != [h["score"] for h in plain["hits"]]
+
+
+def test_one_index_holds_renders_and_their_descriptions(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A text -> 3D transfer run: the same gallery indexed twice, as render3d images and as text descriptions."""
+    enc = ["task_args.source_encoder=tiny_lstm_text", "task_args.target_encoder=tiny_cnn", "data.train.cache=false",
+           "task_args.text_encoder=tiny_lstm_text", "task_args.embed_dim=32"]  # fmt: skip
+    run = _train("transfer/world_text_to_3d.yaml", enc, tmp_path / "run")
+    index = tmp_path / "index"
+    gallery = "world_scenes:split=test,n=10,size=32,view=render3d"
+    assert main(["index", "build", "--run-dir", str(run), "--data", gallery, "--out", str(index)]) == 0
+    assert main(["index", "build", "--run-dir", str(run), "--data", gallery, "--domain", "text", "--out",
+                 str(index)]) == 0  # fmt: skip
+    out = capsys.readouterr().out
+    assert "as domain render3d (image)" in out and "as domain text (text)" in out
+    searcher = Searcher(index)
+    counts = searcher.index.store.domain_counts()
+    assert counts == {"render3d": 20, "text": counts["text"]} and 0 < counts["text"] <= 20  # equal scenes: one text
+    item = next(it for it in searcher.index.store.iter_items() if it["domain"] == "text")
+    assert searcher.index.thumbnail(int(item["id"])) is None and item["caption"]
+    assert main(["search", "--index", str(index), "--text", item["caption"], "--domain", "text", "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["query_domain"] == "text" and {h["domain"] for h in doc["hits"]} == {"text"}
+    assert doc["hits"][0]["id"] == item["id"] and doc["hits"][0]["score"] == pytest.approx(1.0, abs=1e-4)
+    assert main(["search", "--index", str(index), "--text", item["caption"], "--domain", "render3d", "--json"]) == 0
+    assert {h["domain"] for h in json.loads(capsys.readouterr().out)["hits"]} == {"render3d"}

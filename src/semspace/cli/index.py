@@ -35,9 +35,9 @@ def build(
 
     Example: semspace index build --run-dir runs/align --data world_scenes:split=test,n=500 --out runs/index
 
-    Example (a second collection, the scene descriptions, in the same index):
-    semspace index build --run-dir runs/transfer --data world_scenes:split=test,n=500,view=text --domain text
-    --out runs/index
+    Example (a text -> 3D run: the same gallery's scene descriptions as a second collection of the index):
+    semspace index build --run-dir runs/transfer_text --data world_scenes:split=test,n=500,view=render3d
+    --domain text --out runs/index
     """
     from semspace.retrieval import build_index
 
