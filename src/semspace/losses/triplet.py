@@ -70,6 +70,12 @@ def sample_negatives(
 class SoftTripletLoss(nn.Module):
     """TIRG's soft triplet loss over N (query, target) pairs.
 
+    Its gradient is autograd's, the true gradient of the loss. The authors' hand-written backward (google/tirg
+    ``torch_functions.py::MyTripletLossFunc.backward``) is half of it: it adds ``sigmoid(d_ij - d_ik) (x_i - x_j)``
+    where ``d/dx_i ||x_i - x_j||^2 = 2 (x_i - x_j)``. Under plain SGD with L2 decay, their run at (lr, wd) is
+    ours at (lr / 2, 2 wd); Adam-type optimizers are nearly invariant to the factor. Checked by
+    ``tests/losses/test_soft_triplet_gradient.py``; deviation (d) of ``docs/transfer.md``.
+
     Args:
         num_negatives: negatives sampled per anchor (the authors use 3); None: every valid negative, exactly.
 
