@@ -19,7 +19,6 @@ preprocessing is refused and the service knows how to read an upload for each do
 from __future__ import annotations
 
 import hashlib
-import json
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -130,10 +129,6 @@ class DomainSpec:
             text_encoder=dict(d.get("text_encoder") or {}),
             feature_dim=int(d.get("feature_dim") or 0),
         )
-
-    def fingerprint(self) -> str:
-        """A stable string of ``to_dict()``: two records are interchangeable when their fingerprints agree."""
-        return json.dumps(self.to_dict(), sort_keys=True)
 
     def differences(self, other: DomainSpec) -> list[str]:
         """The fields in which ``other`` differs from this record (empty: compatible)."""

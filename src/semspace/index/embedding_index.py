@@ -204,8 +204,9 @@ class EmbeddingIndex:
                 f"{model_info.task}, sha256 {model_info.checkpoint_sha256[:12]}); they differ in {', '.join(what)}. "
                 + rebuild
             )
-        for name, stored in self.domains().items() if domains is not None else ():
-            assert domains is not None
+        if domains is None:
+            return
+        for name, stored in self.domains().items():
             if name not in domains:
                 raise IndexMismatchError(f"index {self.root} holds domain {name!r}, which the query model lacks "
                                          f"(it embeds {list(domains)}). {rebuild}")  # fmt: skip

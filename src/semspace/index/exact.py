@@ -56,7 +56,7 @@ def exact_knn(
         raise ConfigError(f"k must be positive, got {k}")
     kk = min(k, db.shape[0])
     if q.shape[0] == 0 or kk == 0:
-        return torch.empty(0 if q.shape[0] == 0 else q.shape[0], kk), torch.empty(q.shape[0], kk, dtype=torch.int64)
+        return torch.empty(q.shape[0], kk), torch.empty(q.shape[0], kk, dtype=torch.int64)
     block = max(1, max_elements // max(1, db.shape[0]))
     scores, pos = similarity_ranking(q, db, k=kk, normalize=False, chunk_size=block)  # (Q, k'), (Q, k')
     return scores.float(), pos.long()

@@ -95,6 +95,7 @@ def build_index(
     attach_transform(source, target.preprocess if target.kind.is_visual else None)
     index = _open_or_create(out, info, factory, task)
     index.add_domain(target)
+    specs = task.domains()
     split = str(getattr(source, "split", spec.args.get("split", "")))
     uri_prefix = f"{'world' if isinstance(source, WorldDataset) else 'data'}:{spec.name}/{split}"
     loader = DataLoader(source, batch_size=batch_size, collate_fn=collate_dicts, num_workers=num_workers)
@@ -103,7 +104,7 @@ def build_index(
     pending: set[str] = set()
     seen = skipped = added = 0
     for batch in tqdm(loader, desc=f"indexing {spec.name} as {target.name}", unit="batch", disable=not progress):
-        _check_item_domains(batch, task, target, domain)
+        _check_item_domains(batch, specs, target, domain)
         key, inputs = batch_inputs(batch, target, spec.name)
         seen += len(inputs)
         rows = []
@@ -163,13 +164,14 @@ def _choose_domain(task: Task, source: Any, domain: str | None, name: str) -> Do
     return (exact or fitting)[-1]
 
 
-def _check_item_domains(batch: dict[str, Any], task: Task, target: DomainSpec, forced: str | None) -> None:
-    """Items that name another domain of the task, with another input record, cannot share this build."""
+def _check_item_domains(
+    batch: dict[str, Any], specs: dict[str, DomainSpec], target: DomainSpec, forced: str | None
+) -> None:
+    """Items that name another domain of the task, with another kind or input record, cannot share this build."""
     if forced is not None or not isinstance(batch.get(DOMAIN), list):
         return
-    specs = task.domains()
     for own in set(batch[DOMAIN]) - {target.name}:
-        if own in specs and specs[own].differences(target):
+        if own in specs and set(specs[own].differences(target)) - {"name"}:
             raise DataError(
                 f"the data mixes domains {target.name!r} and {own!r}, which the task prepares differently; "
                 "build each with its own --domain"

@@ -11,6 +11,8 @@ import hashlib
 import os
 from pathlib import Path
 
+import torch
+
 from semspace.errors import CheckpointError
 from semspace.index import ModelInfo
 from semspace.tasks import Task, load_task
@@ -55,7 +57,7 @@ def model_info_for(checkpoint: str | os.PathLike[str], task: Task) -> ModelInfo:
     )
 
 
-def load_run(run_dir: str | os.PathLike[str], device: str | None = None) -> tuple[Task, Path]:
+def load_run(run_dir: str | os.PathLike[str], device: str | torch.device | None = None) -> tuple[Task, Path]:
     """The task of a trained run (eval mode, on ``device`` when given) and its checkpoint path."""
     ckpt = checkpoint_path(run_dir)
     task, _ = load_task(ckpt)

@@ -24,8 +24,7 @@ from semspace.errors import CheckpointError, ConfigError
 from semspace.eval.figures import retrieval_grid
 from semspace.index import EmbeddingIndex
 from semspace.retrieval.inputs import RawQuery, query_input
-from semspace.retrieval.runs import checkpoint_path, model_info_for
-from semspace.tasks import load_task
+from semspace.retrieval.runs import checkpoint_path, load_run, model_info_for
 from semspace.types import SearchHit
 from semspace.utils.device import resolve_device
 
@@ -75,9 +74,8 @@ class Searcher:
                 )
         else:
             ckpt = checkpoint_path(run_dir)
-        self.task, _ = load_task(ckpt)
         self.device = resolve_device(device)
-        self.task.to(self.device).eval()
+        self.task, ckpt = load_run(ckpt, self.device)
         self.domains: dict[str, DomainSpec] = self.task.domains()
         self.index.check_model(model_info_for(ckpt, self.task), self.domains)
         self.capabilities = capabilities(self.task)
