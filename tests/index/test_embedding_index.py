@@ -76,15 +76,19 @@ def test_incremental_add_skips_unchanged_hashes(built: tuple[Path, np.ndarray]) 
     assert reopened.get_item(63)["domain"] == "blobs2d"  # type: ignore[index]
 
 
+def _files(root: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
 def test_crash_during_save_leaves_the_old_index_readable(
     built: tuple[Path, np.ndarray], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     root, x = built
-    before = {p.name: p.read_bytes() for p in root.iterdir() if p.is_file()}
+    before = _files(root)
     index = EmbeddingIndex.open(root)
     index.add(_vectors(5, 5), _items(5, start=100))
 
-    def crash(self: ItemStore, target: Path) -> None:  # the vectors are already written to their temp file
+    def crash(self: ItemStore, target: Path) -> None:  # the vectors are already written into the new generation
         Path(target).write_bytes(b"partial")
         raise KeyboardInterrupt("killed while writing items.sqlite")
 
@@ -92,20 +96,107 @@ def test_crash_during_save_leaves_the_old_index_readable(
     with pytest.raises(KeyboardInterrupt):
         index.save()
     monkeypatch.undo()
-    assert {p.name: p.read_bytes() for p in root.iterdir() if p.is_file()} == before  # no temp files, nothing replaced
+    assert _files(root) == before  # no partial generation, no temp files, nothing replaced
     old = EmbeddingIndex.open(root)
     assert len(old) == 60 and old.search(x[:1], 1)[0][0].id == 0
-    index.save()  # the retried save succeeds
+    index.save()  # the retried save succeeds and leaves one generation
     assert len(EmbeddingIndex.open(root)) == 65
+    assert sorted(p.name for p in root.iterdir()) == ["gen-000003", "manifest.json"]
+
+
+def test_a_killed_save_leaves_files_the_next_save_removes(built: tuple[Path, np.ndarray]) -> None:
+    root, _ = built
+    (root / "gen-000009").mkdir()  # as a save killed before its switch leaves them
+    (root / "gen-000009" / "index.faiss").write_bytes(b"half")
+    (root / "manifest.json.tmp.123").write_text("{")
+    (root / "thumbs" / "zz").mkdir(parents=True)
+    (root / "thumbs" / "zz" / "zz-orphan.png").write_bytes(b"x")
+    index = EmbeddingIndex.open(root)  # the current generation is read; the rest is ignored
+    assert len(index) == 60
+    index.add(_vectors(1, 9), _items(1, start=500))
+    index.save()
+    assert sorted(p.name for p in root.iterdir()) == ["gen-000010", "manifest.json", "thumbs"]  # past the leftover
+    assert not list((root / "thumbs").rglob("*"))  # the orphan thumbnail and its folder are gone
+    assert len(EmbeddingIndex.open(root)) == 61
 
 
 def test_half_replaced_index_is_detected(built: tuple[Path, np.ndarray]) -> None:
     root, x = built
-    bigger = FaissIndex.load(root / "index.faiss")
+    gen = root / json.loads((root / "manifest.json").read_text())["generation"]
+    bigger = FaissIndex.load(gen / "index.faiss")
     bigger.add(_vectors(1, 6), [999])
-    bigger.save(root / "index.faiss")  # as if a save died between renaming the vectors and the items
+    bigger.save(gen / "index.faiss")  # files that disagree with each other
     with pytest.raises(DataError, match="inconsistent.*interrupted save"):
         EmbeddingIndex.open(root)
+
+
+def test_a_path_is_one_item_updated_in_place_and_copies_are_their_own_items(built: tuple[Path, np.ndarray]) -> None:
+    root, x = built
+    index = EmbeddingIndex.open(root)
+    changed = {**_items(1, start=7)[0], "content_hash": "new7"}  # img/7.png overwritten with other content
+    copy = {**_items(1, start=3)[0], "uri": "img/copy-of-3.png"}  # the same content under a new name
+    fresh = _vectors(1, 99)[0]
+    ids = index.add(np.stack([fresh, x[3]]), [changed, copy])
+    assert ids == [7, 60] and len(index) == 61 and index.vectors.ntotal == 61  # in place; the copy is new
+    np.testing.assert_allclose(index.reconstruct(7), l2_normalize(fresh[None])[0], atol=1e-6)
+    assert index.get_item(7)["content_hash"] == "new7"  # type: ignore[index]
+    assert {h.id for h in index.search(x[3:4], k=2)[0]} == {3, 60}  # both paths are found
+    index.save()
+    reopened = EmbeddingIndex.open(root)
+    assert reopened.search(fresh[None], k=1)[0][0].id == 7
+    assert reopened.store.item_vectors()[0].tolist() == list(range(61))  # every item has its stored embedding
+
+
+@pytest.mark.parametrize(("backend", "factory"), [("faiss", "Flat"), ("faiss", "HNSW16"), ("faiss", "IVF4,Flat"),
+                                                   ("faiss", "PQ4"), ("exact", "Flat")])  # fmt: skip
+def test_removal_works_for_every_factory_and_ids_are_not_reused(tmp_path: Path, backend: str, factory: str) -> None:
+    x, q = _vectors(300, 11), _vectors(4, 12)
+    index = EmbeddingIndex.create(tmp_path / "idx", model_info=INFO, dim=D, backend=backend, factory=factory,
+                                  nprobe=4, domains=DOMAINS)  # fmt: skip
+    index.add(x, _items(300))
+    gone = list(range(0, 300, 3))
+    assert index.remove([*gone, 12345]) == len(gone)
+    assert index.remove(gone) == 0
+    index.save()
+    index = EmbeddingIndex.open(tmp_path / "idx")
+    left = np.array([i for i in range(300) if i % 3])
+    assert len(index) == index.vectors.ntotal == len(left)
+    hits = index.search(q, k=10)
+    assert all(h.id % 3 for row in hits for h in row) and all(len(row) == 10 for row in hits)
+    if factory in ("Flat", "HNSW16"):
+        _, ref = exact_knn(l2_normalize(q), l2_normalize(x[left]), 10)
+        found = [[h.id for h in row] for row in hits]
+        exact = left[ref.numpy()].tolist()
+        assert found == exact if factory == "Flat" else np.mean([len(set(a) & set(b)) for a, b in zip(found, exact)]) >= 8
+    assert index.add(_vectors(1, 13), _items(1, start=900)) == [300]  # the next id, not a freed one
+    assert index.store.prune_vectors() == 0  # the removed items' embeddings went with the save
+
+
+def test_a_new_factory_rebuilds_from_the_stored_embeddings(built: tuple[Path, np.ndarray]) -> None:
+    root, x = built
+    index = EmbeddingIndex.open(root)
+    before = [[h.id for h in row] for row in index.search(x[:5], k=4)]
+    index.set_factory("HNSW32")
+    index.save()
+    rebuilt = EmbeddingIndex.open(root)
+    assert rebuilt.manifest["factory"] == "HNSW32" and rebuilt.vectors.remove([0]) is False  # HNSW cannot remove
+    assert [[h.id for h in row] for row in rebuilt.search(x[:5], k=4)] == before
+    with pytest.raises(ConfigError, match="not valid"):
+        rebuilt.set_factory("Nonsense99")
+
+
+def test_a_folder_with_index_files_but_no_manifest_is_refused(built: tuple[Path, np.ndarray], tmp_path: Path) -> None:
+    root, _ = built
+    (root / "manifest.json").unlink()
+    with pytest.raises(DataError, match=r"index files but no manifest\.json.*not overwritten"):
+        EmbeddingIndex.create(root, model_info=INFO, dim=D)
+    (tmp_path / "stuff").mkdir()
+    (tmp_path / "stuff" / "notes.txt").write_text("mine")
+    with pytest.raises(DataError, match="files that are not an index: notes.txt"):
+        EmbeddingIndex.create(tmp_path / "stuff", model_info=INFO, dim=D)
+    assert (tmp_path / "stuff" / "notes.txt").read_text() == "mine"
+    (tmp_path / "fresh" / "thumbs").mkdir(parents=True)  # what an unfinished first build leaves: accepted
+    EmbeddingIndex.create(tmp_path / "fresh", model_info=INFO, dim=D)
 
 
 def test_a_different_model_is_refused(built: tuple[Path, np.ndarray]) -> None:
@@ -130,8 +221,8 @@ def test_missing_or_broken_folders_say_how_to_build_one(tmp_path: Path, built: t
     with pytest.raises(DataError, match="no manifest.json.*semspace index build"):
         EmbeddingIndex.open(tmp_path / "empty")
     root, _ = built
-    (root / "items.sqlite").unlink()
-    with pytest.raises(DataError, match="lacks items.sqlite"):
+    (root / json.loads((root / "manifest.json").read_text())["generation"] / "items.sqlite").unlink()
+    with pytest.raises(DataError, match=r"lacks gen-\d+/items.sqlite"):
         EmbeddingIndex.open(root)
     with pytest.raises(DataError, match="already holds an index"):
         EmbeddingIndex.create(root, model_info=INFO, dim=D)
@@ -148,6 +239,7 @@ def test_thumbnails_and_manifest(tmp_path: Path) -> None:
     index.add_source("world_scenes:n=2")
     index.save()
     assert index.thumbnail(0).size == (128, 32) and index.thumbnail(1).size == (20, 30)  # type: ignore[union-attr]
+    assert index.thumbnail_path(0) == tmp_path / "idx" / "thumbs" / "ha" / "hash0.png"  # under the content hash
     assert index.thumbnail(0).getpixel((5, 5)) == (255, 0, 0)  # type: ignore[union-attr]
     manifest = json.loads((tmp_path / "idx" / "manifest.json").read_text())
     assert manifest["ntotal"] == 2 and manifest["factory"] == "Flat" and manifest["sources"] == ["world_scenes:n=2"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from semspace.errors import DataError
@@ -15,7 +16,8 @@ INFO = ModelInfo("runs/a/model.pt", "ab" * 32, "align", 32, "0.1.0")
 
 def _item(i: int, domain: str = "render3d", h: str | None = None) -> dict[str, object]:
     h = h or f"h{i}"
-    return {"id": i, "domain": domain, "uri": f"img{i}.png", "label": f"c{i % 3}", "caption": "", "content_hash": h}
+    return {"id": i, "domain": domain, "uri": f"img{i}.png", "label": f"c{i % 3}", "caption": "", "content_hash": h,
+            "source": "", "size": None, "mtime_ns": None}  # fmt: skip
 
 
 def test_new_store_is_fully_migrated_and_round_trips(tmp_path: Path) -> None:
@@ -55,14 +57,27 @@ def test_old_schema_is_migrated_and_newer_schema_refused(tmp_path: Path) -> None
         ItemStore.open(newer)
 
 
-def test_content_hash_is_unique_per_domain() -> None:
+def test_paths_may_share_a_content_hash_but_ids_are_unique_and_never_reused() -> None:
     store = ItemStore.open(None)
-    store.add_items([_item(0, "render3d", "same"), _item(1, "blobs2d", "same")])  # other domain: allowed
+    store.add_items([_item(0, "render3d", "same"), _item(1, "blobs2d", "same"), _item(2, "render3d", "same")])
     with pytest.raises(DataError, match="already stored"):
-        store.add_items([_item(2, "render3d", "same")])
-    assert store.count() == 2  # the failed transaction added nothing
+        store.add_items([_item(2, "photo", "other")])
+    assert store.count() == 3  # the failed transaction added nothing
     assert store.has_hash("blobs2d", "same") and not store.has_hash("photo", "same")
-    assert store.domain_counts() == {"blobs2d": 1, "render3d": 1}
+    assert store.domain_counts() == {"render3d": 2, "blobs2d": 1}
+    assert store.remove_items([2, 9]) == 1 and store.next_id() == 3  # id 2 is not given again
+
+
+def test_stored_vectors_are_kept_per_content_and_pruned_with_their_items() -> None:
+    store = ItemStore.open(None)
+    store.add_items([_item(0, h="a"), _item(1, h="a"), _item(2, h="b")])
+    store.put_vectors("render3d", ["a", "b"], np.arange(8, dtype=np.float32).reshape(2, 4))
+    ids, vecs = store.item_vectors()
+    assert ids.tolist() == [0, 1, 2] and vecs[:, 0].tolist() == [0.0, 0.0, 4.0]
+    store.remove_items([2])
+    assert store.prune_vectors() == 1 and set(store.get_vectors("render3d", ["a", "b"])) == {"a"}
+    store.add_items([_item(3, h="c")])
+    assert store.missing_vectors() == [(3, "render3d", "c")]
 
 
 def test_existing_hashes_matches_a_naive_lookup_across_chunks() -> None:

@@ -2,28 +2,36 @@
 
 Layout of an index folder::
 
-    index.faiss      the vectors (faiss, built from a factory string; ``vectors.npz`` for the exact backend)
-    items.sqlite     items (id, domain, uri, label, caption, content hash), the model that embedded them and
-                     one collection per domain (its ``DomainSpec``: input kind, preprocessing, width)
-    manifest.json    format, backend, factory, dim, number of vectors, model, collections, sources
-    thumbs/<id>.png  a small picture of each item (max side 128 px), so results show without the original
+    manifest.json        format, backend, factory, dim, counts, model, collections, sources, and the generation
+    gen-000007/          the current generation (the one the manifest names):
+        index.faiss      the vectors (faiss, built from a factory string; ``vectors.npz`` for the exact backend)
+        items.sqlite     items (id, domain, uri, label, caption, content hash, source, size, mtime), every
+                         embedding once per (domain, content hash), the model that embedded them and one
+                         collection per domain (its ``DomainSpec``: input kind, preprocessing, width)
+    thumbs/ab/<hash>.png a small picture of each content (max side 128 px), so results show without the original
+    building.sqlite      only while a build is unfinished: the embeddings it has finished (``index.journal``)
 
 **Several domains in one index.** Every item belongs to a collection, the domain it was embedded as
-(``add_domain(spec)`` before its items); one index can hold, say, 3D renders and their text descriptions, or
-photos for sketch queries and photos for text queries. ``search(q, k, domains=...)`` searches one domain, a
-list of them, or all (``None``); the restriction is applied inside faiss (an ``IDSelectorBatch``), so ``k``
-results come back whenever the chosen domains hold that many items.
+(``add_domain(spec)`` before its items); ``search(q, k, domains=...)`` searches one domain, a list of them, or all
+(``None``); the restriction is applied inside faiss (an ``IDSelectorBatch``), so ``k`` results come back whenever
+the chosen domains hold that many items.
 
-``save()`` first writes every file under a temporary name and only then renames them over the old ones
-(vectors, then items, then the manifest); an error or a kill while writing leaves the previous index
-readable, and ``open`` checks that the three files agree. ``add`` skips items whose content hash is
-already stored for their domain, so re-indexing unchanged data embeds nothing twice. ``check_model``
-refuses a query model other than the one that built the index, or one whose domains preprocess differently
-(``IndexMismatchError``).
+**One item per path.** An item with a uri is the content of that path in its domain: adding the same uri again
+with another content hash replaces its vector in place (same id); with the same hash it is unchanged. Several
+paths may share a content hash (a copy under a new name is its own item, with the stored vector: no embedding).
+Items without a uri are identified by their content hash. ``remove(ids)`` deletes items: in place when the faiss
+index can (Flat, IVF, PQ), otherwise (HNSW) the vectors are rebuilt from the stored embeddings at ``save``, which
+is also how ``set_factory`` changes the factory without embedding anything again. Ids are never reused.
 
-Indexes written by semspace 0.1.0 (manifest format 1, database schema 3) open unchanged: the database's numbered
-migration ``m004`` records their collections (images, with the model record's preprocessing), and the next
-``save`` writes the current formats.
+**Atomic generations.** ``save()`` writes the vectors and the database into a new ``gen-NNNNNN/`` folder, then
+replaces ``manifest.json`` (one rename: the switch), then deletes the previous generation, thumbnails no item
+refers to, and temporary files. A kill at any point leaves the previous generation readable; what it leaves
+behind is removed by the next ``save`` or ``clean_up``. A folder that holds index files but no manifest is refused
+by ``create`` (never overwritten).
+
+Indexes written by semspace 0.1.0 and 0.2 (manifest formats 1 and 2: files in the folder itself, ``thumbs/<id>.png``)
+open unchanged: the database's numbered migrations ``m004``/``m005`` record their collections and sync columns,
+their embeddings are read back from faiss, and the next ``save`` writes the current layout.
 """
 
 from __future__ import annotations
@@ -32,6 +40,8 @@ import io
 import json
 import logging
 import os
+import re
+import shutil
 import time
 from collections.abc import Iterable
 from pathlib import Path
@@ -44,17 +54,19 @@ from semspace.data.domains import DomainSpec
 from semspace.errors import ConfigError, DataError, IndexMismatchError
 from semspace.index.exact import ExactIndex
 from semspace.index.faiss_index import HAVE_FAISS, FaissIndex, as_float32_rows
+from semspace.index.journal import JOURNAL_NAME, BuildJournal
 from semspace.index.store import ItemStore, ModelInfo
 from semspace.types import SearchHit
-from semspace.utils.io import atomic_write, atomic_write_bytes
+from semspace.utils.io import atomic_write_bytes, atomic_write_text
 from semspace.version import __version__
 
 logger = logging.getLogger(__name__)
 
-MANIFEST_FORMAT = 2  # 2: "collections" (the domain records); 1 (0.1.0) opens too
+MANIFEST_FORMAT = 3  # 3: generations; 2: "collections" (the domain records); 1 (0.1.0): all open
 THUMB_MAX_SIDE = 128
 FILES = {"faiss": "index.faiss", "exact": "vectors.npz"}
 BUILD_HINT = "build one with: semspace index build --run-dir RUN_DIR --data SPEC --out {root}"
+GENERATION = re.compile(r"^gen-(\d{6})$")
 
 VectorIndex = FaissIndex | ExactIndex
 
@@ -73,6 +85,7 @@ class EmbeddingIndex:
 
     def __init__(self, root: Path, vectors: VectorIndex, store: ItemStore, manifest: dict[str, Any]) -> None:
         self.root, self.vectors, self.store, self.manifest = root, vectors, store, manifest
+        self._rebuild = False  # the vectors must be rebuilt from the stored embeddings before the next save
 
     # ---- construction -----------------------------------------------------------------------------
     @classmethod
@@ -88,7 +101,8 @@ class EmbeddingIndex:
         save: bool = True,
         domains: Iterable[DomainSpec] = (),
     ) -> EmbeddingIndex:
-        """Creates an empty index in ``root`` (a folder without an index) and saves it.
+        """Creates an empty index in ``root`` (a missing or empty folder, or one an unfinished first build left)
+        and saves it.
 
         Args:
             root: the index folder.
@@ -102,12 +116,24 @@ class EmbeddingIndex:
             domains: collections to record now (more can be added with ``add_domain``).
 
         Raises:
-            DataError: ``root`` already holds an index.
+            DataError: ``root`` already holds an index, or files that are not an unfinished build's (a damaged
+                index without its manifest, or anything else): nothing is overwritten.
             ConfigError: bad factory string or backend, or ``dim`` differs from ``model_info.embed_dim``.
         """
         path = Path(root)
         if (path / "manifest.json").exists():
             raise DataError(f"{path} already holds an index; open it with EmbeddingIndex.open or choose another folder")
+        if path.exists() and not path.is_dir():
+            raise DataError(f"{path} is a file, not an index folder; choose another --out")
+        leftovers = ("thumbs", JOURNAL_NAME)  # what an unfinished first build leaves: it resumes
+        others = sorted(p.name for p in path.iterdir() if p.name not in leftovers) if path.is_dir() else []
+        if others:
+            damaged = any(GENERATION.match(n) or n in ("items.sqlite", *FILES.values()) for n in others)
+            what = "index files but no manifest.json (a damaged index?)" if damaged else "files that are not an index"
+            raise DataError(
+                f"{path} holds {what}: {', '.join(others[:5])}{' ...' if len(others) > 5 else ''}; it is not "
+                "overwritten. Choose another --out, or move the folder away first"
+            )
         if int(dim) != int(model_info.embed_dim):
             raise ConfigError(f"index dim {dim} differs from the model's embedding dimension {model_info.embed_dim}")
         if backend == "auto":
@@ -122,7 +148,6 @@ class EmbeddingIndex:
             "format": MANIFEST_FORMAT, "backend": backend, "factory": factory, "dim": int(dim), "metric": "ip",
             "nprobe": int(nprobe), "created": now, "sources": [],
         }  # fmt: skip
-        (path / "thumbs").mkdir(parents=True, exist_ok=True)
         index = cls(path, vectors, store, manifest)
         for spec in domains:
             index.add_domain(spec)
@@ -132,7 +157,7 @@ class EmbeddingIndex:
 
     @classmethod
     def open(cls, root: str | os.PathLike[str]) -> EmbeddingIndex:
-        """Opens an index folder written by ``save``.
+        """Opens an index folder written by ``save`` (its current generation).
 
         Raises:
             DataError: the folder or one of its files is missing or unreadable, or the files disagree
@@ -144,7 +169,8 @@ class EmbeddingIndex:
             raise DataError(f"index folder {path} does not exist; {hint}")
         manifest_path = path / "manifest.json"
         if not manifest_path.is_file():
-            raise DataError(f"{path} is not an index folder (no manifest.json); {hint}")
+            unfinished = " (an unfinished first build: run it again to resume)" if BuildJournal.exists(path) else ""
+            raise DataError(f"{path} is not an index folder (no manifest.json){unfinished}; {hint}")
         try:
             manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
@@ -154,18 +180,19 @@ class EmbeddingIndex:
         backend = manifest.get("backend", "faiss")
         if backend not in FILES:
             raise DataError(f"{manifest_path}: unknown backend {backend!r}; expected one of {sorted(FILES)}")
+        files = path / str(manifest["generation"]) if manifest.get("generation") else path
         for name in (FILES[backend], "items.sqlite"):
-            if not (path / name).is_file():
-                raise DataError(f"index folder {path} lacks {name}; {hint}")
+            if not (files / name).is_file():
+                raise DataError(f"index folder {path} lacks {(files / name).relative_to(path)}; {hint}")
         factory, nprobe = str(manifest.get("factory", "Flat")), int(manifest.get("nprobe", 16))
         vectors: VectorIndex
         if backend == "faiss":
-            vectors = FaissIndex.load(path / FILES[backend], factory, nprobe=nprobe)
+            vectors = FaissIndex.load(files / FILES[backend], factory, nprobe=nprobe)
         else:
-            vectors = ExactIndex.load(path / FILES[backend])
-        store = ItemStore.open(path / "items.sqlite")
+            vectors = ExactIndex.load(files / FILES[backend])
+        store = ItemStore.open(files / "items.sqlite")
         if store.get_model() is None:
-            raise DataError(f"{path / 'items.sqlite'} has no model record; {hint}")
+            raise DataError(f"{files / 'items.sqlite'} has no model record; {hint}")
         counts = {
             "manifest.json": manifest.get("ntotal"),
             FILES[backend]: vectors.ntotal,
@@ -176,7 +203,21 @@ class EmbeddingIndex:
                 f"index folder {path} is inconsistent ({', '.join(f'{k}: {v}' for k, v in counts.items())} items), "
                 f"probably an interrupted save; rebuild it ({hint})"
             )
-        return cls(path, vectors, store, manifest)
+        index = cls(path, vectors, store, manifest)
+        index._recover_embeddings()
+        return index
+
+    def _recover_embeddings(self) -> None:
+        """Indexes written before the ``vectors`` table (schema 5) get their embeddings back from faiss."""
+        missing = self.store.missing_vectors()
+        if not missing:
+            return
+        vecs = self.vectors.reconstruct([i for i, _, _ in missing])  # (M, D), normalised: the same cosine
+        for dom in {d for _, d, _ in missing}:
+            rows = [r for r, (_, d, _) in enumerate(missing) if d == dom]
+            self.store.put_vectors(dom, [missing[r][2] for r in rows], vecs[rows])
+        logger.info("%s: read %d embeddings back from the vector index (an index from before schema 5)",
+                    self.root, len(missing))  # fmt: skip
 
     # ---- model -----------------------------------------------------------------------------------
     @property
@@ -255,13 +296,15 @@ class EmbeddingIndex:
         return int(self.vectors.dim)
 
     def add(self, vectors: Any, items: list[dict[str, Any]]) -> list[int]:
-        """Adds ``vectors (N, D)`` float32 with one item dict each; returns the new ids (-1: skipped).
+        """Adds or updates items with their ``vectors (N, D)`` float32; returns their ids (-1: unchanged, skipped).
 
         Each item has ``domain`` (a collection recorded with ``add_domain``) and ``content_hash`` (required),
-        ``uri``, ``label``, ``caption`` and an optional ``thumbnail`` (a ``PIL.Image``, shrunk to at most 128 px
-        a side, or PNG bytes from ``thumbnail_png``), written to ``thumbs/<id>.png``. Items whose (domain,
-        content hash) is already stored, or repeated within ``items``, are skipped. Changes are in memory until
-        ``save()``.
+        ``uri``, ``label``, ``caption``, ``source``, ``size``, ``mtime_ns`` and an optional ``thumbnail`` (a
+        ``PIL.Image``, shrunk to at most 128 px a side, or PNG bytes from ``thumbnail_png``). An item whose uri
+        is stored in its domain is updated in place (same id) when its content hash differs and skipped when it
+        is the same; an item without a uri is skipped when its (domain, content hash) is stored; repeats within
+        ``items`` are skipped. Changes are in memory until ``save()``, but thumbnails are written at once (under
+        their content hash, so they never overwrite another content's).
 
         Raises:
             DataError: shapes disagree, an item lacks ``domain`` / ``content_hash``, or its domain has no collection.
@@ -279,32 +322,92 @@ class EmbeddingIndex:
                     f"item {i}: domain {it['domain']!r} has no collection in {self.root}; record it first with "
                     f"add_domain(spec) (collections: {sorted(collections)})"
                 )
-        known: dict[str, set[str]] = {}
+        stored: dict[str, dict[str, dict[str, Any]]] = {}  # domain -> uri -> stored item
+        known: dict[str, set[str]] = {}  # domain -> stored hashes of the uri-less items given
         for dom in {str(it["domain"]) for it in items}:
-            known[dom] = self.store.existing_hashes(
-                dom, [str(it["content_hash"]) for it in items if it["domain"] == dom]
-            )
-        ids, keep, rows = [], [], []
+            mine = [it for it in items if it["domain"] == dom]
+            stored[dom] = self.store.items_by_uri(dom, [str(it["uri"]) for it in mine if it.get("uri")])
+            known[dom] = self.store.existing_hashes(dom, [str(it["content_hash"]) for it in mine if not it.get("uri")])
+        ids: list[int] = []
+        new_rows: list[tuple[int, dict[str, Any]]] = []  # (position in items, row)
+        changed: list[tuple[int, dict[str, Any]]] = []
+        seen: set[tuple[str, str]] = set()
         next_id = self.store.next_id()
         for i, it in enumerate(items):
-            seen = known[str(it["domain"])]
-            if str(it["content_hash"]) in seen:
+            dom, h, uri = str(it["domain"]), str(it["content_hash"]), str(it.get("uri") or "")
+            key = (dom, f"uri:{uri}" if uri else f"hash:{h}")
+            old = stored[dom].get(uri) if uri else None
+            if key in seen or (old is None and not uri and h in known[dom]):
                 ids.append(-1)
                 continue
-            seen.add(str(it["content_hash"]))
-            ids.append(next_id)
-            keep.append(i)
-            rows.append({**{k: v for k, v in it.items() if k != "thumbnail"}, "id": next_id})
-            next_id += 1
-        if not keep:
+            seen.add(key)
+            row = {**{k: v for k, v in it.items() if k != "thumbnail"}}
+            if old is not None:
+                if old["content_hash"] == h:
+                    ids.append(-1)
+                    continue
+                row["id"] = int(old["id"])
+                changed.append((i, row))
+            else:
+                row["id"] = next_id
+                next_id += 1
+                new_rows.append((i, row))
+            ids.append(int(row["id"]))
+        if changed:
+            self._drop_vectors([int(r["id"]) for _, r in changed])
+            self.store.update_items([r for _, r in changed])
+        rows = new_rows + changed
+        if not rows:
             return ids
-        self.vectors.add(x[keep], np.array([r["id"] for r in rows], dtype=np.int64))  # (n, D)
-        self.store.add_items(rows)
-        for i, row in zip(keep, rows, strict=True):
+        self.store.add_items([r for _, r in new_rows])
+        for dom in {str(r["domain"]) for _, r in rows}:
+            in_dom = [(i, r) for i, r in rows if r["domain"] == dom]
+            self.store.put_vectors(dom, [str(r["content_hash"]) for _, r in in_dom], x[[i for i, _ in in_dom]])
+        if not self._rebuild:
+            self.vectors.add(x[[i for i, _ in rows]], np.array([r["id"] for _, r in rows], dtype=np.int64))  # (n, D)
+        for i, row in rows:
             thumb = items[i].get("thumbnail")
             if thumb is not None:
-                self._write_thumbnail(int(row["id"]), thumb)
+                self._write_thumbnail(str(row["content_hash"]), thumb)
         return ids
+
+    def remove(self, ids: Iterable[int]) -> int:
+        """Removes the items of ``ids`` (unknown ids are ignored); returns how many were removed. In memory until
+        ``save()``; the vectors go in place when the faiss index can remove, else they are rebuilt at ``save``."""
+        wanted = sorted({int(i) for i in ids} & set(self.store.get_many(ids)))
+        if not wanted:
+            return 0
+        self._drop_vectors(wanted)
+        return self.store.remove_items(wanted)
+
+    def _drop_vectors(self, ids: list[int]) -> None:
+        if not self._rebuild and not self.vectors.remove(np.asarray(ids, dtype=np.int64)):
+            self._rebuild = True  # HNSW cannot remove: rebuilt from the stored embeddings before the next save
+
+    def set_factory(self, factory: str) -> None:
+        """Changes the faiss factory string: the vectors are rebuilt from the stored embeddings at ``save`` (nothing
+        is embedded again).
+
+        Raises:
+            ConfigError: not a valid factory string, or the exact backend (which searches exhaustively).
+        """
+        if self.manifest.get("backend") != "faiss":
+            raise ConfigError(f"index {self.root} uses the exact backend, which has no factory (it is exhaustive)")
+        FaissIndex(self.dim, factory)  # validates the string now, not at save
+        self.manifest["factory"] = factory
+        self._rebuild = True
+
+    def _rebuild_vectors(self) -> None:
+        """A new vector index of the current factory holding every item's stored embedding."""
+        fresh = (
+            FaissIndex(self.dim, str(self.manifest.get("factory", "Flat")), nprobe=int(self.manifest.get("nprobe", 16)))
+            if isinstance(self.vectors, FaissIndex)
+            else self.vectors.empty_like()
+        )
+        ids, vecs = self.store.item_vectors()  # (N,), (N, D)
+        if len(ids):
+            fresh.add(vecs, ids)
+        self.vectors, self._rebuild = fresh, False
 
     def has(self, domain: str, content_hash: str) -> bool:
         """Whether an item with this content is already stored for ``domain``."""
@@ -321,19 +424,31 @@ class EmbeddingIndex:
         vec: np.ndarray = self.vectors.reconstruct([item_id])[0]  # (D,)
         return vec
 
-    def thumbnail_path(self, item_id: int) -> Path:
-        return self.root / "thumbs" / f"{int(item_id)}.png"
+    def thumbnail_path(self, item_id: int) -> Path | None:
+        """Where the item's thumbnail is (under its content hash; ``thumbs/<id>.png`` in older indexes), or None."""
+        item = self.store.get(item_id)
+        if item is None:
+            return None
+        for p in (self._hash_thumb(str(item["content_hash"])), self.root / "thumbs" / f"{int(item_id)}.png"):
+            if p.is_file():
+                return p
+        return None
 
     def thumbnail(self, item_id: int) -> Image.Image | None:
         """The item's thumbnail as an RGB image, or None when it has none."""
         p = self.thumbnail_path(item_id)
-        if not p.is_file():
+        if p is None:
             return None
         with Image.open(p) as img:
             return img.convert("RGB")
 
-    def _write_thumbnail(self, item_id: int, img: Image.Image | bytes) -> None:
-        atomic_write_bytes(self.thumbnail_path(item_id), img if isinstance(img, bytes) else thumbnail_png(img))
+    def _hash_thumb(self, content_hash: str) -> Path:
+        return self.root / "thumbs" / content_hash[:2] / f"{content_hash}.png"
+
+    def _write_thumbnail(self, content_hash: str, img: Image.Image | bytes) -> None:
+        target = self._hash_thumb(content_hash)
+        if not target.is_file():
+            atomic_write_bytes(target, img if isinstance(img, bytes) else thumbnail_png(img))
 
     # ---- search ------------------------------------------------------------------------------------
     def search(self, queries: Any, k: int = 10, domains: str | list[str] | None = None) -> list[list[SearchHit]]:
@@ -373,44 +488,102 @@ class EmbeddingIndex:
 
     # ---- persistence -------------------------------------------------------------------------------
     def add_source(self, source: str) -> None:
-        """Notes a data source (a data spec) in the manifest; repeated sources are kept once."""
+        """Notes a data source in the manifest (kept once); items synced from a source also record it themselves."""
         if source not in self.manifest.setdefault("sources", []):
             self.manifest["sources"].append(source)
 
     def save(self) -> None:
-        """Writes vectors, items and manifest atomically (all to temporary names first, then renamed)."""
-        self.root.mkdir(parents=True, exist_ok=True)
-        (self.root / "thumbs").mkdir(exist_ok=True)
+        """Writes a new generation (vectors, then items) and switches to it by replacing the manifest (one rename);
+        then removes the previous generation and whatever no item refers to (``clean_up``)."""
+        if self._rebuild:
+            self._rebuild_vectors()
+        self.store.prune_vectors()
+        number = max([int(self.manifest.get("generation", "gen-000000")[4:]), *self._generations()]) + 1
+        gen = f"gen-{number:06d}"
+        files = self.root / gen
         backend = self.manifest["backend"]
         info = self.model_info
+        synced = {s["source"] for s in self.store.sources() if s["source"]}
+        sources = sorted({*self.manifest.get("sources", []), *synced})
         manifest = {
-            **self.manifest, "format": MANIFEST_FORMAT, "ntotal": self.vectors.ntotal,
+            **self.manifest, "format": MANIFEST_FORMAT, "generation": gen, "ntotal": self.vectors.ntotal,
             "domains": self.store.domain_counts(), "collections": self.store.get_domains(), "model": info.to_dict(),
-            "semspace_version": __version__, "updated": time.strftime("%Y-%m-%dT%H:%M:%S"),
+            "sources": sources, "semspace_version": __version__, "updated": time.strftime("%Y-%m-%dT%H:%M:%S"),
         }  # fmt: skip
-        # the last manager (vectors) is renamed first, the manifest last; an error while writing renames nothing
-        with (
-            atomic_write(self.root / "manifest.json") as t_manifest,
-            atomic_write(self.root / "items.sqlite") as t_items,
-            atomic_write(self.root / FILES[backend]) as t_vectors,
-        ):
-            self.vectors.write(t_vectors)
-            self.store.write(t_items)
-            t_manifest.write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+        try:
+            files.mkdir(parents=True)
+            self.vectors.write(files / FILES[backend])
+            self.store.write(files / "items.sqlite")
+            for name in (FILES[backend], "items.sqlite"):
+                _fsync(files / name)
+            atomic_write_text(self.root / "manifest.json", json.dumps(manifest, indent=2) + "\n")  # the switch
+        except BaseException:
+            shutil.rmtree(files, ignore_errors=True)  # the previous generation stays current
+            raise
         self.manifest = manifest
+        self.clean_up()
+
+    def _generations(self) -> list[int]:
+        if not self.root.is_dir():
+            return []
+        return [int(m.group(1)) for p in self.root.iterdir() if (m := GENERATION.match(p.name))]
+
+    def clean_up(self, keep_hashes: Iterable[str] = ()) -> dict[str, int]:
+        """Deletes what the current generation does not use: other generations (a killed save's or the previous
+        one), the files of the pre-generation layout, temporary files, and thumbnails of contents no item (and no
+        hash of ``keep_hashes``, an unfinished build's) refers to. Returns how many of each were removed."""
+        current = self.manifest.get("generation")
+        removed = {"generations": 0, "files": 0, "thumbnails": 0}
+        if not current or not self.root.is_dir():
+            return removed
+        for p in self.root.iterdir():
+            if GENERATION.match(p.name) and p.name != current and p.is_dir():
+                shutil.rmtree(p, ignore_errors=True)
+                removed["generations"] += 1
+            elif p.is_file() and (p.name in ("items.sqlite", *FILES.values()) or ".tmp." in p.name):
+                p.unlink(missing_ok=True)  # the flat layout of formats 1-2, or a killed atomic write
+                removed["files"] += 1
+        thumbs = self.root / "thumbs"
+        if thumbs.is_dir():
+            hashes = self.store.content_hashes() | set(keep_hashes)
+            ids = {int(i["id"]): str(i["content_hash"]) for i in self.store.iter_items()}
+            for p in thumbs.rglob("*"):
+                if not p.is_file():
+                    continue
+                stem = p.stem
+                if p.parent != thumbs:
+                    used = p.suffix == ".png" and stem in hashes and ".tmp." not in p.name
+                else:  # thumbs/<id>.png of formats 1-2, until the item's content changes
+                    used = stem.isdigit() and int(stem) in ids and not self._hash_thumb(ids[int(stem)]).is_file()
+                if not used:
+                    p.unlink(missing_ok=True)
+                    removed["thumbnails"] += 1
+            for d in sorted((d for d in thumbs.iterdir() if d.is_dir()), reverse=True):
+                if not any(d.iterdir()):
+                    d.rmdir()
+        return removed
 
     def info(self) -> dict[str, Any]:
-        """A JSON-able summary: the manifest plus the live item counts."""
+        """A JSON-able summary: the manifest plus the live counts, the synced sources and the size on disk."""
+        size = sum(p.stat().st_size for p in self.root.rglob("*") if p.is_file()) if self.root.is_dir() else 0
         return {
             **self.manifest,
             "ntotal": self.vectors.ntotal,
             "domains": self.store.domain_counts(),
             "collections": self.store.get_domains(),
+            "source_items": self.store.sources(),
+            "unfinished_build": BuildJournal.exists(self.root),
+            "bytes_on_disk": size,
             "root": str(self.root),
         }
 
     def __repr__(self) -> str:
         return f"EmbeddingIndex(root={str(self.root)!r}, items={len(self)}, factory={self.manifest.get('factory')!r})"
+
+
+def _fsync(path: Path) -> None:
+    with open(path, "rb+") as fh:
+        os.fsync(fh.fileno())
 
 
 def thumbnail_png(img: Image.Image, max_side: int = THUMB_MAX_SIDE) -> bytes:

@@ -97,6 +97,16 @@ class ExactIndex:
         self.vectors = np.concatenate([self.vectors, l2_normalize(x) if self.normalize else x])  # (N', D)
         self.ids = np.concatenate([self.ids, i])  # (N',)
 
+    def remove(self, ids: Any) -> bool:
+        """Removes the vectors of ``ids (N,)``; always possible here (returns True)."""
+        keep = ~np.isin(self.ids, np.asarray(ids, dtype=np.int64).reshape(-1))  # (N,)
+        self.vectors, self.ids = self.vectors[keep], self.ids[keep]
+        return True
+
+    def empty_like(self) -> ExactIndex:
+        """A new, empty index of the same dimension (for a rebuild)."""
+        return ExactIndex(self.dim, self.factory, normalize=self.normalize)
+
     def search(self, queries: Any, k: int, allowed: Any | None = None) -> tuple[np.ndarray, np.ndarray]:
         """``(scores (Q, k), ids (Q, k))`` best first; id -1 and score -inf beyond the stored vectors.
 

@@ -167,6 +167,24 @@ class FaissIndex:
         scores = np.where(ids < 0, -np.inf, scores).astype(np.float32)  # (Q, k)
         return scores, ids.astype(np.int64)
 
+    def remove(self, ids: Any) -> bool:
+        """Removes the vectors of ``ids (N,)`` in place when the index type can (``IndexIDMap2`` over a flat or PQ
+        index, IVF with its hash-table direct map); returns False, removing nothing, when it cannot (HNSW): the
+        caller rebuilds from its stored vectors (``EmbeddingIndex`` does)."""
+        i = np.ascontiguousarray(np.asarray(ids, dtype=np.int64)).reshape(-1)  # (N,)
+        if len(i) == 0:
+            return True
+        try:  # IVF's hash-table direct map removes only through an IDSelectorArray (it must look each id up)
+            self.index.remove_ids(faiss.IDSelectorArray(i))
+        except RuntimeError as exc:
+            logger.debug("faiss %s cannot remove ids in place (%s); rebuilding", self.factory, _first_line(exc))
+            return False
+        return True
+
+    def empty_like(self) -> FaissIndex:
+        """A new, empty index of the same factory, dimension and settings (for a rebuild)."""
+        return FaissIndex(self.dim, self.factory, nprobe=self.nprobe, normalize=self.normalize)
+
     def reconstruct(self, ids: Any) -> np.ndarray:
         """The stored (normalised; approximate for PQ) vectors of ``ids`` -> ``(N, D)`` float32.
 

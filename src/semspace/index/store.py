@@ -1,7 +1,10 @@
 """SQLite metadata of an index: what each vector is, and which model made them (DESIGN §5, STYLE F.20).
 
-Faiss stores only vectors and int64 ids. ``ItemStore`` maps each id to its item (domain, source URI,
-label, caption, content hash; the hash is unique per domain, so unchanged content is never embedded twice),
+Faiss stores only vectors and int64 ids. ``ItemStore`` maps each id to its item (domain, URI, label, caption,
+content hash, and for synced sources the source it came from with the file's size and modification time: one
+item per path of a source, several paths may share a content hash), keeps every distinct embedding once per
+(domain, content hash) in ``vectors`` (so a copy, a renamed file or a factory change needs no re-embedding and
+removal works for every faiss factory by rebuilding from them), counts ids in ``meta`` (never reused),
 records the model that produced the vectors (checkpoint path and sha256, task name, embedding dimension,
 semspace version) and one row per **collection**, the domain its items were embedded as (``domains``: name,
 input kind, embedding width and the record's JSON with its preprocessing), so that a query made with another
@@ -26,6 +29,8 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from semspace.errors import DataError
 from semspace.utils.io import atomic_write
@@ -117,6 +122,54 @@ def m004_create_domains(conn: sqlite3.Connection) -> None:
     for (domain,) in conn.execute("SELECT DISTINCT domain FROM items ORDER BY domain").fetchall():
         spec = {"name": domain, "kind": "image", "embed_dim": dim, "preprocess": preprocess}
         conn.execute("INSERT INTO domains VALUES (?, 'image', ?, ?)", (domain, dim, json.dumps(spec, sort_keys=True)))
+
+
+@migration
+def m005_sync(conn: sqlite3.Connection) -> None:
+    """Sync, not append: an item is a path of a source (``source``, ``size``, ``mtime_ns``), several paths may share
+    a content hash (the ``UNIQUE (domain, content_hash)`` of ``m001`` goes), every embedding is kept once per
+    (domain, content hash) in ``vectors`` (filled for older indexes by ``EmbeddingIndex.open`` from faiss), and
+    ``meta.next_id`` counts ids so that a removed item's id is never given again."""
+    conn.execute(
+        "CREATE TABLE items_v5 ("
+        " id INTEGER PRIMARY KEY, domain TEXT NOT NULL, uri TEXT NOT NULL DEFAULT '',"
+        " label TEXT NOT NULL DEFAULT '', caption TEXT NOT NULL DEFAULT '', content_hash TEXT NOT NULL,"
+        " source TEXT NOT NULL DEFAULT '', size INTEGER, mtime_ns INTEGER)"
+    )
+    conn.execute(
+        "INSERT INTO items_v5 (id, domain, uri, label, caption, content_hash)"
+        " SELECT id, domain, uri, label, caption, content_hash FROM items"
+    )
+    conn.execute("DROP TABLE items")
+    conn.execute("ALTER TABLE items_v5 RENAME TO items")
+    conn.execute("CREATE INDEX items_uri ON items (domain, uri)")
+    conn.execute("CREATE INDEX items_label ON items (label)")
+    conn.execute("CREATE INDEX items_hash ON items (domain, content_hash)")
+    conn.execute("CREATE INDEX items_source ON items (source, domain)")
+    conn.execute(
+        "CREATE TABLE vectors ("
+        " domain TEXT NOT NULL, content_hash TEXT NOT NULL, vector BLOB NOT NULL, PRIMARY KEY (domain, content_hash))"
+    )
+    conn.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+    conn.execute("INSERT INTO meta SELECT 'next_id', COALESCE(MAX(id) + 1, 0) FROM items")
+
+
+ITEM_COLUMNS = ("id", "domain", "uri", "label", "caption", "content_hash", "source", "size", "mtime_ns")
+_MARKS = ", ".join("?" * len(ITEM_COLUMNS))
+
+
+def _item_row(it: dict[str, Any]) -> tuple[Any, ...]:
+    """An item dict as a row of ``ITEM_COLUMNS`` (text fields default to ``''``, size and mtime to NULL)."""
+
+    def text(key: str) -> str:
+        return str(it.get(key, ""))
+
+    def number(key: str) -> int | None:
+        value = it.get(key)
+        return None if value is None else int(value)
+
+    return (int(it["id"]), str(it["domain"]), text("uri"), text("label"), text("caption"), str(it["content_hash"]),
+            text("source"), number("size"), number("mtime_ns"))  # fmt: skip
 
 
 def migrate(conn: sqlite3.Connection, name: str = "<memory>") -> int:
@@ -235,9 +288,9 @@ class ItemStore:
 
     # ---- items ------------------------------------------------------------------------------------
     def next_id(self) -> int:
-        """The id the next new item gets (ids start at 0 and are never reused)."""
-        row = self.conn.execute("SELECT MAX(id) FROM items").fetchone()
-        return 0 if row[0] is None else int(row[0]) + 1
+        """The id the next new item gets (ids start at 0 and are never reused, not even after a removal)."""
+        row = self.conn.execute("SELECT value FROM meta WHERE key = 'next_id'").fetchone()
+        return int(row[0])
 
     def has_hash(self, domain: str, content_hash: str) -> bool:
         q = "SELECT 1 FROM items WHERE domain = ? AND content_hash = ?"
@@ -255,21 +308,71 @@ class ItemStore:
 
     def add_items(self, items: list[dict[str, Any]]) -> None:
         """Inserts items (dicts with ``id``, ``domain``, ``content_hash`` and optional ``uri``, ``label``,
-        ``caption``) in one transaction.
+        ``caption``, ``source``, ``size``, ``mtime_ns``) in one transaction; ``next_id`` moves past their ids.
 
         Raises:
-            DataError: an id or a (domain, content_hash) pair is already stored.
+            DataError: an id is already stored.
         """
-        rows = [
-            (int(it["id"]), str(it["domain"]), str(it.get("uri", "")), str(it.get("label", "")),
-             str(it.get("caption", "")), str(it["content_hash"]))
-            for it in items
-        ]  # fmt: skip
+        rows = [_item_row(it) for it in items]
         try:
             with self.conn:
-                self.conn.executemany("INSERT INTO items VALUES (?, ?, ?, ?, ?, ?)", rows)
+                self.conn.executemany(f"INSERT INTO items ({', '.join(ITEM_COLUMNS)}) VALUES ({_MARKS})", rows)
+                top = max((int(it["id"]) for it in items), default=-1) + 1
+                self.conn.execute("UPDATE meta SET value = MAX(CAST(value AS INTEGER), ?) WHERE key = 'next_id'",
+                                  (top,))  # fmt: skip
         except sqlite3.IntegrityError as exc:
             raise DataError(f"{self.name}: an item is already stored ({exc})") from None
+
+    def update_items(self, items: list[dict[str, Any]]) -> None:
+        """Replaces the stored fields of existing items (dicts with ``id`` and the fields to set)."""
+        with self.conn:
+            for it in items:
+                cols = [c for c in ITEM_COLUMNS if c != "id" and c in it]
+                if cols:
+                    values = [None if it[c] is None else (int(it[c]) if c in ("size", "mtime_ns") else str(it[c]))
+                              for c in cols]  # fmt: skip
+                    sets = ", ".join(f"{c} = ?" for c in cols)
+                    self.conn.execute(f"UPDATE items SET {sets} WHERE id = ?", (*values, int(it["id"])))
+
+    def remove_items(self, ids: Iterable[int]) -> int:
+        """Deletes the items of ``ids``; returns how many existed (their vectors go with ``prune_vectors``)."""
+        wanted = [int(i) for i in ids]
+        removed = 0
+        with self.conn:
+            for start in range(0, len(wanted), 500):
+                chunk = wanted[start : start + 500]
+                cur = self.conn.execute(f"DELETE FROM items WHERE id IN ({','.join('?' * len(chunk))})", chunk)
+                removed += int(cur.rowcount)
+        return removed
+
+    def items_by_uri(self, domain: str, uris: Iterable[str] | None = None) -> dict[str, dict[str, Any]]:
+        """``{uri: item}`` of ``domain``'s items with a non-empty uri (all of them, or those of ``uris``)."""
+        if uris is None:
+            rows = self.conn.execute("SELECT * FROM items WHERE domain = ? AND uri != ''", (domain,))
+            return {r["uri"]: dict(r) for r in rows}
+        wanted = list(dict.fromkeys(uris))
+        out: dict[str, dict[str, Any]] = {}
+        for start in range(0, len(wanted), 500):
+            chunk = wanted[start : start + 500]
+            q = f"SELECT * FROM items WHERE domain = ? AND uri IN ({','.join('?' * len(chunk))})"
+            out.update({r["uri"]: dict(r) for r in self.conn.execute(q, (domain, *chunk))})
+        return out
+
+    def items_of_source(self, source: str, domain: str | None = None) -> list[dict[str, Any]]:
+        """The items synced from ``source`` (into ``domain`` when given), by id."""
+        q, args = "SELECT * FROM items WHERE source = ?", [source]
+        if domain is not None:
+            q, args = q + " AND domain = ?", [source, domain]
+        return [dict(r) for r in self.conn.execute(q + " ORDER BY id", args)]
+
+    def sources(self) -> list[dict[str, Any]]:
+        """``[{source, domain, items}]``: the synced sources (``''``: items added without one), by source."""
+        q = "SELECT source, domain, COUNT(*) AS n FROM items GROUP BY source, domain ORDER BY source, domain"
+        return [{"source": r["source"], "domain": r["domain"], "items": int(r["n"])} for r in self.conn.execute(q)]
+
+    def content_hashes(self) -> set[str]:
+        """Every content hash an item refers to (any domain)."""
+        return {r[0] for r in self.conn.execute("SELECT DISTINCT content_hash FROM items")}
 
     def get(self, item_id: int) -> dict[str, Any] | None:
         row = self.conn.execute("SELECT * FROM items WHERE id = ?", (int(item_id),)).fetchone()
@@ -296,6 +399,55 @@ class ItemStore:
     def iter_items(self) -> Iterator[dict[str, Any]]:
         for row in self.conn.execute("SELECT * FROM items ORDER BY id"):
             yield dict(row)
+
+    # ---- vectors (one per domain and content) -------------------------------------------------------
+    def put_vectors(self, domain: str, hashes: list[str], vectors: np.ndarray) -> None:
+        """Keeps ``vectors (N, D)`` float32 under ``(domain, hash)`` (a stored pair is replaced)."""
+        x = np.ascontiguousarray(vectors, dtype=np.float32)  # (N, D)
+        with self.conn:
+            self.conn.executemany(
+                "INSERT OR REPLACE INTO vectors VALUES (?, ?, ?)",
+                [(domain, h, x[i].tobytes()) for i, h in enumerate(hashes)],
+            )
+
+    def get_vectors(self, domain: str, hashes: Iterable[str]) -> dict[str, np.ndarray]:
+        """``{hash: (D,) float32}`` for the hashes of ``domain`` that have a stored vector."""
+        wanted = list(dict.fromkeys(hashes))
+        out: dict[str, np.ndarray] = {}
+        for start in range(0, len(wanted), 500):
+            chunk = wanted[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            q = f"SELECT content_hash, vector FROM vectors WHERE domain = ? AND content_hash IN ({marks})"
+            out.update({r[0]: np.frombuffer(r[1], dtype=np.float32) for r in self.conn.execute(q, (domain, *chunk))})
+        return out
+
+    def missing_vectors(self) -> list[tuple[int, str, str]]:
+        """``(id, domain, hash)`` of the items whose (domain, hash) has no stored vector (indexes before ``m005``)."""
+        q = (
+            "SELECT i.id, i.domain, i.content_hash FROM items i LEFT JOIN vectors v"
+            " ON v.domain = i.domain AND v.content_hash = i.content_hash WHERE v.vector IS NULL ORDER BY i.id"
+        )
+        return [(int(r[0]), str(r[1]), str(r[2])) for r in self.conn.execute(q)]
+
+    def item_vectors(self) -> tuple[np.ndarray, np.ndarray]:
+        """``(ids (N,) int64, vectors (N, D) float32)`` of every item, by id, from the stored vectors."""
+        q = (
+            "SELECT i.id, v.vector FROM items i JOIN vectors v"
+            " ON v.domain = i.domain AND v.content_hash = i.content_hash ORDER BY i.id"
+        )
+        rows = self.conn.execute(q).fetchall()
+        ids = np.array([int(r[0]) for r in rows], dtype=np.int64)  # (N,)
+        vecs = np.stack([np.frombuffer(r[1], dtype=np.float32) for r in rows]) if rows else np.zeros((0, 0), np.float32)
+        return ids, vecs
+
+    def prune_vectors(self) -> int:
+        """Deletes the stored vectors no item refers to any more; returns how many."""
+        with self.conn:
+            cur = self.conn.execute(
+                "DELETE FROM vectors WHERE NOT EXISTS (SELECT 1 FROM items i"
+                " WHERE i.domain = vectors.domain AND i.content_hash = vectors.content_hash)"
+            )
+        return int(cur.rowcount)
 
     def schema_version(self) -> int:
         return int(self.conn.execute("PRAGMA user_version").fetchone()[0])
