@@ -1,0 +1,329 @@
+"""Task ``chtn``: Cross-modal Hybrid Transfer Network, image <-> text retrieval with a labelled single-modal source.
+
+Huang, Peng, Yuan, "Cross-modal Hybrid Transfer Network for Cross-modal Retrieval", IJCAI 2017, pp. 1893-1900;
+the reference is the authors' Caffe code ``PKU-ICST-MIPL/CHTN_IJCAI2017`` as recorded in ``papers/chtn.md``.
+Few image-text pairs (the target), many labelled images (the source): knowledge flows source image -> target
+image through the image pathway both domains share (*modal-sharing transfer subnetwork*, Sec. 3.1), image ->
+text through the pairwise term, and the *layer-sharing correlation subnetwork* (Sec. 3.2) keeps the cross-modal
+correlation. One step reads a target batch (paired image, text, class) and a source batch (image, class) from
+two datasets (``data.train`` and ``data.extra.source``)::
+
+    trunk:   f(x) for source and target images, concatenated on the batch (shared weights; ``conv1..pool5``)
+    branches (own weights, ``models.chtn.ChtnBranch``):  s = B_src(f(x_s)),  u = B_img(f(x_t)),  v = B_txt(g(t))
+    head:    fc10 = H(fc7) with H shared by both modalities (``ChtnCorrelationHead``; layer sharing)
+
+    L = CE(fc8_src(s.fc7), y_s)                                     imagenet_softmax_loss, weight 1
+      + MMD(s.fc6_bn, u.fc6_bn) + MMD(s.fc7_bn, u.fc7_bn)             imagenet_wiki_mmd_loss_fc6/7, weight 1 each
+      + 1e-3 (Con(u.fc6, v.fc6) + Con(u.fc7, v.fc7))                 fc6/fc7_contrastive_loss, weight 0.001 each
+      + CE(H(u.fc7), y_t) + CE(H(v.fc7), y_t)                        wiki_img_softmax_loss, wiki_txt_loss, weight 1
+
+MMD is ``losses.mmd.MmdLoss`` (one Gaussian kernel, ``kernel_num 1, kernel_mul 2.0``, data-driven bandwidth; the
+estimator is written there; ``mmd_kernel_num`` > 1 is the multi-kernel option), Con is Caffe's ContrastiveLoss on
+matched pairs, ``1/(2N) sum ||u - v||^2`` (``losses.paired_distance``). The common representation is
+``softmax(fc10)`` of each modality (``representation``: ``prob``; ``logits`` or ``fc7`` for experiments), and
+retrieval is cosine over it (``eval.protocols.xmodal_map``).
+
+Inputs: the image trunk is any image encoder preset without projection (``small_cnn`` from scratch, or the offline
+ImageNet ``efficientnet_lite0``, frozen with ``trunk_unlocked_groups: 0`` as CHTN freezes its AlexNet conv layers,
+or with its last groups unlocked), or ``identity_features`` for precomputed image features (the benchmark files);
+text is a bag of words (``bow_text``, CHTN's input; its vocabulary is built from the training captions), MiniLM
+sentence embeddings (``minilm_text`` with ``embed_dim: 0``) or given features (``identity_features``). Batch
+keys are config (``image_key``, ``text_key``, ``source_key``; ``features.img`` reads ``batch["features"]["img"]``).
+Without a source stream (or with ``use_source: false``, the no-transfer ablation) the source terms are off and the
+run says so once.
+
+Deviations from the authors' code (each measured in ``docs/chtn.md``):
+
+* the world configs use widths 512 instead of 4096 and AdamW (lr 1e-3) instead of SGD lr 0.01 (500 iterations of
+  1024 pairs): CPU budget; the widths and optimiser are config, the paper's values are one ``--set`` away;
+* with a trunk trained from scratch (``small_cnn``), the trunk learns from the source classification and the
+  target losses (CHTN's AlexNet trunk is pretrained and frozen); on the world this is where the source helps.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from semspace.data.domains import DomainSpec
+from semspace.errors import ConfigError, DataError
+from semspace.losses.mmd import MmdLoss
+from semspace.losses.paired_distance import PairedContrastiveLoss
+from semspace.models import ENCODERS, create_model, get_model_cfg, list_models
+from semspace.models.chtn import ChtnBranch, ChtnCorrelationHead
+from semspace.models.joint import describe_encoder
+from semspace.tasks.base import Task, TaskCfg
+from semspace.tasks.registry import TASKS
+from semspace.types import IMAGE, LABEL, TEXT
+
+log = logging.getLogger(__name__)
+
+REPRESENTATIONS = ("prob", "logits", "fc7")
+
+
+@dataclass
+class ChtnCfg(TaskCfg):
+    image_domain: str = "photo"  # name of the image domain (index collections, search, metric keys)
+    text_domain: str = "text"  # name of the text domain
+    image_key: str = IMAGE  # batch key of the target images ("features.img": batch["features"]["img"])
+    text_key: str = TEXT  # batch key of the target texts
+    source_key: str = IMAGE  # batch key of the source images inside the source stream's batch
+    source_stream: str = "source"  # name of the data.extra stream holding the labelled single-modal source
+    image_trunk: str | dict[str, Any] = "small_cnn"  # shared image trunk preset (no projection: embed_dim 0)
+    image_trunk_args: dict[str, Any] = field(default_factory=dict)  # preset overrides (in_dim filled for features)
+    trunk_unlocked_groups: int | None = None  # None: the whole trunk trains; 0: frozen (CHTN); N: last N groups
+    text_encoder: str | dict[str, Any] = "bow_text"  # text input: bow_text | minilm_text | identity_features
+    text_encoder_args: dict[str, Any] = field(default_factory=dict)  # overrides (bow vocab filled from data)
+    bow_max_words: int = 3000  # bow_text: the most frequent training words kept (CHTN's BoW: 3000)
+    widths: tuple[int, int] = (4096, 4096)  # fc6, fc7 of every branch (CHTN: 4096, 4096)
+    shared_widths: tuple[int, int] = (4096, 4096)  # fc8, fc9 of the correlation head (CHTN: 4096, 4096)
+    num_classes: int = 0  # C of fc10, the target classes (0: from the training data)
+    num_source_classes: int = 0  # classes of the source classifier fc8 (0: no source, the transfer is off)
+    use_source: bool = True  # False: ignore the source stream (the no-transfer ablation)
+    layer_sharing: bool = True  # one fc8-fc10 head for both modalities (False: one per modality, ablation)
+    source_weight: float = 1.0  # imagenet_softmax_loss
+    mmd_weight: float = 1.0  # each of the fc6 and fc7 MMD terms
+    contrastive_weight: float = 1e-3  # each of the fc6 and fc7 contrastive terms
+    image_ce_weight: float = 1.0  # wiki_img_softmax_loss
+    text_ce_weight: float = 1.0  # wiki_txt_loss
+    mmd_kernel_num: int = 1  # Gaussian kernels of the MMD (CHTN: 1; DAN's multi-kernel MMD: 5)
+    mmd_kernel_mul: float = 2.0  # bandwidth ratio between kernels (CHTN: 2.0)
+    image_input_norm: bool = False  # BatchNorm on the trunk output before fc6 (useful on given features)
+    text_input_norm: bool = True  # CHTN's BN + Scale on the bag of words
+    representation: str = "prob"  # common representation: prob (softmax fc10, CHTN) | logits | fc7
+    image_kind: str = ""  # declared input kind of the image domain ("" = its trunk's: image or features)
+
+
+@TASKS.register("chtn")
+class ChtnTask(Task):
+    """CHTN (module docstring)."""
+
+    Cfg = ChtnCfg
+    name = "chtn"
+
+    def __init__(self, cfg: ChtnCfg) -> None:
+        super().__init__(cfg)
+        if cfg.representation not in REPRESENTATIONS:
+            raise ConfigError(f"chtn: representation {cfg.representation!r}; expected one of {REPRESENTATIONS}")
+        if cfg.num_classes < 2:
+            raise ConfigError(f"chtn: num_classes={cfg.num_classes}; train on labelled pairs (or set it, >= 2)")
+        if cfg.image_domain == cfg.text_domain:
+            raise ConfigError(f"chtn: image_domain and text_domain are both {cfg.image_domain!r}")
+        trunk: Any = create_model(_spec(cfg.image_trunk), **_no_projection(cfg.image_trunk, cfg.image_trunk_args))
+        if cfg.trunk_unlocked_groups is not None:
+            trunk.lock(cfg.trunk_unlocked_groups)
+        text: Any = create_model(_spec(cfg.text_encoder), **_no_projection(cfg.text_encoder, cfg.text_encoder_args))
+        self.trunk, self.text_encoder = trunk, text
+        f_img, f_txt = int(trunk.output_dim), int(text.output_dim)
+        self.img_branch = ChtnBranch(f_img, cfg.widths, input_norm=cfg.image_input_norm)
+        self.txt_branch = ChtnBranch(f_txt, cfg.widths, input_norm=cfg.text_input_norm)
+        w7 = self.img_branch.out_dim
+        self.head = ChtnCorrelationHead(w7, cfg.shared_widths, cfg.num_classes)
+        self.txt_head = None if cfg.layer_sharing else ChtnCorrelationHead(w7, cfg.shared_widths, cfg.num_classes)
+        self.src_branch: ChtnBranch | None = None
+        self.src_fc8: nn.Linear | None = None
+        if cfg.num_source_classes > 0 and cfg.use_source:
+            self.src_branch = ChtnBranch(f_img, cfg.widths, input_norm=cfg.image_input_norm)
+            self.src_fc8 = nn.Linear(w7, cfg.num_source_classes)
+        self.mmd = MmdLoss(kernel_num=cfg.mmd_kernel_num, kernel_mul=cfg.mmd_kernel_mul)
+        self.contrastive = PairedContrastiveLoss()
+        dim = {"prob": cfg.num_classes, "logits": cfg.num_classes, "fc7": w7}[cfg.representation]
+        kinds = {cfg.image_domain: cfg.image_kind or None, cfg.text_domain: None}
+        self._specs = {
+            d: dataclasses.replace(describe_encoder(d, enc, kinds[d]), embed_dim=dim)
+            for d, enc in ((cfg.image_domain, trunk), (cfg.text_domain, text))
+        }
+        self._said_off = False
+
+    # ---- configuration ----------------------------------------------------------------------------
+    @classmethod
+    def resolve_cfg(cls, cfg: ChtnCfg, dataset: Any | None = None) -> ChtnCfg:
+        """Fills from the training pairs: C (``num_classes``), the bag-of-words vocabulary and the width of given
+        features (``identity_features`` / ``mlp_features`` ``in_dim``)."""
+        if not cfg.num_classes and dataset is not None:
+            cfg.num_classes = _num_classes(dataset)
+        for preset, args, key in ((cfg.image_trunk, cfg.image_trunk_args, cfg.image_key),
+                                  (cfg.text_encoder, cfg.text_encoder_args, cfg.text_key)):  # fmt: skip
+            spec = _spec(preset)
+            arch = spec["architecture"]
+            if arch == "bow_text" and not args.get("vocab") and not spec["cfg"].get("vocab"):
+                args["vocab"] = _bow_vocab(dataset, cfg.bow_max_words)
+            if arch in ("identity_features", "mlp_features") and "in_dim" not in args and dataset is not None:
+                width = getattr(dataset, "feature_dim", None)
+                if callable(width) and key.startswith("features."):
+                    args["in_dim"] = int(width(key.split(".", 1)[1]))
+        return cfg
+
+    def export_cfg(self) -> dict[str, Any]:
+        """The cfg with the trunk's and text encoder's full ``{"architecture", "cfg"}``."""
+        out = super().export_cfg()
+        out["image_trunk"], out["image_trunk_args"] = self.trunk.to_config(), {}
+        out["text_encoder"], out["text_encoder_args"] = self.text_encoder.to_config(), {}
+        return out
+
+    def backbone_prefixes(self) -> tuple[str, ...]:
+        return ("trunk.",)
+
+    # ---- forward pieces ---------------------------------------------------------------------------
+    def _head(self, modality: str) -> ChtnCorrelationHead:
+        if modality == "text" and self.txt_head is not None:
+            return self.txt_head
+        return self.head
+
+    def image_branch(self, x: Any) -> dict[str, torch.Tensor]:
+        return self.img_branch(self.trunk.encode(x))  # (B, F) -> taps
+
+    def text_branch(self, t: Any) -> dict[str, torch.Tensor]:
+        return self.txt_branch(self.text_encoder.encode(t))  # (B, V) -> taps
+
+    def represent(self, modality: str, taps: dict[str, torch.Tensor]) -> torch.Tensor:
+        """The common representation ``(B, D)`` of one modality from its branch taps (``representation``)."""
+        if self.cfg.representation == "fc7":
+            return taps["fc7"]
+        logits = self._head(modality)(taps["fc7"])  # (B, C)
+        return logits.softmax(dim=-1) if self.cfg.representation == "prob" else logits
+
+    # ---- training ---------------------------------------------------------------------------------
+    def training_forward(self, batch: dict[str, Any], group: str = "main") -> dict[str, torch.Tensor]:
+        c = self.cfg
+        x_t, txt, y_t = _get(batch, c.image_key), _get(batch, c.text_key), batch[LABEL].long()
+        self._check_labels(y_t, c.num_classes, "target")
+        source = batch.get(c.source_stream) if (c.use_source and self.src_branch is not None) else None
+        if source is None:
+            self._say_off(batch)
+            u = self.image_branch(x_t)
+        else:
+            x_s, y_s = _get(source, c.source_key), source[LABEL].long()
+            self._check_labels(y_s, c.num_source_classes, "source")
+            feats = self.trunk.encode(_cat(x_s, x_t))  # (Bs + Bt, F): one trunk pass, as the prototxt's Concat
+            n_s = len(y_s)
+            assert self.src_branch is not None and self.src_fc8 is not None
+            s, u = self.src_branch(feats[:n_s]), self.img_branch(feats[n_s:])
+        v = self.text_branch(txt)
+        out: dict[str, torch.Tensor] = {}
+        out["loss_img_ce"] = F.cross_entropy(self._head("image")(u["fc7"]), y_t)
+        out["loss_txt_ce"] = F.cross_entropy(self._head("text")(v["fc7"]), y_t)
+        out["loss_con6"] = self.contrastive(u["fc6"], v["fc6"])
+        out["loss_con7"] = self.contrastive(u["fc7"], v["fc7"])
+        loss = (c.image_ce_weight * out["loss_img_ce"] + c.text_ce_weight * out["loss_txt_ce"]
+                + c.contrastive_weight * (out["loss_con6"] + out["loss_con7"]))  # fmt: skip
+        if source is not None:
+            assert self.src_fc8 is not None
+            out["loss_src_ce"] = F.cross_entropy(self.src_fc8(s["fc7"]), y_s)
+            out["loss_mmd6"] = self.mmd(s["fc6_bn"], u["fc6_bn"])
+            out["loss_mmd7"] = self.mmd(s["fc7_bn"], u["fc7_bn"])
+            loss = loss + c.source_weight * out["loss_src_ce"] + c.mmd_weight * (out["loss_mmd6"] + out["loss_mmd7"])
+        out["loss"] = loss
+        return out
+
+    def _say_off(self, batch: dict[str, Any]) -> None:
+        if self._said_off:
+            return
+        c = self.cfg
+        if not c.use_source:
+            why = "use_source is false"
+        elif self.src_branch is None:
+            why = "task_args.num_source_classes is 0 (no labelled source)"
+        else:
+            why = f"the batch has no {c.source_stream!r} stream (data.extra.{c.source_stream})"
+        log.warning("chtn: the modal-sharing transfer is off (%s): training on the target pairs only", why)
+        self._said_off = True
+
+    @staticmethod
+    def _check_labels(y: torch.Tensor, n: int, which: str) -> None:
+        if len(y) and (int(y.min()) < 0 or int(y.max()) >= n):
+            raise DataError(
+                f"chtn: {which} labels span {int(y.min())}..{int(y.max())}; expected class ids in 0..{n - 1} "
+                f"({'num_classes' if which == 'target' else 'num_source_classes'} = {n})"
+            )
+
+    # ---- using the trained task -------------------------------------------------------------------
+    def domains(self) -> dict[str, DomainSpec]:
+        """The image and the text domain; both embed into the common representation (C-dim for ``prob``)."""
+        return dict(self._specs)
+
+    def embed(self, domain: str, inputs: Any) -> torch.Tensor:
+        """Unit-norm common representations ``(B, D)`` (cosine over softmax(fc10) ranks as CHTN's evaluation)."""
+        self.domain(domain)
+        if domain == self.cfg.image_domain:
+            z = self.represent("image", self.image_branch(inputs))
+        else:
+            z = self.represent("text", self.text_branch(inputs))
+        return F.normalize(z, dim=-1)
+
+    @torch.no_grad()
+    def eval_forward(self, batch: dict[str, Any]) -> dict[str, torch.Tensor]:
+        """``{image_domain: (B, D), text_domain: (B, D)}`` of a batch of pairs."""
+        c = self.cfg
+        return {
+            c.image_domain: self.embed(c.image_domain, _get(batch, c.image_key)),
+            c.text_domain: self.embed(c.text_domain, _get(batch, c.text_key)),
+        }
+
+
+def _spec(preset: str | dict[str, Any]) -> dict[str, Any]:
+    """``{"architecture", "cfg"}`` of a preset name, of a bare architecture name (``bow_text``,
+    ``identity_features``: their defaults) or of such a dict."""
+    if isinstance(preset, dict):
+        return preset
+    if preset in list_models():
+        return get_model_cfg(preset)
+    if ENCODERS.is_registered(preset):
+        return {"architecture": preset, "cfg": {}}
+    return get_model_cfg(preset)  # the error lists the presets
+
+
+def _no_projection(preset: str | dict[str, Any], args: dict[str, Any]) -> dict[str, Any]:
+    """The overrides with ``embed_dim: 0`` for encoders that have a projection (the branches replace it)."""
+    spec = _spec(preset)
+    out = dict(args)
+    if "embed_dim" in spec["cfg"] and spec["architecture"] != "mlp_features":
+        out.setdefault("embed_dim", 0)
+    return out
+
+
+def _get(batch: dict[str, Any], key: str) -> Any:
+    """``batch[key]``, with ``a.b`` reading ``batch[a][b]``; a missing key names what the batch holds."""
+    obj: Any = batch
+    for part in key.split("."):
+        if not isinstance(obj, dict) or part not in obj:
+            have = sorted(obj) if isinstance(obj, dict) else type(obj).__name__
+            raise DataError(f"chtn: the batch has no {key!r} (it holds {have}); set image_key/text_key/source_key")
+        obj = obj[part]
+    return obj
+
+
+def _cat(a: Any, b: Any) -> Any:
+    if isinstance(a, torch.Tensor):
+        return torch.cat([a, b])  # (Bs + Bt, ...)
+    return list(a) + list(b)
+
+
+def _num_classes(dataset: Any) -> int:
+    n = getattr(dataset, "num_classes", None)
+    if isinstance(n, int) and n > 0:
+        return n
+    labels = getattr(dataset, "labels", None)
+    if labels is None:
+        raise ConfigError("chtn: cannot tell the number of classes of the training data; set task_args.num_classes")
+    labels = torch.as_tensor(labels)
+    if len(labels) == 0 or int(labels.min()) < 0:
+        raise DataError("chtn: the training pairs need class labels 0..C-1 (found unlabelled pairs, label -1)")
+    return int(labels.max()) + 1
+
+
+def _bow_vocab(dataset: Any, max_words: int) -> list[str]:
+    from semspace.data.tokenizer import WordTokenizer
+
+    texts = getattr(dataset, "texts", None)
+    if texts is None and hasattr(dataset, "vocabulary"):
+        return list(dataset.vocabulary())[:max_words]
+    if texts is None:
+        raise ConfigError("chtn: bow_text needs the training captions (a dataset with texts); or pass its vocab")
+    return WordTokenizer.build(list(texts), max_size=max_words).itos[2:]

@@ -1,0 +1,194 @@
+"""The world's cross-modal transfer benchmark (CHTN, ``papers/chtn.md``): few photo-caption pairs, a big labelled
+single-modal photo source of other categories and another style.
+
+* ``world_xmodal`` (the target): photos of the objects world with their captions, ``pairs_per_class`` pairs per
+  class of ``TARGET_CLASSES`` for training (few: 8 by default) and more for testing. The ten target classes come
+  in look-alike couples (chair/stool, mug/cup, car/truck, apple/pear, house/tent) whose photos differ in part
+  shapes and proportions, not in colour, texture or background (those vary at random within every class).
+* ``world_xmodal_source`` (the source, like CHTN's ImageNet): labelled photos of the *other* 58 categories,
+  ``n_per_class`` each, in another photographic style (``catalogue``: colours washed towards grey and higher
+  contrast, ``stylize``).
+
+What the source teaches that the few pairs cannot: with 8 pairs per class, a trunk learns whatever separates 80
+photos (their colours and backgrounds, which are random) rather than part shapes; the source's 58 classes share
+the world's parts (wheels, handles, legs, roofs, stems, windows) and its thousands of photos vary colour, texture,
+background, pose and lighting independently of the class, so classifying them trains a trunk that sees parts and
+ignores nuisances. The style shift makes the source images' representation differ from the target's, which is what
+CHTN's MMD terms align. Items are pure functions of ``(seed, split, idx)``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+import torch
+from PIL import Image
+
+from semspace.data.registry import DATASETS
+from semspace.errors import ConfigError
+from semspace.types import DOMAIN, IMAGE, INDEX, KEY, LABEL, TEXT
+from semspace.world.base import WorldDataset, check_split
+from semspace.world.objects.catalog import CATEGORIES
+from semspace.world.objects.world import ObjectWorld
+
+TARGET_CLASSES: tuple[str, ...] = ("apple", "car", "chair", "cup", "house", "mug", "pear", "stool", "tent", "truck")
+SOURCE_CLASSES: tuple[str, ...] = tuple(c for c in CATEGORIES if c not in TARGET_CLASSES)
+STYLES = ("plain", "catalogue")
+SOURCE_SEED_OFFSET = 7919  # the source world draws its own instances
+
+
+def stylize(img: np.ndarray, style: str) -> np.ndarray:
+    """A photo ``(H, W, 3)`` uint8 in another style: ``plain`` (unchanged) or ``catalogue`` (60% towards grey,
+    contrast x1.3 around mid-grey)."""
+    if style == "plain":
+        return img
+    if style != "catalogue":
+        raise ConfigError(f"world_xmodal_source: style must be one of {STYLES}, got {style!r}")
+    x = img.astype(np.float32) / 255.0  # (H, W, 3)
+    grey = x.mean(axis=2, keepdims=True)  # (H, W, 1)
+    x = 0.4 * x + 0.6 * grey
+    x = (x - 0.5) * 1.3 + 0.5
+    return (np.clip(x, 0, 1) * 255).round().astype(np.uint8)
+
+
+def _classes(classes: str | Sequence[str], default: tuple[str, ...], who: str) -> tuple[str, ...]:
+    if isinstance(classes, str):
+        if classes in ("target", "source"):
+            return TARGET_CLASSES if classes == "target" else SOURCE_CLASSES
+        raise ConfigError(f"{who}: classes must be 'target', 'source' or a list of category names, got {classes!r}")
+    names = tuple(classes) or default
+    unknown = [c for c in names if c not in CATEGORIES]
+    if unknown:
+        raise ConfigError(f"{who}: unknown categories {unknown}")
+    return names
+
+
+class _XmodalBase(WorldDataset):
+    categories: tuple[str, ...]
+    world: ObjectWorld
+
+    @property
+    def classes(self) -> tuple[str, ...]:
+        """Class names; ``LABEL`` is the index in this tuple."""
+        return self.categories
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.categories)
+
+    @property
+    def labels(self) -> np.ndarray:
+        """``(N,)`` int64 class ids of all items (item ``i`` is class ``i % C``)."""
+        return np.arange(self.n, dtype=np.int64) % self.num_classes
+
+
+@DATASETS.register("world_xmodal")
+class XmodalPairsDataset(_XmodalBase):
+    """Photo-caption pairs of the target classes (module docstring).
+
+    Args:
+        seed: world seed.
+        split: "train", "val" or "test".
+        pairs_per_class: pairs of each class (train default 8: few pairs; use more for test).
+        classes: "target" (``TARGET_CLASSES``) or a list of category names.
+        size: photo side in pixels.
+        transform: PIL -> tensor (default float32 ``(3, H, W)`` in [0, 1]).
+
+    Items: ``IMAGE`` (the photo), ``TEXT`` (its caption), ``LABEL`` (class index), ``KEY`` (class name),
+    ``DOMAIN`` ``"photo"``, ``INDEX``.
+    """
+
+    name = "world_xmodal"
+
+    def __init__(
+        self,
+        *,
+        seed: int = 0,
+        split: str = "train",
+        pairs_per_class: int = 8,
+        classes: str | Sequence[str] = "target",
+        size: int = 64,
+        transform: Callable[[Image.Image], Any] | None = None,
+    ) -> None:
+        check_split(split, self.name)
+        if pairs_per_class < 1:
+            raise ConfigError(f"{self.name}: pairs_per_class must be >= 1, got {pairs_per_class}")
+        self.categories = _classes(classes, TARGET_CLASSES, self.name)
+        self.world = ObjectWorld(seed=seed, size=size, classes=list(self.categories))
+        self.categories = tuple(self.world.categories)
+        self.split, self.n, self.transform = split, int(pairs_per_class) * len(self.categories), transform
+
+    @property
+    def texts(self) -> list[str]:
+        """Every item's caption, in item order (the bag-of-words vocabulary is built from them)."""
+        return [self.world.caption(i, self.split) for i in range(self.n)]
+
+    def __getitem__(self, idx: int) -> dict[str, Any]:
+        i = self.check_index(idx)
+        views = self.world.render_item(i, self.split, ("photo", "text"))
+        photo = views["photo"]
+        assert isinstance(photo, np.ndarray)
+        name = self.world.category(i, self.split)
+        return {
+            IMAGE: self._image(photo),
+            TEXT: views["text"],
+            LABEL: torch.tensor(self.categories.index(name), dtype=torch.int64),
+            KEY: name,
+            DOMAIN: "photo",
+            INDEX: torch.tensor(i, dtype=torch.int64),
+        }
+
+
+@DATASETS.register("world_xmodal_source")
+class XmodalSourceDataset(_XmodalBase):
+    """Labelled single-modal photos of the source classes, in another style (module docstring).
+
+    Args:
+        seed: world seed (the source draws its own instances: ``seed + SOURCE_SEED_OFFSET``).
+        split: "train", "val" or "test".
+        n_per_class: photos of each class.
+        classes: "source" (``SOURCE_CLASSES``) or a list of category names.
+        style: "catalogue" (default) or "plain" (the target's style).
+        size: photo side in pixels.
+        transform: PIL -> tensor.
+
+    Items: ``IMAGE``, ``LABEL`` (index in ``classes``), ``KEY``, ``DOMAIN`` ``"photo"``, ``INDEX``.
+    """
+
+    name = "world_xmodal_source"
+
+    def __init__(
+        self,
+        *,
+        seed: int = 0,
+        split: str = "train",
+        n_per_class: int = 60,
+        classes: str | Sequence[str] = "source",
+        style: str = "catalogue",
+        size: int = 64,
+        transform: Callable[[Image.Image], Any] | None = None,
+    ) -> None:
+        check_split(split, self.name)
+        if n_per_class < 1:
+            raise ConfigError(f"{self.name}: n_per_class must be >= 1, got {n_per_class}")
+        stylize(np.zeros((1, 1, 3), np.uint8), style)  # validates the style
+        self.categories = _classes(classes, SOURCE_CLASSES, self.name)
+        self.world = ObjectWorld(seed=seed + SOURCE_SEED_OFFSET, size=size, classes=list(self.categories))
+        self.categories = tuple(self.world.categories)
+        self.split, self.style, self.transform = split, style, transform
+        self.n = int(n_per_class) * len(self.categories)
+
+    def __getitem__(self, idx: int) -> dict[str, Any]:
+        i = self.check_index(idx)
+        photo = self.world.render_item(i, self.split, ("photo",))["photo"]
+        assert isinstance(photo, np.ndarray)
+        name = self.world.category(i, self.split)
+        return {
+            IMAGE: self._image(stylize(photo, self.style)),
+            LABEL: torch.tensor(self.categories.index(name), dtype=torch.int64),
+            KEY: name,
+            DOMAIN: "photo",
+            INDEX: torch.tensor(i, dtype=torch.int64),
+        }

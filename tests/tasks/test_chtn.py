@@ -1,0 +1,132 @@
+"""The ``chtn`` task: its losses are the authors' (each term present, weighted, and wired to the right layers),
+source and target batches in one step, layer sharing, a trained run reloads and is evaluated and indexed."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+import torch
+
+from semspace.config import TrainCfg
+from semspace.data import create_dataset
+from semspace.data.collate import collate_dicts
+from semspace.data.transforms import attach_transform
+from semspace.engine.trainer import Trainer
+from semspace.errors import DataError
+from semspace.eval.protocols import create_protocol
+from semspace.tasks import create_task, load_task
+
+CLASSES = ["apple", "car", "pear"]
+TINY: dict[str, Any] = {"image_trunk": "tiny_cnn", "widths": [16, 16], "shared_widths": [16, 16]}
+
+
+def _data(n_src: int = 4) -> tuple[Any, Any]:
+    target = create_dataset("world_xmodal", split="train", pairs_per_class=4, classes=CLASSES, size=32)
+    source = create_dataset("world_xmodal_source", split="train", n_per_class=n_src, classes=["bus", "fish"], size=32)
+    return target, source
+
+
+def _task(target: Any, source: Any, **args: Any) -> tuple[Any, dict[str, Any]]:
+    task = create_task("chtn", {**TINY, "num_source_classes": 2, **args}, target)
+    for ds in (target, source):
+        attach_transform(ds, task.preprocess_cfg())
+    batch = collate_dicts([target[i] for i in range(8)])
+    batch["source"] = collate_dicts([source[i] for i in range(8)])
+    return task, batch
+
+
+def test_chtn_loss_is_the_weighted_sum_of_the_authors_terms() -> None:
+    target, source = _data()
+    torch.manual_seed(0)
+    task, batch = _task(target, source, contrastive_weight=0.25, mmd_weight=0.5)
+    assert task.cfg.num_classes == 3 and task.domains()["photo"].embed_dim == 3
+    out = task.training_forward(batch)
+    terms = {"loss_img_ce", "loss_txt_ce", "loss_con6", "loss_con7", "loss_src_ce", "loss_mmd6", "loss_mmd7"}
+    assert terms <= set(out)
+    expected = (out["loss_img_ce"] + out["loss_txt_ce"] + 0.25 * (out["loss_con6"] + out["loss_con7"])
+                + out["loss_src_ce"] + 0.5 * (out["loss_mmd6"] + out["loss_mmd7"]))  # fmt: skip
+    torch.testing.assert_close(out["loss"], expected)
+
+
+def test_mmd_terms_read_the_source_and_target_branches_after_bn() -> None:
+    target, source = _data()
+    torch.manual_seed(0)
+    task, batch = _task(target, source)
+    out = task.training_forward(batch)
+    out["loss_mmd6"].backward()
+    assert task.src_branch.fc6.weight.grad.abs().sum() > 0 and task.img_branch.fc6.weight.grad.abs().sum() > 0
+    assert task.txt_branch.fc6.weight.grad is None  # MMD never touches the text pathway
+    assert task.src_branch.fc7.weight.grad is None  # fc6 term: fc7 untouched
+
+
+def test_contrastive_term_ties_image_and_text_branches_only() -> None:
+    target, source = _data()
+    task, batch = _task(target, source)
+    task.training_forward(batch)["loss_con7"].backward()
+    assert task.txt_branch.fc7.weight.grad.abs().sum() > 0 and task.img_branch.fc7.weight.grad.abs().sum() > 0
+    assert task.src_branch.fc6.weight.grad is None and task.head.mlp.fc.weight.grad is None
+
+
+def test_layer_sharing_uses_one_head_for_both_modalities() -> None:
+    target, source = _data()
+    shared, batch = _task(target, source)
+    assert shared.txt_head is None
+    shared.training_forward(batch)["loss_txt_ce"].backward()
+    assert shared.head.mlp.fc.weight.grad.abs().sum() > 0  # the text loss trains the shared head
+    separate, batch = _task(target, source, layer_sharing=False)
+    separate.training_forward(batch)["loss_txt_ce"].backward()
+    assert separate.head.mlp.fc.weight.grad is None and separate.txt_head.mlp.fc.weight.grad.abs().sum() > 0
+
+
+def test_without_source_the_transfer_is_off_and_said_once(caplog: pytest.LogCaptureFixture) -> None:
+    target, source = _data()
+    task, batch = _task(target, source, use_source=False)
+    assert task.src_branch is None
+    with caplog.at_level("WARNING"):
+        out = task.training_forward(batch)
+        task.training_forward(batch)
+    assert "loss_mmd6" not in out
+    assert sum("modal-sharing transfer is off" in r.message for r in caplog.records) == 1
+
+
+def test_source_labels_out_of_range_are_refused() -> None:
+    target, source = _data()
+    task, batch = _task(target, source, num_source_classes=1)
+    with pytest.raises(DataError, match="source labels span 0..1"):
+        task.training_forward(batch)
+
+
+def test_representation_is_softmax_of_fc10() -> None:
+    target, source = _data()
+    task, batch = _task(target, source)
+    task.eval()
+    with torch.no_grad():
+        z = task.eval_forward(batch)
+        logits = task.head(task.img_branch(task.trunk.encode(batch["image"]))["fc7"])
+    torch.testing.assert_close(z["photo"], torch.nn.functional.normalize(logits.softmax(-1), dim=-1))
+
+
+def test_trained_run_reloads_evaluates_and_indexes_both_domains(tmp_path: Path) -> None:
+    from semspace.retrieval import Searcher, build_index
+
+    target, source = _data()
+    torch.manual_seed(0)
+    task = create_task("chtn", {**TINY, "num_source_classes": 2}, target)
+    for ds in (target, source):
+        attach_transform(ds, task.preprocess_cfg())
+    cfg = TrainCfg(max_steps=3, batch_size=8, log_every=1, ckpt_every=100)
+    Trainer(task, cfg, tmp_path / "run", dataset=target, extra_datasets={"source": source}).fit()
+    reloaded, _ = load_task(tmp_path / "run" / "model.pt")
+    data = {"name": "world_xmodal", "args": {"split": "test", "pairs_per_class": 2, "classes": CLASSES, "size": 32}}
+    metrics = create_protocol("cross_modal_map", data=data)(reloaded)
+    assert set(metrics) == {"image_to_text_mAP@all", "text_to_image_mAP@all", "mean_mAP@all"}
+    spec = "world_xmodal:split=test,pairs_per_class=2,size=32"
+    build_index(tmp_path / "run", spec, tmp_path / "index", domain="photo")
+    build_index(tmp_path / "run", spec, tmp_path / "index", domain="text")
+    searcher = Searcher(tmp_path / "index")
+    hits = searcher.search_text("a red apple with a leaf", k=5, in_domains=["photo"]).hits
+    assert len(hits) == 5 and {h.domain for h in hits} == {"photo"}
+    assert searcher.index.store.domain_counts()  # two collections, one index
+    assert set(searcher.index.store.get_domains()) == {"photo", "text"}
