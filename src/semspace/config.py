@@ -287,6 +287,48 @@ def load_yaml(path: str | Path) -> dict[str, Any]:
     return data
 
 
+@dataclass(frozen=True)
+class ConfigSource:
+    """Where a run config came from (its YAML file and ``--set`` overrides), to say where a wrong value was given.
+
+    Example:
+        >>> ConfigSource("run.yaml", ("train.lr=0",)).describe("train.lr")
+        'train.lr (--set train.lr=0)'
+    """
+
+    path: str | None = None  # the YAML file, if any
+    overrides: tuple[str, ...] = ()  # the dotted key=value overrides, in the order they were applied
+
+    def describe(self, key: str) -> str:
+        """``key`` and where its value came from: the last ``--set`` that wrote it (or a section holding it, or a
+        key inside it), else the YAML file when the key is in it, else ``default``."""
+        parts = _key_parts(key)
+        for item in reversed(self.overrides):
+            given = _key_parts(item.split("=", 1)[0])
+            n = min(len(given), len(parts))
+            if given[:n] == parts[:n]:
+                return f"{key} (--set {item})"
+        if self.path is not None:
+            try:
+                node: Any = load_yaml(self.path)
+            except ConfigError:
+                return f"{key} ({self.path})"
+            for part in parts:
+                if isinstance(node, dict) and part in node:
+                    node = node[part]
+                elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
+                    node = node[int(part)]
+                else:
+                    return f"{key} (default; not set in {self.path})"
+            return f"{key} (in {self.path})"
+        return f"{key} (default)"
+
+
+def _key_parts(key: str) -> list[str]:
+    """``"init[0].checkpoint"`` -> ``["init", "0", "checkpoint"]``."""
+    return [k for k in re.split(r"[.\[\]]+", key.strip()) if k]
+
+
 def load_run_cfg(path: str | Path | None = None, overrides: list[str] | None = None) -> RunCfg:
     """Defaults <- YAML file <- dotted overrides, validated into a ``RunCfg``."""
     data = load_yaml(path) if path is not None else {}

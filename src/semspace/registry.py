@@ -2,7 +2,10 @@
 
 Shape follows timm's ``register_model`` / ``create_model``: a ``register(name)`` decorator,
 ``create(name_or_obj, **kwargs)``, ``list(pattern)`` and ``is_registered(name)``. A duplicate
-name raises, and an unknown name raises a ``KeyError`` that lists what is available.
+name raises, and an unknown name raises ``UnknownNameError`` (a ``ConfigError`` and a ``KeyError``): one line
+with the closest registered name and every choice, e.g. ``unknown composer 'tirgg'; did you mean 'tirg'?
+available: concat, image_only, text_only, tirg``. ``check(name, key=...)`` and ``check_args(name, kwargs, key=...)``
+validate a config's names and arguments without building anything (``engine/validate.py``).
 
 Entries are found, not listed: a registry names the packages that provide its entries (``discover=``), and the
 first lookup imports every module below them (``import_submodules``), so each module's ``@REG.register(name)``
@@ -11,6 +14,7 @@ decorator runs. Adding a loss, a task or a dataset is adding a file; no module l
 
 from __future__ import annotations
 
+import difflib
 import fnmatch
 import importlib
 import inspect
@@ -18,7 +22,45 @@ import pkgutil
 from collections.abc import Callable, Iterator
 from typing import Any, Generic, TypeVar
 
+from semspace.errors import ConfigError
+
 T = TypeVar("T")
+
+
+def did_you_mean(name: str, choices: Any) -> str:
+    """``" did you mean 'x'?"`` for the closest of ``choices`` (``difflib``; else the only choice that starts with
+    ``name``), or ``""`` when none is close."""
+    names = [str(c) for c in choices]
+    close = difflib.get_close_matches(str(name), names, n=1, cutoff=0.6)
+    if not close and str(name):
+        close = [c for c in names if c.startswith(str(name))]
+    return f" did you mean {close[0]!r}?" if len(close) == 1 else ""
+
+
+class UnknownNameError(ConfigError, KeyError):
+    """A name that is not registered (or not one of a fixed set of choices), at an optional config ``key``.
+
+    A ``ConfigError`` (the CLI prints it as one line) and a ``KeyError`` (what a mapping lookup raises).
+
+    Args:
+        kind: what was looked up ("composer", "optimizer", ...).
+        name: the unknown name.
+        choices: the valid names.
+        key: where the name was given (``task_args.composer``); empty when unknown.
+    """
+
+    def __init__(self, kind: str, name: Any, choices: Any, key: str = "") -> None:
+        self.kind, self.name, self.choices, self.key = kind, name, sorted(str(c) for c in choices), key
+        body = f"unknown {kind} {name!r};{did_you_mean(name, self.choices)} available: "
+        body += ", ".join(self.choices) or "(none registered)"
+        super().__init__(f"{key}: {body}" if key else body)
+
+    def at(self, key: str) -> UnknownNameError:
+        """The same error located at config ``key``."""
+        return UnknownNameError(self.kind, self.name, self.choices, key)
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return str(self.args[0])
 
 
 def import_submodules(package: str) -> list[str]:
@@ -83,13 +125,27 @@ class Registry(Generic[T]):
         self._entries[name] = obj
 
     def get(self, name: str) -> T:
-        """Returns the entry for ``name``; an unknown name raises ``KeyError`` naming the choices."""
+        """Returns the entry for ``name``; an unknown name raises ``UnknownNameError`` naming the choices."""
         self.discover()
         try:
             return self._entries[name]
-        except KeyError:
-            choices = ", ".join(sorted(self._entries)) or "(none registered)"
-            raise KeyError(f"unknown {self.kind} {name!r}; available: {choices}") from None
+        except (KeyError, TypeError):  # TypeError: an unhashable value (a list in the YAML)
+            raise UnknownNameError(self.kind, name, self._entries) from None
+
+    def check(self, name: Any, key: str = "") -> None:
+        """Raises ``UnknownNameError`` (located at config ``key``) unless ``name`` is a registered name."""
+        if not isinstance(name, str) or not self.is_registered(name):
+            raise UnknownNameError(self.kind, name, self.list(), key)
+
+    def check_args(self, name: str, kwargs: dict[str, Any], key: str = "") -> None:
+        """Raises ``ConfigError`` when entry ``name`` does not accept the keyword arguments ``kwargs``.
+
+        Args:
+            name: a registered name (``check`` it first).
+            kwargs: the arguments a config gives it.
+            key: where the arguments were given (``data.train.args``), for the message.
+        """
+        self._check_kwargs(name, self.get(name), kwargs, key)
 
     def create(self, name_or_obj: str | Any, /, **kwargs: Any) -> Any:
         """Builds an entry by name; a non-string argument is returned as is (already built)."""
@@ -99,10 +155,8 @@ class Registry(Generic[T]):
         self._check_kwargs(name_or_obj, builder, kwargs)
         return builder(**kwargs)  # type: ignore[operator]
 
-    def _check_kwargs(self, name: str, builder: Any, kwargs: dict[str, Any]) -> None:
-        """Unknown keyword arguments are a ``ConfigError`` naming them and the accepted ones."""
-        from semspace.errors import ConfigError
-
+    def _check_kwargs(self, name: str, builder: Any, kwargs: dict[str, Any], key: str = "") -> None:
+        """Unknown keyword arguments are a ``ConfigError`` naming them, the closest accepted one and all of those."""
         try:
             params = inspect.signature(builder).parameters
         except (TypeError, ValueError):
@@ -112,7 +166,11 @@ class Registry(Generic[T]):
         accepted = [n for n, p in params.items() if p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD)]
         unknown = sorted(set(kwargs) - set(accepted))
         if unknown:
-            raise ConfigError(f"{self.kind} {name!r} got unknown argument(s) {unknown}; it accepts {accepted}")
+            where = f"{key}: " if key else ""
+            hint = did_you_mean(unknown[0], accepted)
+            raise ConfigError(
+                f"{where}{self.kind} {name!r} got unknown argument(s) {unknown};{hint} it accepts {accepted}"
+            )
 
     def list(self, pattern: str = "*") -> list[str]:
         """Sorted names matching a shell-style ``pattern``."""

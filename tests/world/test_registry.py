@@ -30,7 +30,9 @@ def test_create_world_builds_each_kind(kind: str) -> None:
 
 
 def test_create_world_errors_are_config_errors_naming_the_choices() -> None:
-    with pytest.raises(ConfigError, match=r"^unknown world kind 'scene'; available: objects, pairs, scenes$"):
+    with pytest.raises(
+        ConfigError, match=r"^unknown world kind 'scene'; did you mean 'scenes'\? available: objects, pairs, scenes$"
+    ):
         create_world("scene")
     with pytest.raises(ConfigError, match=r"world kind 'pairs' got unknown argument\(s\) \['colour'\]"):
         create_world("pairs", colour=True)

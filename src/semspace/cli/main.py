@@ -1,7 +1,9 @@
 """The ``semspace`` command line: one thin module per command group (STYLE H.24).
 
-User errors (``SemspaceError``, bad parameters) exit non-zero with one clear line; ``--debug`` anywhere on
-the command line shows the traceback instead.
+Every user error is one line on stderr, ``error: ...``, and no traceback: a ``SemspaceError`` (bad config, data,
+checkpoint or index) or an ``OSError`` (a path that cannot be read or written) exits 1; a command-line usage error
+(a missing or malformed option, an unknown command) exits 2 with the command's ``--help`` named. ``--debug``
+anywhere on the command line shows the traceback instead.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from semspace.cli import index as index_cmd
 from semspace.cli import search as search_cmd
 from semspace.cli import train as train_cmd
 from semspace.cli import world as world_cmd
+from semspace.engine.logging import setup_logging
 from semspace.errors import SemspaceError
 from semspace.version import __version__
 
@@ -51,23 +54,41 @@ def main(argv: list[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in args
     args = [a for a in args if a != "--debug"]
-    logging.basicConfig(level=logging.DEBUG if debug else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    setup_logging(None, logging.DEBUG if debug else logging.WARNING)  # commands that log more set it up again
     try:
         app(args=args, prog_name="semspace", standalone_mode=False)
     except SemspaceError as exc:
         if debug:
             raise
-        typer.echo(f"error: {exc}", err=True)
+        typer.echo(f"error: {_one_line(str(exc))}", err=True)
         return 1
     except typer.Exit as exc:
         return int(exc.exit_code)
-    except typer.Abort:
+    except (typer.Abort, KeyboardInterrupt):
         typer.echo("aborted", err=True)
         return 130
-    except click_exc.ClickException as exc:
-        exc.show()
+    except click_exc.UsageError as exc:
+        if debug:
+            raise
+        where = exc.ctx.command_path if exc.ctx is not None else "semspace"
+        typer.echo(f"error: {_one_line(exc.format_message())} (see '{where} --help')", err=True)
         return int(exc.exit_code)
+    except click_exc.ClickException as exc:
+        if debug:
+            raise
+        typer.echo(f"error: {_one_line(exc.format_message())}", err=True)
+        return int(exc.exit_code)
+    except OSError as exc:  # a path the user gave cannot be read or written (permissions, a full disk, ...)
+        if debug:
+            raise
+        what = exc.strerror or type(exc).__name__
+        typer.echo(f"error: {what}: {exc.filename}" if exc.filename else f"error: {_one_line(str(exc))}", err=True)
+        return 1
     return 0
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
 
 
 def run() -> None:

@@ -16,8 +16,11 @@ KindOpt = Annotated[str, typer.Option("--kind", help=f"which world: {', '.join(K
 
 def _check_kind(kind: str) -> str:
     if kind not in KINDS:
+        from semspace.registry import did_you_mean
+
         raise typer.BadParameter(
-            f"{kind!r} is not a world kind; expected one of {', '.join(KINDS)}", param_hint="--kind"
+            f"{kind!r} is not a world kind;{did_you_mean(kind, KINDS)} expected one of {', '.join(KINDS)}",
+            param_hint="--kind",
         )
     return kind
 

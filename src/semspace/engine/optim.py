@@ -15,7 +15,11 @@ import torch
 
 from semspace.config import TrainCfg
 from semspace.errors import ConfigError
+from semspace.registry import UnknownNameError
 from semspace.tasks.base import param_groups as param_groups  # lives with the Task contract
+
+OPTIMIZERS = ("adamw", "adam", "sgd")  # train.optimizer (any case)
+SCHEDULERS = ("cosine", "step", "constant")  # train.scheduler
 
 
 def create_optimizer(groups: list[dict[str, Any]], cfg: TrainCfg) -> torch.optim.Optimizer:
@@ -31,7 +35,7 @@ def create_optimizer(groups: list[dict[str, Any]], cfg: TrainCfg) -> torch.optim
         return torch.optim.Adam(groups, lr=cfg.lr, betas=cfg.betas)
     if name == "sgd":
         return torch.optim.SGD(groups, lr=cfg.lr, momentum=cfg.momentum)
-    raise ConfigError(f"train.optimizer {cfg.optimizer!r} is unknown; expected adamw, adam or sgd")
+    raise UnknownNameError("optimizer", cfg.optimizer, OPTIMIZERS, "train.optimizer")
 
 
 def lr_factor(step: int, cfg: TrainCfg) -> float:
@@ -46,7 +50,7 @@ def lr_factor(step: int, cfg: TrainCfg) -> float:
         span = max(1, cfg.max_steps - cfg.warmup_steps)
         t = min(1.0, (step - cfg.warmup_steps) / span)
         return 0.5 * (1.0 + math.cos(math.pi * t))
-    raise ConfigError(f"train.scheduler {cfg.scheduler!r} is unknown; expected cosine, step or constant")
+    raise UnknownNameError("scheduler", cfg.scheduler, SCHEDULERS, "train.scheduler")
 
 
 def create_scheduler(opt: torch.optim.Optimizer, cfg: TrainCfg, every: int = 1) -> torch.optim.lr_scheduler.LambdaLR:

@@ -1,7 +1,8 @@
 """Build and train a run from a ``RunCfg``: the one library function behind ``semspace train``.
 
-Seeds first (so the model initialisation is reproducible), builds the training set by registry name,
-builds the task (resolving data-dependent fields such as a vocabulary), the extra training streams
+Validates the whole config first (``engine/validate.py``: every registry name and value, before any data is
+rendered or a model built), then seeds (so the model initialisation is reproducible), builds the training set by
+registry name, builds the task (resolving data-dependent fields such as a vocabulary), the extra training streams
 (``data.extra``), optionally the evaluation protocol, and hands all of it, with the pretrained stages of
 ``init``, to the ``Trainer``.
 """
@@ -12,13 +13,15 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from semspace.config import DataSpec, RunCfg, to_dict
+from semspace.config import ConfigSource, DataSpec, RunCfg, to_dict
 from semspace.data import create_dataset
 from semspace.data.cache import CachedDataset
 from semspace.data.transforms import attach_transform
 from semspace.engine.distributed import cleanup
 from semspace.engine.trainer import Trainer
+from semspace.engine.validate import validate_config
 from semspace.errors import ConfigError
+from semspace.registry import UnknownNameError
 from semspace.tasks import Task, create_task
 from semspace.utils.seed import seed_everything
 
@@ -72,19 +75,41 @@ def _prepare_dataset(dataset: Any, spec: DataSpec, task: Task, run_cfg: RunCfg, 
     return dataset
 
 
-def train(run_cfg: RunCfg, run_dir: str | Path, *, resume: bool = True, progress: bool = False) -> dict[str, float]:
+def train(
+    run_cfg: RunCfg,
+    run_dir: str | Path,
+    *,
+    resume: bool = True,
+    progress: bool = False,
+    evaluate: bool = True,
+    source: ConfigSource | None = None,
+) -> dict[str, float]:
     """Trains the run described by ``run_cfg`` into ``run_dir``; returns the final metrics.
+
+    Args:
+        run_cfg: the run config.
+        run_dir: the run folder (``config.yaml``, ``metrics.jsonl``, ``last.pt``, ``model.pt``, ``train.log``).
+        resume: continue from ``run_dir/last.pt`` when it exists (it must hold the same model).
+        progress: show a progress bar.
+        evaluate: run the config's ``eval:`` protocol at the end (and every ``train.eval_every`` steps); False
+            returns the last training averages instead.
+        source: where ``run_cfg`` came from (YAML file, overrides), named in configuration errors.
+
+    Raises:
+        ConfigError: a problem of the config (all of them in one message), before any data is rendered.
 
     Example:
         >>> cfg = load_run_cfg("configs/align/world_2d_3d.yaml", ["train.max_steps=10"])
         >>> train(cfg, "runs/align")
     """
-    if not run_cfg.task:
-        raise ConfigError("config has no 'task' (the name of a registered task, e.g. align)")
-    if not run_cfg.data.train.name:
-        raise ConfigError("config has no data.train.name (a registered dataset, e.g. world_scenes)")
+    validate_config(run_cfg, source)
     seed_everything(run_cfg.train.seed)
-    task, dataset, extra = build_task_and_datasets(run_cfg, progress=progress)
+    try:
+        task, dataset, extra = build_task_and_datasets(run_cfg, progress=progress)
+    except UnknownNameError as exc:  # a registry name inside task_args (composer, loss, ...), located by create_task
+        if exc.key and source is not None:
+            raise exc.at(source.describe(exc.key)) from None
+        raise
     resolved = to_dict(run_cfg)
     resolved["task_args"] = task.export_cfg()
     trainer = Trainer(
@@ -92,7 +117,7 @@ def train(run_cfg: RunCfg, run_dir: str | Path, *, resume: bool = True, progress
         run_cfg.train,
         run_dir,
         dataset=dataset,
-        evaluate=build_evaluator(run_cfg),
+        evaluate=build_evaluator(run_cfg) if evaluate else None,
         run_cfg=resolved,
         progress=progress,
         extra_datasets=extra,

@@ -8,10 +8,13 @@ capabilities they need, such as ``compose`` for composed retrieval).
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from semspace.config import RunCfg, apply_overrides, from_dict
+from semspace.data.registry import DATASETS
 from semspace.errors import CheckpointError, ConfigError
 from semspace.eval.protocols.build import protocol_from_cfg
+from semspace.models.checkpoint import load_checkpoint
 from semspace.tasks import load_task
 
 
@@ -27,15 +30,47 @@ def evaluate(
     Example:
         >>> evaluate("runs/align", overrides=["eval.data.args.n=2000"])
     """
-    path = Path(run_dir) / checkpoint
-    if not path.is_file() and (Path(run_dir) / "last.pt").is_file():
+    run = Path(run_dir)
+    path = run / checkpoint
+    if not run.is_dir():
+        raise CheckpointError(f"run folder {run} does not exist; train one with semspace train --run-dir {run} ...")
+    if not path.is_file() and (run / "last.pt").is_file():
         raise CheckpointError(
-            f"{path} does not exist but {Path(run_dir) / 'last.pt'} does: the run did not finish; run the same "
+            f"{path} does not exist but {run / 'last.pt'} does: the run did not finish; run the same "
             "semspace train command again to resume it"
         )
-    task, ckpt = load_task(path)
+    if not path.is_file():
+        raise CheckpointError(
+            f"{run} holds no trained model ({checkpoint} is missing); train one with semspace train --run-dir {run}"
+        )
+    ckpt = load_checkpoint(path)
     run_cfg = from_dict(RunCfg, apply_overrides(ckpt.get("run_cfg") or {}, overrides or []))
+    check_eval_section(run_cfg.eval)  # before the model is loaded or any data is rendered
     protocol = protocol_from_cfg(run_cfg.eval)
     if protocol is None:
         raise ConfigError(f"{path}: the run has no 'eval' section; add one with --set eval.protocol=NAME ...")
+    task, _ = load_task(path)
     return protocol(task)
+
+
+def check_eval_section(section: dict[str, Any]) -> None:
+    """Checks what the protocols share in an ``eval:`` section: the dataset of ``data`` (``{"name", "args"}``) and
+    the Recall@K cut-offs ``ks``; the protocol's name and arguments are checked when it is built.
+
+    Raises:
+        UnknownNameError: ``eval.data.name`` is not a registered dataset.
+        ConfigError: its arguments are not accepted, or ``ks`` is not a list of integers >= 1.
+    """
+    data = section.get("data")
+    if isinstance(data, dict) and "name" in data:
+        DATASETS.check(data["name"], "eval.data.name")
+        args = data.get("args") or {}
+        if not isinstance(args, dict):
+            raise ConfigError(f"eval.data.args: expected a mapping, got {args!r}")
+        DATASETS.check_args(data["name"], args, "eval.data.args")
+    ks = section.get("ks")
+    if ks is not None and (
+        not isinstance(ks, list | tuple) or not ks or not all(isinstance(k, int) and not isinstance(k, bool) and k >= 1
+                                                               for k in ks)
+    ):  # fmt: skip
+        raise ConfigError(f"eval.ks: got {ks!r}; expected a list of integers >= 1 (Recall@K cut-offs, e.g. [1, 5, 10])")

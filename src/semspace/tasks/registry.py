@@ -8,7 +8,7 @@ from typing import Any
 from semspace.config import from_dict
 from semspace.errors import CheckpointError
 from semspace.models.checkpoint import clean_state_dict, load_checkpoint
-from semspace.registry import Registry
+from semspace.registry import Registry, UnknownNameError
 from semspace.tasks.base import Task
 
 TASKS: Registry = Registry("task", discover=("semspace.tasks",))  # every module of tasks/ may register one
@@ -20,11 +20,38 @@ def list_tasks(pattern: str = "*") -> list[str]:
 
 
 def create_task(name: str, task_args: dict[str, Any] | None = None, dataset: Any | None = None) -> Task:
-    """Builds task ``name`` from ``task_args`` (validated into its Cfg) and resolves data-dependent fields."""
+    """Builds task ``name`` from ``task_args`` (validated into its Cfg) and resolves data-dependent fields.
+
+    Raises:
+        UnknownNameError: ``name``, or a registry name inside ``task_args`` (a composer, a loss, ...), is not
+            registered; the error is located at the ``task_args`` key that holds the name
+            (``task_args.composer: unknown composer 'tirgg'; did you mean 'tirg'? ...``).
+    """
     cls = TASKS.get(name)
     cfg = from_dict(cls.Cfg, task_args or {}, "task_args")
-    cfg = cls.resolve_cfg(cfg, dataset)
-    return cls(cfg)
+    try:
+        cfg = cls.resolve_cfg(cfg, dataset)
+        return cls(cfg)
+    except UnknownNameError as exc:
+        key = None if exc.key else _find_value(task_args or {}, exc.name)
+        if key is None:
+            raise
+        raise exc.at(f"task_args.{key}") from None
+
+
+def _find_value(node: Any, value: Any, prefix: str = "") -> str | None:
+    """The dotted key of the first string in nested ``node`` equal to ``value`` (None when there is none)."""
+    if isinstance(node, dict):
+        items: Any = node.items()
+    elif isinstance(node, list | tuple):
+        items = ((str(i), v) for i, v in enumerate(node))
+    else:
+        return (prefix or None) if isinstance(node, str) and node == value else None
+    for k, v in items:
+        found = _find_value(v, value, f"{prefix}.{k}" if prefix else str(k))
+        if found is not None:
+            return found
+    return None
 
 
 def load_task(path: str | Path, map_location: str = "cpu") -> tuple[Task, dict[str, Any]]:
