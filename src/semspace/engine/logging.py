@@ -1,4 +1,10 @@
-"""Logging for entry points, running averages, and the ``metrics.jsonl`` writer (rank 0 only)."""
+"""Logging for entry points, running averages, and the ``metrics.jsonl`` writer (rank 0 only).
+
+``metrics.jsonl`` holds one JSON object per line: ``{"time", "step", "split", ...metrics}``, ``time`` being the
+run's training clock in seconds (it continues across a resume: ``MetricsWriter(elapsed=...)``). A run holds one
+row per ``(step, split)``: resuming drops the rows a killed run wrote after its checkpoint (``truncate``), and a
+row written again for the same step and split replaces the old one.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +15,8 @@ import sys
 import time
 from pathlib import Path
 from typing import Any
+
+from semspace.utils.io import atomic_write_text
 
 
 class _CurrentStderrHandler(logging.StreamHandler):
@@ -67,19 +75,54 @@ class AverageMeter:
 
 
 class MetricsWriter:
-    """Appends one JSON object per line to ``run_dir/metrics.jsonl`` (line-buffered, crash-safe enough)."""
+    """Writes one JSON object per line to ``run_dir/metrics.jsonl``, one row per ``(step, split)``.
 
-    def __init__(self, run_dir: str | Path, enabled: bool = True) -> None:
+    Args:
+        run_dir: the run folder.
+        enabled: False on the ranks that do not write (DDP).
+        elapsed: the run's clock at creation (seconds already trained before a resume); ``time`` continues from it.
+    """
+
+    def __init__(self, run_dir: str | Path, enabled: bool = True, elapsed: float = 0.0) -> None:
         self.path = Path(run_dir) / "metrics.jsonl"
         self.enabled = enabled
-        self.t0 = time.time()
+        self.t0 = time.time() - elapsed
+        self._keys = {_key(r) for r in read_metrics(self.path.parent)} if enabled else set()
+
+    def elapsed(self) -> float:
+        """Seconds on the run's clock (including those before a resume)."""
+        return time.time() - self.t0
 
     def write(self, record: dict[str, Any]) -> None:
+        """Appends ``record`` (with ``time``); an existing row of the same ``step`` and ``split`` is replaced."""
         if not self.enabled:
             return
-        rec = {"time": round(time.time() - self.t0, 3), **record}
+        rec = {"time": round(self.elapsed(), 3), **record}
+        key = _key(rec)
+        if key in self._keys:  # rare: the step a resumed run starts from, or a finished run evaluated again
+            self._rewrite([r for r in read_metrics(self.path.parent) if _key(r) != key] + [rec])
+            return
+        self._keys.add(key)
         with open(self.path, "a", encoding="utf-8") as fh:
             fh.write(json.dumps(rec, default=float) + "\n")
+
+    def truncate(self, step: int) -> int:
+        """Drops the rows after ``step`` (a killed run's, redone by the resumed one); returns how many."""
+        if not self.enabled:
+            return 0
+        rows = read_metrics(self.path.parent)
+        kept = [r for r in rows if not isinstance(r.get("step"), int) or r["step"] <= step]
+        if len(kept) != len(rows):
+            self._rewrite(kept)
+        return len(rows) - len(kept)
+
+    def _rewrite(self, rows: list[dict[str, Any]]) -> None:
+        atomic_write_text(self.path, "".join(json.dumps(r, default=float) + "\n" for r in rows))
+        self._keys = {_key(r) for r in rows}
+
+
+def _key(row: dict[str, Any]) -> tuple[Any, Any]:
+    return (row.get("step"), row.get("split"))
 
 
 def read_metrics(run_dir: str | Path) -> list[dict[str, Any]]:
@@ -87,4 +130,10 @@ def read_metrics(run_dir: str | Path) -> list[dict[str, Any]]:
     path = Path(run_dir) / "metrics.jsonl"
     if not path.exists():
         return []
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    rows = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        try:
+            rows.append(json.loads(line))
+        except json.JSONDecodeError:  # a line cut by a kill
+            continue
+    return rows

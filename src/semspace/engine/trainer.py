@@ -20,9 +20,12 @@ Task hooks it honours, without knowing the method (``tasks/base.py``):
   ``requires_grad=False`` are never given to an optimizer.
 
 Resume: ``last.pt`` holds the task, optimizers, schedulers, scaler, EMA, RNG states, the step and the data
-position of every stream (main: ``epoch``, ``consumed``; extra streams: ``streams``). Every sampler order is a
-pure function of (seed, epoch), so a killed and resumed run follows the uninterrupted run step for step. On
-resume the ``init`` stages come from ``last.pt`` and only their freeze is applied again.
+position of every stream (main: ``epoch``, ``consumed``; extra streams: ``streams``) and the run's clock
+(``elapsed``). Every sampler order is a pure function of (seed, epoch), so a killed and resumed run follows the
+uninterrupted run step for step. On resume the ``init`` stages come from ``last.pt`` and only their freeze is
+applied again; ``metrics.jsonl`` drops the rows the killed run wrote after the checkpoint (the resumed run writes
+them again: one row per step) and its ``time`` continues from the checkpoint's clock. A ``last.pt`` of another
+model (another task, or weights of other shapes) is a ``CheckpointError`` naming the config keys that differ.
 """
 
 from __future__ import annotations
@@ -47,10 +50,10 @@ from semspace.config import InitSpec, TrainCfg, to_dict
 from semspace.data.collate import collate_dicts
 from semspace.data.samplers import ShardSampler
 from semspace.engine.distributed import DistInfo, barrier, init_distributed_device
-from semspace.engine.logging import AverageMeter, MetricsWriter
+from semspace.engine.logging import AverageMeter, MetricsWriter, read_metrics
 from semspace.engine.optim import create_optimizer, create_scheduler
 from semspace.engine.stages import apply_init
-from semspace.errors import ConfigError, SemspaceError
+from semspace.errors import CheckpointError, ConfigError, SemspaceError
 from semspace.models.checkpoint import load_checkpoint, save_checkpoint, unwrap_model
 from semspace.tasks.base import Task
 from semspace.utils.io import atomic_write_text
@@ -121,6 +124,7 @@ class Trainer:
         self.step = 0
         self.streams: dict[str, _Stream] = {}  # built by _setup: MAIN_STREAM first, then the extra streams
         self.last_logs: dict[str, float] = {}
+        self._bar: Any = None  # the progress bar of fit, when shown
 
     @property
     def epoch(self) -> int:
@@ -170,7 +174,6 @@ class Trainer:
             size = self.extra_batch_sizes.get(name) or cfg.batch_size
             self.streams[name] = self._stream(name, ds, size, _stream_seed(cfg.seed, name))
         self.sampler = self.streams[MAIN_STREAM].sampler
-        self.writer = MetricsWriter(self.run_dir, enabled=self.dist.primary)
 
     def _step_every(self) -> dict[str, int]:
         every = self.task.step_every()
@@ -279,6 +282,7 @@ class Trainer:
                     k: {"epoch": s.epoch, "consumed": s.consumed} for k, s in self.streams.items() if k != MAIN_STREAM
                 },
                 rng=_rng_state(),
+                elapsed=self.writer.elapsed(),
             )
             path = save_checkpoint(self.run_dir / name, state)
         barrier()
@@ -297,11 +301,24 @@ class Trainer:
 
     def _resume(self, path: Path) -> None:
         ckpt = load_checkpoint(path, map_location=self.device)
+        missing = [k for k in ("state_dict", "optimizers", "schedulers", "scaler", "step", "epoch") if k not in ckpt]
+        if missing:
+            raise CheckpointError(
+                f"{path} is not a resumable checkpoint (no {', '.join(missing)}); remove it to train {self.run_dir} "
+                "from scratch, or use another run folder"
+            )
         if ckpt.get("task") != self.task.name:
-            raise SemspaceError(f"{path} was written by task {ckpt.get('task')!r}, not {self.task.name!r}")
-        unwrap_model(self.task).load_state_dict(ckpt["state_dict"])
-        for k, opt in self.optimizers.items():
-            opt.load_state_dict(ckpt["optimizers"][k])
+            raise self._other_model(path, ckpt, f"task {ckpt.get('task')!r}, not {self.task.name!r}")
+        try:
+            unwrap_model(self.task).load_state_dict(ckpt["state_dict"])
+            for k, opt in self.optimizers.items():
+                opt.load_state_dict(ckpt["optimizers"][k])
+        except (RuntimeError, ValueError, KeyError) as exc:
+            reason = " ".join(str(exc).split())
+            raise self._other_model(path, ckpt, reason[:160] + ("..." if len(reason) > 160 else "")) from None
+        changed = _config_diff(ckpt["run_cfg"], self.run_cfg) if ckpt.get("run_cfg") else []
+        if changed:
+            log.warning("resuming %s with a changed config: %s", path, _describe_diff(changed))
         for k, sched in self.schedulers.items():
             sched.load_state_dict(ckpt["schedulers"][k])
         self.scaler.load_state_dict(ckpt["scaler"])
@@ -323,7 +340,31 @@ class Trainer:
             log.warning("%s: data stream(s) %s are no longer configured; they are dropped", path, dropped)
         if self.dist.world_size == 1:
             _set_rng_state(ckpt["rng"])
-        log.info("resumed from %s at step %d", path, self.step)
+        self.writer = MetricsWriter(self.run_dir, enabled=self.dist.primary, elapsed=self._elapsed_at(ckpt))
+        redone = self.writer.truncate(self.step)
+        log.info(
+            "resumed from %s at step %d (%.1f s trained; %d metrics row(s) after it will be written again)",
+            path, self.step, self.writer.elapsed(), redone,
+        )  # fmt: skip
+
+    def _elapsed_at(self, ckpt: dict[str, Any]) -> float:
+        """The clock of a checkpoint: its ``elapsed``, else (written before it was stored) the time of the last
+        ``metrics.jsonl`` row up to its step, else 0."""
+        if isinstance(ckpt.get("elapsed"), int | float):
+            return float(ckpt["elapsed"])
+        times = [r["time"] for r in read_metrics(self.run_dir) if isinstance(r.get("step"), int)
+                 and r["step"] <= ckpt["step"] and isinstance(r.get("time"), int | float)]  # fmt: skip
+        return float(max(times, default=0.0))
+
+    def _other_model(self, path: Path, ckpt: dict[str, Any], reason: str) -> CheckpointError:
+        """The error for a ``last.pt`` that holds another model than the one configured."""
+        changed = _config_diff(ckpt["run_cfg"], self.run_cfg) if ckpt.get("run_cfg") else []
+        what = f"the config differs in {_describe_diff(changed)}" if changed else reason
+        return CheckpointError(
+            f"{self.run_dir} holds another model's checkpoint ({path.name}, step {ckpt.get('step')}): {what}. "
+            f"To start fresh, use another run folder or remove {self.run_dir} (--no-resume overwrites it); to resume "
+            f"it, train with the config it was trained with ({self.run_dir / 'config.yaml'})"
+        )
 
     # ---- the loop -------------------------------------------------------------------------------
     def fit(self, resume: bool = True) -> dict[str, float]:
@@ -338,20 +379,46 @@ class Trainer:
         self._setup(load_init=not resuming)  # resumed: the init stages' weights come from last.pt
         if resuming:
             self._resume(last)
-        elif self.dist.primary:
-            (self.run_dir / "metrics.jsonl").unlink(missing_ok=True)
+        else:
+            if self.dist.primary:
+                (self.run_dir / "metrics.jsonl").unlink(missing_ok=True)
+            self.writer = MetricsWriter(self.run_dir, enabled=self.dist.primary)
         if self.dist.primary:
             atomic_write_text(self.run_dir / "config.yaml", yaml.safe_dump(self.run_cfg, sort_keys=False))
         cfg = self.cfg
+        n_items = len(self.dataset)  # type: ignore[arg-type]
+        log.info(
+            "training task %r in %s: steps %d -> %d, batch %d x %d process(es), %d training items, device %s",
+            self.task.name, self.run_dir, self.step, cfg.max_steps, cfg.batch_size, self.dist.world_size, n_items,
+            self.device,
+        )  # fmt: skip
+        bar = self._bar = _progress(self.progress and self.dist.primary, cfg.max_steps, self.step)
+        with _logging_beside(bar):
+            self._loop()
+            if bar is not None:
+                bar.close()
+            self.save()
+            self.export()
+            log.info("step %d: wrote %s and %s", self.step, self.run_dir / "last.pt", self.run_dir / "model.pt")
+            if self.evaluate is None:
+                return dict(self.last_logs)
+            log.info("evaluating the final model (the config's eval: section)")
+            metrics = self._run_eval()
+            log.info("evaluation at step %d: %s", self.step, _fmt(metrics))
+            return metrics
+
+    def _loop(self) -> None:
+        cfg = self.cfg
         batches = self._loader()
         meters: dict[str, AverageMeter] = {}
-        bar = _progress(self.progress and self.dist.primary, cfg.max_steps, self.step)
+        bar = self._bar
         self.task.train()
-        t0 = time.time()
+        t0, steps_in_window = time.time(), 0
         while self.step < cfg.max_steps:
             micro = [self.task.prepare_batch(next(batches), self.device) for _ in range(cfg.grad_accum)]
             logs = self._train_step(micro)
             self.step += 1
+            steps_in_window += 1
             for k, v in logs.items():
                 meters.setdefault(k, AverageMeter()).update(v)
             if bar is not None:
@@ -361,22 +428,18 @@ class Trainer:
             if self.step % cfg.log_every == 0 or self.step == cfg.max_steps:
                 rec = {k: m.avg for k, m in meters.items()}
                 rec["lr"] = next(iter(self.optimizers.values())).param_groups[0]["lr"]
-                rec["steps_per_s"] = cfg.log_every / max(time.time() - t0, 1e-9)
+                rec["steps_per_s"] = steps_in_window / max(time.time() - t0, 1e-9)
                 self.writer.write({"step": self.step, "split": "train", **rec})
+                log.info("step %d/%d: %s", self.step, cfg.max_steps, _fmt(rec))
                 self.last_logs = rec
-                meters, t0 = {}, time.time()
+                meters, t0, steps_in_window = {}, time.time(), 0
             for fn in self.callbacks["on_step_end"]:
                 fn(self, self.step, logs)
             if cfg.ckpt_every and self.step % cfg.ckpt_every == 0 and self.step < cfg.max_steps:
                 self.save()
+                log.debug("step %d: wrote %s", self.step, self.run_dir / "last.pt")
             if self.evaluate and cfg.eval_every and self.step % cfg.eval_every == 0 and self.step < cfg.max_steps:
-                self._run_eval()
-        if bar is not None:
-            bar.close()
-        self.save()
-        self.export()
-        result = self._run_eval() if self.evaluate else dict(self.last_logs)
-        return result
+                log.info("evaluation at step %d: %s", self.step, _fmt(self._run_eval()))
 
     def _train_step(self, micro: list[dict[str, Any]]) -> dict[str, float]:
         cfg = self.cfg
@@ -488,6 +551,32 @@ class _Ema:
                 v.copy_(src[k])
 
 
+def _config_diff(old: Any, new: Any, prefix: str = "") -> list[tuple[str, Any, Any]]:
+    """``(dotted key, old value, new value)`` for every leaf where two resolved configs differ; the model's keys
+    (``task``, ``task_args``) first."""
+    if isinstance(old, dict) and isinstance(new, dict):
+        out = []
+        for k in sorted(set(old) | set(new), key=lambda k: (k not in ("task", "task_args"), str(k))):
+            out += _config_diff(old.get(k, _MISSING), new.get(k, _MISSING), f"{prefix}.{k}" if prefix else str(k))
+        return out
+    if isinstance(old, list | tuple) and isinstance(new, list | tuple):
+        old, new = list(old), list(new)
+    return [] if old == new else [(prefix, old, new)]
+
+
+_MISSING = "(not set)"
+
+
+def _describe_diff(changed: list[tuple[str, Any, Any]], limit: int = 4) -> str:
+    def short(v: Any) -> str:
+        text = repr(v) if v is not _MISSING else v
+        return text if len(text) <= 40 else text[:37] + "..."
+
+    parts = [f"{key} {short(a)} -> {short(b)}" for key, a, b in changed[:limit]]
+    more = f" (and {len(changed) - limit} more)" if len(changed) > limit else ""
+    return ", ".join(parts) + more
+
+
 def _rng_state() -> dict[str, Any]:
     return {
         "python": random.getstate(),
@@ -503,6 +592,19 @@ def _set_rng_state(state: dict[str, Any]) -> None:
     torch.set_rng_state(state["torch"].cpu())
     if state.get("cuda") is not None and torch.cuda.is_available():
         torch.cuda.set_rng_state_all(state["cuda"])
+
+
+def _fmt(metrics: dict[str, float]) -> str:
+    return ", ".join(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}" for k, v in metrics.items())
+
+
+def _logging_beside(bar: Any) -> contextlib.AbstractContextManager[Any]:
+    """While a progress bar is shown, console log lines are written above it (``tqdm.contrib.logging``)."""
+    if bar is None:
+        return contextlib.nullcontext()
+    from tqdm.contrib.logging import logging_redirect_tqdm
+
+    return logging_redirect_tqdm()
 
 
 def _progress(enabled: bool, total: int, initial: int) -> Any:
