@@ -67,6 +67,10 @@ def main(argv: list[str] | None = None) -> int:
     except (typer.Abort, KeyboardInterrupt):
         typer.echo("aborted", err=True)
         return 130
+    except click_exc.NoArgsIsHelpError as exc:  # `semspace` or `semspace index` alone: the help was printed
+        if exc.format_message().strip():
+            typer.echo(exc.format_message(), err=True)
+        return int(exc.exit_code)
     except click_exc.UsageError as exc:
         if debug:
             raise

@@ -39,8 +39,10 @@ def generate(
 
     Example: semspace world generate --kind scenes --out data/scenes --n 1000 --seed 0
     """
+    from semspace.world.base import check_split
     from semspace.world.export import export_world
 
+    check_split(split, f"{_check_kind(kind)} world")  # before the progress bar starts
     jsonl = export_world(_check_kind(kind), out, n=n, seed=seed, size=size, split=split, workers=workers, progress=True)
     typer.echo(f"wrote {n} {kind} items to {out} (annotations: {jsonl})")
 

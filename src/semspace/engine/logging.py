@@ -34,15 +34,27 @@ class _CurrentStderrHandler(logging.StreamHandler):
         del value
 
 
+class _LazyFileHandler(logging.FileHandler):
+    """Creates its folder and opens its file at the first record: a command that fails before it logs anything
+    (a config error) leaves no run folder behind."""
+
+    def __init__(self, path: str | Path) -> None:
+        super().__init__(path, delay=True)
+
+    def _open(self) -> Any:
+        Path(self.baseFilename).parent.mkdir(parents=True, exist_ok=True)
+        return super()._open()
+
+
 def setup_logging(log_file: str | Path | None = None, level: int = logging.INFO) -> None:
     """Configures the root logger (console, plus ``log_file`` when given). Only entry points call this.
 
+    ``log_file`` (e.g. ``run_dir/train.log``) is appended to; it and its folder are created at the first record.
     Calling it again replaces the handlers it added before (not those of others, such as a test runner's).
     """
     handlers: list[logging.Handler] = [_CurrentStderrHandler()]
     if log_file is not None:
-        Path(log_file).parent.mkdir(parents=True, exist_ok=True)
-        handlers.append(logging.FileHandler(log_file))
+        handlers.append(_LazyFileHandler(log_file))
     fmt = logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s", "%H:%M:%S")
     root = logging.getLogger()
     for h in list(root.handlers):
