@@ -60,3 +60,41 @@ def test_world_generate_and_preview(tmp_path: Path) -> None:
     assert main(["world", "preview", "--kind", "pairs", "--out", str(sheet), "--n", "3"]) == 0
     w, h = Image.open(sheet).size
     assert w > 6 * 64 and h > 3 * 64
+
+
+TRANSFER = str(Path(__file__).resolve().parents[2] / "configs" / "transfer" / "world_2d_to_3d.yaml")
+TINY = [
+    "task_args.source_encoder=tiny_cnn", "task_args.target_encoder=tiny_cnn", "task_args.text_encoder=tiny_lstm_text",
+    "task_args.embed_dim=16", "data.train.args.n=32", "data.train.args.size=32", "data.train.cache=false",
+    "train.batch_size=16", "train.num_workers=0", "train.log_every=1", "train.ckpt_every=1", "eval.num_workers=0",
+    "eval.data.args.n=8", "eval.data.args.size=32",
+]  # fmt: skip
+SETS = [arg for item in TINY for arg in ("--set", item)]
+
+
+def test_train_logs_to_train_log_resumes_once_and_evaluates_unless_told_not_to(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    run = tmp_path / "run"
+    assert main(["train", "--help"]) == 0
+    assert "--no-eval" in capsys.readouterr().out
+    assert main(["train", "--config", TRANSFER, "--run-dir", str(run), *SETS, "--max-steps", "2", "--no-eval"]) == 0
+    out, err = capsys.readouterr()
+    final = json.loads(out.strip().splitlines()[-1])
+    assert "loss" in final and not any(k.endswith("R@1") for k in final)  # --no-eval: the training averages
+    assert [r["split"] for r in map(json.loads, (run / "metrics.jsonl").read_text().splitlines())] == ["train"] * 2
+    assert main(["train", "--config", TRANSFER, "--run-dir", str(run), *SETS, "--max-steps", "3"]) == 0
+    out, err = capsys.readouterr()
+    assert err.count("resumed from") == 1 and "at step 2" in err  # one console line, not two
+    assert "3d_to_3d_R@1" in json.loads(out.strip().splitlines()[-1])
+    log = (run / "train.log").read_text()
+    for text in ("training task 'transfer'", "step 1/2: ", "step 2/2: ", "resumed from", "step 3/3: ",
+                 "evaluating the final model", "evaluation at step 3: 3d_to_3d_R@1"):  # fmt: skip
+        assert text in log, text
+    assert log.count("resumed from") == 1
+    rows = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    assert [(r["step"], r["split"]) for r in rows] == [(1, "train"), (2, "train"), (3, "train"), (3, "eval")]
+    assert [r["time"] for r in rows] == sorted(r["time"] for r in rows)  # the clock continued over the resume
+    (run / "model.pt").unlink()  # as if killed before the export: eval says to re-run train
+    assert main(["eval", "--run-dir", str(run)]) == 1
+    assert "run the same semspace train command again to resume it" in capsys.readouterr().err
