@@ -39,6 +39,42 @@ def test_unknown_name_lists_choices() -> None:
         reg.get("triplet")
 
 
+def test_unknown_name_is_one_line_with_the_closest_name() -> None:
+    from semspace.errors import ConfigError
+    from semspace.registry import UnknownNameError
+
+    reg: Registry = Registry("composer")
+    for name in ("tirg", "concat", "image_only"):
+        reg.add(name, object)
+    with pytest.raises(UnknownNameError) as err:
+        reg.get("tirgg")
+    exc = err.value
+    assert isinstance(exc, ConfigError) and isinstance(exc, KeyError) and (exc.name, exc.key) == ("tirgg", "")
+    assert str(exc) == "unknown composer 'tirgg'; did you mean 'tirg'? available: concat, image_only, tirg"
+    assert str(exc.at("task_args.composer")).startswith("task_args.composer: unknown composer 'tirgg'; did you")
+    with pytest.raises(UnknownNameError, match=r"^unknown composer 'film'; available: concat, image_only, tirg$"):
+        reg.get("film")  # nothing close: no suggestion
+    with pytest.raises(UnknownNameError, match="did you mean 'image_only'"):
+        reg.check("image", key="x")  # the only name it starts
+    with pytest.raises(UnknownNameError, match=r"^k: unknown composer \['a'\]"):
+        reg.check(["a"], key="k")  # not even a string (a YAML list)
+    reg.check("tirg")
+
+
+def test_check_args_names_the_key_and_the_closest_argument() -> None:
+    from semspace.errors import ConfigError
+
+    reg: Registry = Registry("dataset")
+
+    @reg.register("tiny")
+    def tiny(*, n: int = 1, split: str = "train") -> None: ...
+
+    reg.check_args("tiny", {"n": 2})
+    with pytest.raises(ConfigError, match=r"^data.train.args: dataset 'tiny' got unknown argument\(s\) \['splt'\]; "
+                       r"did you mean 'split'\? it accepts \['n', 'split'\]$"):  # fmt: skip
+        reg.check_args("tiny", {"splt": "test"}, key="data.train.args")
+
+
 def test_duplicate_name_raises() -> None:
     reg: Registry = Registry("loss")
     reg.add("a", object)
