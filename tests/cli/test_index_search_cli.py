@@ -60,7 +60,8 @@ def test_build_prints_a_one_line_summary(
     capsys.readouterr()
     assert main(["index", "build", "--run-dir", str(run), "--data", f"folder:{photos}", "--out", str(index)]) == 0
     out = capsys.readouterr().out.strip().splitlines()
-    assert len(out) == 1 and "added 0, skipped 3 unchanged, 23 items in all" in out[0]
+    assert len(out) == 1 and "0 added, 0 updated, 0 removed, 3 unchanged, 0 unreadable; 0 embedded; 23 items" in out[0]
+    assert out[0].endswith("nothing changed, nothing written")
 
 
 def test_image_search_finds_the_image_itself(align_index: tuple[Path, Path, Path], tmp_path: Path,
@@ -68,15 +69,21 @@ def test_image_search_finds_the_image_itself(align_index: tuple[Path, Path, Path
     _, index, photos = align_index
     capsys.readouterr()
     for png in sorted(photos.iterdir()):
-        assert main(["search", "--index", str(index), "--image", str(png), "-k", "4", "--json"]) == 0
+        assert main(["search", "--index", str(index), "--image", str(png), "-k", "4", "--json", "--keep-query"]) == 0
         doc = json.loads(capsys.readouterr().out)
         assert doc["query"] == str(png) and doc["modify"] is None and doc["unknown_words"] == []
         top = doc["hits"][0]
         assert top["rank"] == 1 and top["uri"] == str(png.resolve()) and top["score"] == pytest.approx(1.0, abs=1e-4)
         assert [h["rank"] for h in doc["hits"]] == [1, 2, 3, 4]
+        assert main(["search", "--index", str(index), "--image", str(png), "-k", "4", "--json"]) == 0
+        captured = capsys.readouterr()
+        doc = json.loads(captured.out)  # by default: itself left out, and the note says so on stderr
+        assert str(png.resolve()) not in [h["uri"] for h in doc["hits"]] and len(doc["hits"]) == 4
+        assert "note: left out 1 hit(s) identical to the query" in captured.err and doc["excluded"]
     grid = tmp_path / "grid.png"
     grey = photos / "grey.png"
-    assert main(["search", "--index", str(index), "--image", str(grey), "-k", "3", "--grid", str(grid)]) == 0
+    assert main(["search", "--index", str(index), "--image", str(grey), "-k", "3", "--grid", str(grid),
+                 "--keep-query"]) == 0  # fmt: skip
     lines = capsys.readouterr().out.strip().splitlines()  # rich: title, header, rule, rows, then "wrote"
     assert lines[0].startswith("3 results for a render3d query in ") and lines[-1] == f"wrote {grid}"
     header = lines[1]
@@ -137,12 +144,14 @@ def test_modify_composes_the_query_and_warns_about_unknown_words(
         captured = capsys.readouterr()
         return json.loads(captured.out), captured.err
 
-    plain, err = search()
-    assert plain["hits"][0]["id"] == 3 and err == ""
+    plain, err = search("--keep-query")
+    assert plain["hits"][0]["id"] == 3 and err == ""  # the thumbnail is the item's own model input
+    assert search()[0]["excluded"] == [3]  # so by default it is left out
     for blank in ("", "   "):
-        assert search("--modify", blank)[0]["hits"] == plain["hits"]  # an empty modification is a plain search
+        doc, err = search("--modify", blank, "--keep-query")
+        assert doc["hits"] == plain["hits"] and "plain search" in err  # an empty modification is a plain search
     text = "make the large red cube zorblax"
-    modified, err = search("--modify", text)
+    modified, err = search("--modify", text, "--keep-query")
     assert modified["unknown_words"] == ["zorblax"] and len(modified["hits"]) == 20  # reported, and answered
     assert "warning" in err and "zorblax" in err and len(err.strip().splitlines()) == 1
     searcher = Searcher(index)  # the composed query, by hand: T(f(x), g(t)) against every stored vector
@@ -167,15 +176,20 @@ def test_one_index_holds_renders_and_their_descriptions(tmp_path: Path, capsys: 
     assert main(["index", "build", "--run-dir", str(run), "--data", gallery, "--domain", "text", "--out",
                  str(index)]) == 0  # fmt: skip
     out = capsys.readouterr().out
-    assert "as domain render3d (image)" in out and "as domain text (text)" in out
+    assert "as domain render3d (image; the items' own domain)" in out and "as domain text (text; --domain)" in out
     searcher = Searcher(index)
     counts = searcher.index.store.domain_counts()
-    assert counts == {"render3d": 20, "text": counts["text"]} and 0 < counts["text"] <= 20  # equal scenes: one text
+    assert counts == {"render3d": 20, "text": 20}  # one item per gallery position in each domain
     item = next(it for it in searcher.index.store.iter_items() if it["domain"] == "text")
     assert searcher.index.thumbnail(int(item["id"])) is None and item["caption"]
-    assert main(["search", "--index", str(index), "--text", item["caption"], "--domain", "text", "--json"]) == 0
+    twins = searcher.index.store.ids_with_hashes([item["content_hash"]], ["text"])  # equal scenes: equal texts
+    text_query = ["search", "--index", str(index), "--text", item["caption"], "--domain", "text", "--json"]
+    assert main([*text_query, "--keep-query"]) == 0
     doc = json.loads(capsys.readouterr().out)
     assert doc["query_domain"] == "text" and {h["domain"] for h in doc["hits"]} == {"text"}
-    assert doc["hits"][0]["id"] == item["id"] and doc["hits"][0]["score"] == pytest.approx(1.0, abs=1e-4)
+    assert {h["id"] for h in doc["hits"][: len(twins)]} == set(twins)
+    assert doc["hits"][0]["score"] == pytest.approx(1.0, abs=1e-4)
+    assert main(text_query) == 0
+    assert json.loads(capsys.readouterr().out)["excluded"] == twins  # the same text is the query itself
     assert main(["search", "--index", str(index), "--text", item["caption"], "--domain", "render3d", "--json"]) == 0
     assert {h["domain"] for h in json.loads(capsys.readouterr().out)["hits"]} == {"render3d"}

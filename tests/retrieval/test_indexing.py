@@ -58,8 +58,8 @@ def _write_pngs(folder: Path, seed: int = 0) -> dict[str, Path]:
 def test_world_gallery_is_indexed_with_the_runs_vectors_and_rebuilt_incrementally(run: Path, tmp_path: Path) -> None:
     out = tmp_path / "idx"
     stats = build_index(run, WORLD, out, batch_size=10)
-    assert (stats["seen"], stats["added"], stats["skipped"], stats["total"]) == (24, 24, 0, 24)  # gallery: 2 x n
-    assert stats["domains"] == {"render3d": 24}
+    assert (stats["listed"], stats["added"], stats["unchanged"], stats["total"]) == (24, 24, 0, 24)  # gallery: 2 x n
+    assert (stats["domain"], stats["embedded"], stats["saved"]) == ("render3d", 24, True)
     index = EmbeddingIndex.open(out)
     gallery = attach_transform(create_dataset("world_scenes", split="test", n=12, size=32).gallery(), None)
     task, _ = load_task(run / "model.pt")
@@ -72,8 +72,8 @@ def test_world_gallery_is_indexed_with_the_runs_vectors_and_rebuilt_incrementall
             z = task.embed("render3d", gallery[i]["image"][None])[0].numpy()  # (D,) the naive way
         np.testing.assert_allclose(index.reconstruct(i), z, atol=1e-5)
         assert index.thumbnail(i).size == (32, 32)  # type: ignore[union-attr]
-    again = build_index(run, WORLD, out)
-    assert (again["added"], again["skipped"], again["total"]) == (0, 24, 24)
+    again = build_index(run, WORLD, out)  # the same source: nothing rendered, embedded or written
+    assert (again["added"], again["unchanged"], again["embedded"], again["saved"], again["total"]) == (0, 24, 0, False, 24)
 
 
 def test_folder_images_of_any_mode_find_themselves(run: Path, tmp_path: Path) -> None:
@@ -81,33 +81,42 @@ def test_folder_images_of_any_mode_find_themselves(run: Path, tmp_path: Path) ->
     out = tmp_path / "idx"
     build_index(run, WORLD, out)
     stats = build_index(run, f"folder:{tmp_path / 'photos'}", out)  # appended to the same index
-    assert (stats["added"], stats["total"], stats["domains"]) == (4, 28, {"render3d": 4})
+    assert (stats["added"], stats["total"], stats["domain"]) == (4, 28, "render3d")
+    assert "the items name none" in stats["domain_reason"]  # why photos are stored as render3d
     searcher = Searcher(out)
     for path in files.values():
         for query in (path, Image.open(path)):  # a path, or an image in its original mode (RGBA, L, P)
-            hits = searcher.search_image(query, k=5).hits
+            hits = searcher.search_image(query, k=5, keep_query=True).hits
             assert hits[0].uri == str(path.resolve()) and hits[0].score == pytest.approx(1.0, abs=1e-4)
             assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
+        default = searcher.search_image(path, k=5)  # by default the query's own item is left out, and said so
+        assert str(path.resolve()) not in [h.uri for h in default.hits] and len(default.hits) == 5
+        assert default.notes and "identical to the query" in default.notes[0] and len(default.excluded) == 1
     labels = {Path(it["uri"]).name: it["label"] for it in searcher.index.store.iter_items() if "photos" in it["uri"]}
     assert labels == {"a.png": "", "b.png": "cats", "c.png": "cats", "d.png": ""}
     Image.new("RGB", (10, 10), (1, 2, 3)).save(files["rgb"])  # one file changes: only it is embedded again
-    stats = build_index(run, f"folder:{tmp_path / 'photos'}", out)
-    assert (stats["added"], stats["skipped"], stats["total"]) == (1, 3, 29)
+    stats = build_index(run, f"folder:{tmp_path / 'photos'}/", out)  # the same source, with a trailing slash
+    assert (stats["added"], stats["updated"], stats["unchanged"], stats["embedded"], stats["total"]) == (0, 1, 3, 1, 28)
 
 
 def test_searcher_answers_item_queries_like_brute_force(run: Path, tmp_path: Path) -> None:
     build_index(run, WORLD, tmp_path / "idx")
     searcher = Searcher(tmp_path / "idx")
     vectors = np.stack([searcher.index.reconstruct(i) for i in range(24)])  # (24, D)
-    result = searcher.search_item(7, k=4)
+    result = searcher.search_item(7, k=4, keep_query=True)
     ref_scores, ref_pos = exact_knn(vectors[7:8], vectors, 4)
     assert result.hits[0].id == 7 and result.query_domain == "render3d"
     np.testing.assert_allclose([h.score for h in result.hits], ref_scores[0].numpy(), atol=1e-5)
+    without = searcher.search_item(7, k=3)  # the item itself is left out: the next three of the brute-force list
+    assert [h.id for h in without.hits] == ref_pos[0, 1:].tolist() and without.excluded == [7]
+    far = searcher.search_item(7, k=30)
+    assert len(far.hits) == 23 and "asked for 30 results" in far.notes[-1] and "24 item(s)" in far.notes[-1]
     with pytest.raises(ConfigError, match="embeds no text domain"):
         searcher.search_text("a red cube")
     with pytest.raises(ConfigError, match="task 'align' cannot compose"):
         searcher.search_item(7, modify="make the red cube blue")
-    assert searcher.search_item(7, modify="  ").hits == searcher.search_item(7).hits  # blank: plain search
+    blank = searcher.search_item(7, modify="  ")
+    assert blank.hits == searcher.search_item(7).hits and "plain search" in blank.notes[0]  # and says so
     with pytest.raises(ConfigError, match="query domain 'photo'"):
         searcher.search_image(Image.new("RGB", (8, 8)), query_domain="photo")
     cross = searcher.search_image(Image.new("RGB", (8, 8)), query_domain="blobs2d", k=3)
@@ -137,11 +146,14 @@ def test_bad_arguments_are_clear_and_leave_no_index(run: Path, tmp_path: Path) -
     out = tmp_path / "idx"
     with pytest.raises(ConfigError, match="at least 64 vectors"):
         build_index(run, WORLD, out, factory="IVF64,Flat")
-    assert not (out / "manifest.json").exists()  # a failed first build leaves nothing to trip over
-    assert build_index(run, WORLD, out, factory="IVF4,Flat")["total"] == 24
+    assert not (out / "manifest.json").exists()  # a failed first build leaves no index to trip over
+    again = build_index(run, WORLD, out, factory="IVF4,Flat")  # and its finished embeddings are not lost
+    assert (again["total"], again["resumed"], again["embedded"]) == (24, 24, 0)
+    assert sorted(p.name for p in out.iterdir()) == ["gen-000001", "manifest.json", "thumbs"]  # journal gone
     with pytest.raises(ConfigError, match="unknown dataset 'planets'"):
         build_index(run, "planets:n=3", tmp_path / "x")
     with pytest.raises(ConfigError, match="--domain 'text'"):
         build_index(run, WORLD, tmp_path / "x", domain="text")
     with pytest.raises(CheckpointError, match="no model.pt"):
         build_index(tmp_path / "no_run", WORLD, tmp_path / "x")
+    assert not (tmp_path / "x").exists()  # failures before any embedding leave nothing at all

@@ -129,17 +129,18 @@ def test_each_collection_was_embedded_with_its_own_preprocessing(three: dict[str
 def test_queries_search_one_domain_a_list_or_all(three: dict[str, Any]) -> None:
     searcher = Searcher(three["index"], run_dir=three["run"])
     photo = sorted(three["photos"].glob("*.png"))[2]
-    mine = searcher.search_image(photo, k=3, in_domains=["photo"])
+    mine = searcher.search_image(photo, k=3, in_domains=["photo"], keep_query=True)
     assert mine.query_domain == "photo" and [h.domain for h in mine.hits] == ["photo"] * 3
     assert mine.hits[0].uri == str(photo.resolve()) and mine.hits[0].score == pytest.approx(1.0, abs=1e-4)
     drawing = sorted(three["drawings"].glob("*.png"))[1]
-    sketch = searcher.search_sketch(drawing, k=17)  # every collection
+    sketch = searcher.search_sketch(drawing, k=17, keep_query=True)  # every collection
     assert sketch.query_domain == "drawing" and sketch.searched_domains == ["drawing", "photo", "vec"]
     assert {h.domain for h in sketch.hits} == {"photo", "drawing", "vec"} and len(sketch.hits) == 17
     assert sketch.hits[0].uri == str(drawing.resolve())
     two = searcher.search_sketch(drawing, k=20, in_domains=["drawing", "vec"])
-    assert {h.domain for h in two.hits} == {"drawing", "vec"} and len(two.hits) == 11
-    vec = searcher.search(three["vectors"][3], domain="vec", k=2, in_domains=["vec"])
+    assert {h.domain for h in two.hits} == {"drawing", "vec"} and len(two.hits) == 10  # 11, less the query itself
+    assert "hold 11 item(s), 1 of them the query itself" in two.notes[-1]
+    vec = searcher.search(three["vectors"][3], domain="vec", k=2, in_domains=["vec"], keep_query=True)
     assert vec.hits[0].uri.endswith("/3") and vec.hits[0].score == pytest.approx(1.0, abs=1e-4)
     with pytest.raises(DataError, match="feature vectors of width 8"):
         searcher.search(np.zeros(5), domain="vec")
@@ -178,7 +179,8 @@ def test_the_cli_searches_by_sketch_within_chosen_collections(
     drawing = sorted(three["drawings"].glob("*.png"))[4]
     base = ["search", "--index", str(three["index"]), "--run-dir", str(three["run"])]
     capsys.readouterr()
-    assert main([*base, "--sketch", str(drawing), "--domain", "drawing", "--domain", "vec", "-k", "20", "--json"]) == 0
+    assert main([*base, "--sketch", str(drawing), "--domain", "drawing", "--domain", "vec", "-k", "20", "--json",
+                 "--keep-query"]) == 0  # fmt: skip
     doc = json.loads(capsys.readouterr().out)
     assert doc["query_domain"] == "drawing" and doc["searched_domains"] == ["drawing", "vec"]
     assert {h["domain"] for h in doc["hits"]} == {"drawing", "vec"} and len(doc["hits"]) == 11

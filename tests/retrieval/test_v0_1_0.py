@@ -44,10 +44,22 @@ def test_a_0_1_0_index_opens_searches_and_grows(tmp_path: Path) -> None:
     searcher = Searcher(index_dir, run_dir=run)  # the model check passes on the migrated records
     item = index.get_item(4)
     assert item is not None
-    hit = searcher.search_image(index.thumbnail(4), k=1).hits[0]  # type: ignore[arg-type]
+    hit = searcher.search_image(index.thumbnail(4), k=1, keep_query=True).hits[0]  # type: ignore[arg-type]
     assert hit.id == 4 and hit.domain == "render3d"
     more = build_index(run, "world_scenes:split=test,n=12,size=32,view=render3d,mods_per_scene=2", index_dir)
-    assert more["skipped"] == 9 and more["added"] > 0  # the old items are recognised, not embedded again
+    # n=12 lists other scenes at positions 0-8: those items are taken over by uri and updated, and the 9 old
+    # contents, now at other positions, take their stored embeddings (read back from the 0.1.0 faiss file)
+    assert more["listed"] == more["total"] and more["updated"] + more["unchanged"] == 9
+    assert more["reused"] >= 9 - more["unchanged"] and more["embedded"] == more["listed"] - 9
     manifest = json.loads((index_dir / "manifest.json").read_text())
-    assert manifest["format"] == 2 and manifest["collections"]["render3d"]["kind"] == "image"
-    assert EmbeddingIndex.open(index_dir).store.schema_version() == len(MIGRATIONS)
+    assert manifest["format"] == 3 and manifest["collections"]["render3d"]["kind"] == "image"
+    assert sorted(p.name for p in index_dir.iterdir()) == [manifest["generation"], "manifest.json", "thumbs"]
+    grown = EmbeddingIndex.open(index_dir)
+    assert grown.store.schema_version() == len(MIGRATIONS)
+    paths = [grown.thumbnail_path(int(it["id"])) for it in grown.store.iter_items()]
+    assert all(p is not None for p in paths)  # every item shows: the unchanged ones by their 0.1.0 thumbs/<id>.png
+    assert sorted(p.name for p in (index_dir / "thumbs").glob("*.png")) == sorted(
+        p.name for p in paths if p is not None and p.parent.name == "thumbs"
+    )  # the updated items' old thumbnails are gone
+    assert len([p for p in paths if p is not None and p.parent.name == "thumbs"]) == more["unchanged"]
+    assert {s["source"] for s in grown.store.sources()} == {more["source"]}  # the old items joined the source

@@ -1,13 +1,18 @@
-"""``semspace index build``: embed a dataset with a trained run into an index folder (FAISS + SQLite)."""
+"""``semspace index build|remove|info``: sync an index folder (FAISS + SQLite) with a source, remove items, show it."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
-app = typer.Typer(help="Build searchable indexes of embedded data.", no_args_is_help=True)
+from semspace.errors import ConfigError
+
+app = typer.Typer(help="Build (sync), inspect and prune searchable indexes of embedded data.", no_args_is_help=True)
+
+MAX_LISTED = 10  # unreadable files named in the summary (all of them with --json)
 
 
 @app.command("build")
@@ -16,10 +21,15 @@ def build(
     data: Annotated[
         str, typer.Option("--data", help="data spec: folder:PATH, or NAME:key=value,... (e.g. world_scenes:n=200)")
     ],
-    out: Annotated[Path, typer.Option("--out", help="index folder (created, or extended when it exists)")],
+    out: Annotated[Path, typer.Option("--out", help="index folder (created, or synced when it exists)")],
     factory: Annotated[
-        str, typer.Option("--factory", help="faiss factory string: Flat (exact), IVF256,Flat, HNSW32, ...")
-    ] = "Flat",
+        str | None,
+        typer.Option(
+            "--factory",
+            help="faiss factory string: Flat (exact), IVF256,Flat, HNSW32, ... (default: Flat for a new index, "
+            "the index's own otherwise; another one rebuilds the vectors without embedding again)",
+        ),
+    ] = None,
     domain: Annotated[
         str | None,
         typer.Option(
@@ -28,12 +38,18 @@ def build(
             "the task's domain of the items' input kind)",
         ),
     ] = None,
-    batch_size: Annotated[int, typer.Option("--batch-size", min=1, help="images embedded at a time")] = 128,
+    strict: Annotated[bool, typer.Option("--strict", help="stop at the first unreadable file")] = False,
+    batch_size: Annotated[int, typer.Option("--batch-size", min=1, help="items embedded at a time")] = 128,
     device: Annotated[str, typer.Option("--device", help="cpu, cuda or auto")] = "cpu",
+    as_json: Annotated[bool, typer.Option("--json", help="print the summary as one JSON document")] = False,
 ) -> None:
-    """Embed a dataset with a trained run and add it to an index; unchanged items are skipped.
+    """Sync an index with a source: new files are added, changed ones re-embedded in place, deleted ones removed.
 
-    Example: semspace index build --run-dir runs/align --data world_scenes:split=test,n=500 --out runs/index
+    A file whose size and modification time did not change is not read; a copy or a rename takes the stored
+    embedding; unreadable files are skipped and listed. A killed build leaves the index as it was, and running
+    the same command again resumes it without embedding again what was finished.
+
+    Example: semspace index build --run-dir runs/demo --data folder:photos/ --out runs/photos-index
 
     Example (a text -> 3D run: the same gallery's scene descriptions as a second collection of the index):
     semspace index build --run-dir runs/transfer_text --data world_scenes:split=test,n=500,view=render3d
@@ -42,8 +58,113 @@ def build(
     from semspace.retrieval import build_index
 
     s = build_index(run_dir, data, out, factory=factory, domain=domain, batch_size=batch_size, progress=True,
-                    device=device)  # fmt: skip
-    typer.echo(
-        f"indexed {s['data']} into {s['index']} as domain {s['domain']} ({s['kind']}): added {s['added']}, skipped "
-        f"{s['skipped']} unchanged, {s['total']} items in all (factory {s['factory']}) in {s['seconds']} s"
-    )
+                    device=device, strict=strict)  # fmt: skip
+    if as_json:
+        typer.echo(json.dumps(s))
+        return
+    for line in build_summary(s):
+        typer.echo(line)
+
+
+def build_summary(s: dict[str, Any]) -> list[str]:
+    """The lines ``index build`` prints for the stats of ``build_index``."""
+    reuse = [f"{s[k]} {what}" for k, what in (("reused", "stored embeddings reused"),
+                                               ("resumed", "taken from an unfinished build")) if s[k]]  # fmt: skip
+    tail = "; nothing changed, nothing written" if not s["saved"] else ""
+    lines = [
+        f"synced {s['source']} into {s['index']} as domain {s['domain']} ({s['kind']}; {s['domain_reason']}): "
+        f"{s['added']} added, {s['updated']} updated, {s['removed']} removed, {s['unchanged']} unchanged, "
+        f"{s['unreadable']} unreadable; {', '.join([str(s['embedded']) + ' embedded', *reuse])}; "
+        f"{s['total']} items in all (factory {s['factory']}), {s['seconds']} s{tail}"
+    ]
+    if s.get("rebuilt_from"):
+        lines.append(f"rebuilt the vectors with factory {s['factory']} (was {s['rebuilt_from']}) from the stored "
+                     "embeddings")  # fmt: skip
+    bad = s.get("unreadable_items") or []
+    for uri, reason in bad[:MAX_LISTED]:
+        lines.append(f"  unreadable: {uri}: {reason}")
+    if len(bad) > MAX_LISTED:
+        lines.append(f"  ... and {len(bad) - MAX_LISTED} more (--json lists them all)")
+    return lines
+
+
+@app.command("remove")
+def remove(
+    index: Annotated[Path, typer.Option("--index", help="an index folder")],
+    source: Annotated[
+        str | None, typer.Option("--source", help="remove every item synced from this data spec (as given to build)")
+    ] = None,
+    ids: Annotated[list[int] | None, typer.Option("--id", help="remove the item with this id (repeatable)")] = None,
+) -> None:
+    """Remove items from an index, by source or by id; the index is rewritten atomically.
+
+    Example: semspace index remove --index runs/photos-index --source folder:photos/
+
+    Example: semspace index remove --index runs/photos-index --id 3 --id 17
+    """
+    from semspace.index import EmbeddingIndex
+    from semspace.retrieval.indexing import normalise_source
+
+    if (source is None) == (not ids):
+        raise ConfigError("give either --source SPEC or one or more --id N")
+    idx = EmbeddingIndex.open(index)
+    if source is not None:
+        name = normalise_source(source)
+        known = sorted({s["source"] for s in idx.store.sources() if s["source"]})
+        chosen = [int(it["id"]) for it in idx.store.items_of_source(name)]
+        if not chosen:
+            raise ConfigError(f"index {index} holds no items of source {name!r}; its sources: {known or 'none'}")
+    else:
+        chosen = sorted(set(ids or []))
+        missing = [i for i in chosen if idx.get_item(i) is None]
+        if missing:
+            raise ConfigError(f"index {index} has no item with id {missing}; `semspace search --json` shows ids")
+    removed = idx.remove(chosen)
+    if source is not None:
+        idx.manifest["sources"] = [s for s in idx.manifest.get("sources", []) if s != name]
+    idx.save()
+    typer.echo(f"removed {removed} item(s) from {index}; {len(idx)} left")
+
+
+@app.command("info")
+def info(
+    index: Annotated[Path, typer.Option("--index", help="an index folder")],
+    as_json: Annotated[bool, typer.Option("--json", help="print one JSON document")] = False,
+) -> None:
+    """Show what an index holds: domains, counts, model, factory, sources, size on disk.
+
+    Example: semspace index info --index runs/demo/index
+    """
+    from semspace.index import EmbeddingIndex
+
+    i = EmbeddingIndex.open(index).info()
+    if as_json:
+        typer.echo(json.dumps(i))
+        return
+    model = i.get("model", {})
+    lines = [
+        f"index {i['root']}: {i['ntotal']} items, {i['dim']}-d, backend {i['backend']}, factory {i['factory']}, "
+        f"{_size(i['bytes_on_disk'])} on disk, {i.get('generation', 'flat layout')}, updated {i.get('updated', '?')}",
+        f"model: task {model.get('task')}, checkpoint {model.get('checkpoint')} "
+        f"(sha256 {str(model.get('checkpoint_sha256', ''))[:12]})",
+        "domains:",
+    ]
+    for name, n in i["domains"].items():
+        lines.append(f"  {name} ({i['collections'].get(name, {}).get('kind', '?')}): {n} items")
+    for name in sorted(set(i["collections"]) - set(i["domains"])):
+        lines.append(f"  {name} ({i['collections'][name].get('kind', '?')}): 0 items")
+    lines.append("sources:")
+    for s in i["source_items"]:
+        lines.append(f"  {s['source'] or '(added without a source)'} -> {s['domain']}: {s['items']} items")
+    if i["unfinished_build"]:
+        lines.append("an unfinished build left finished embeddings here: run the same build again to resume it")
+    for line in lines:
+        typer.echo(line)
+
+
+def _size(n: int) -> str:
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if n < 1024 or unit == "GiB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024  # type: ignore[assignment]
+    return f"{n} B"

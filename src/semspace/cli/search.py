@@ -20,7 +20,10 @@ def search(
     text: Annotated[str | None, typer.Option("--text", help="query text (tasks with a text domain)")] = None,
     k: Annotated[int, typer.Option("-k", "--top-k", min=1, help="number of results")] = 10,
     as_json: Annotated[bool, typer.Option("--json", help="print one JSON document instead of a table")] = False,
-    grid: Annotated[Path | None, typer.Option("--grid", help="also draw the query and its results to this PNG")] = None,
+    grid: Annotated[
+        Path | None,
+        typer.Option("--grid", help="also draw the query and its results to this picture (.png, .jpg, .webp)"),
+    ] = None,
     run_dir: Annotated[
         Path | None, typer.Option("--run-dir", help="the run that built the index (default: as recorded in it)")
     ] = None,
@@ -30,8 +33,14 @@ def search(
     domains: Annotated[
         list[str] | None, typer.Option("--domain", help="search only this collection of the index (repeatable)")
     ] = None,
+    keep_query: Annotated[
+        bool, typer.Option("--keep-query", help="keep the query's own item (same content) among the results")
+    ] = False,
 ) -> None:
     """Search an index by image (with an optional modification), by sketch or by text.
+
+    The query's own item (an indexed copy of the same content) is left out of the results unless --keep-query;
+    the output says when it was.
 
     Example: semspace search --index runs/demo/index --image runs/demo/queries/query_0.png
     --modify "make the red cube blue" -k 5 --grid out.png
@@ -47,29 +56,36 @@ def search(
         )
     if modify is not None and image is None:
         raise ConfigError(f"--modify applies to an --image query, not to {given[0]}")
+    if grid is not None:
+        from semspace.eval.figures import figure_format, save_figure
+
+        figure_format(grid)  # a bad suffix is refused before any work
     searcher = Searcher(index, run_dir=run_dir)
     where = list(domains or []) or None
+    opts: dict[str, Any] = {"k": k, "query_domain": query_domain, "in_domains": where, "keep_query": keep_query}
     if image is not None:
-        result = searcher.search_image(image, modify=modify, k=k, query_domain=query_domain, in_domains=where)
+        result = searcher.search_image(image, modify=modify, **opts)
     elif sketch is not None:
-        result = searcher.search_sketch(sketch, k=k, query_domain=query_domain, in_domains=where)
+        result = searcher.search_sketch(sketch, **opts)
     else:
-        result = searcher.search_text(str(text), k=k, query_domain=query_domain, in_domains=where)
+        result = searcher.search_text(str(text), **opts)
     if result.unknown_words:
         typer.echo(f"warning: unknown word(s) ignored by the model: {', '.join(result.unknown_words)}", err=True)
+    for note in result.notes:
+        typer.echo(f"note: {note}", err=True)
     hits = [{"rank": r, **asdict(h)} for r, h in enumerate(result.hits, start=1)]
     query = image or sketch
     if as_json:
         doc = {"query": str(query) if query is not None else text, "modify": modify,
                "query_domain": result.query_domain, "searched_domains": result.searched_domains,
-               "unknown_words": result.unknown_words, "hits": hits}  # fmt: skip
+               "unknown_words": result.unknown_words, "notes": result.notes, "excluded": result.excluded,
+               "hits": hits}  # fmt: skip
         typer.echo(json.dumps(doc))
     else:
         where_text = ", ".join(result.searched_domains)
         _print_table(hits, f"{len(hits)} results for a {result.query_domain} query in {where_text}")
     if grid is not None:
         from semspace.data.images import load_image
-        from semspace.eval.figures import save_figure
 
         picture = searcher.result_grid(result, load_image(query) if query is not None else None,
                                        caption=modify if image is not None else text)  # fmt: skip

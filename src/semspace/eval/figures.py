@@ -9,6 +9,7 @@ import numpy as np
 import torch
 from PIL import Image, ImageDraw, ImageFont
 
+from semspace.errors import ConfigError
 from semspace.utils.io import atomic_write
 
 HIT, MISS, QUERY, NEUTRAL = (40, 170, 60), (200, 50, 50), (60, 90, 200), (150, 150, 150)
@@ -33,6 +34,7 @@ def retrieval_grid(
     captions: Sequence[str] | None = None,
     cell: int = 96,
     border: int = 4,
+    per_row: int | None = None,
 ) -> Image.Image:
     """One row per query: the query (blue frame), then its ranked results (green = relevant, red = not).
 
@@ -44,26 +46,32 @@ def retrieval_grid(
         captions: optional text per query, printed above its row (e.g. the modification).
         cell: side of each thumbnail in pixels.
         border: frame width in pixels.
+        per_row: at most this many results side by side; more wrap onto lines under the first (None: no wrap).
     """
-    k = max(len(r) for r in results)
+    k = max([len(r) for r in results] + [1])
+    cols = max(1, min(k, per_row or k))
+    lines = [max(1, -(-len(r) // cols)) for r in results]  # result lines of each query
     font = ImageFont.load_default()
     gap, text_h = 8, 14
     head = text_h if captions else 0  # a full-width caption band above each row
-    w = (k + 1) * (cell + gap) + gap + gap
-    row_h = head + cell + text_h + gap
-    sheet = Image.new("RGB", (w, len(queries) * row_h + gap), (250, 250, 250))
+    w = (cols + 1) * (cell + gap) + gap + gap
+    line_h = cell + text_h + gap
+    sheet = Image.new("RGB", (w, sum(head + n * line_h for n in lines) + gap), (250, 250, 250))
     draw = ImageDraw.Draw(sheet)
+    y0 = gap
     for r, query in enumerate(queries):
-        y = gap + r * row_h
+        y = y0
         if captions:
             draw.text((gap, y), captions[r][: w // 6], fill=(30, 30, 30), font=font)
             y += head
         _paste(sheet, draw, _to_pil(query), gap, y, cell, border, QUERY)
         for c, (res, hit) in enumerate(zip(results[r], hits[r], strict=True)):
-            x = gap + (c + 1) * (cell + gap) + gap
-            _paste(sheet, draw, _to_pil(res), x, y, cell, border, NEUTRAL if hit is None else HIT if hit else MISS)
+            x = gap + (c % cols + 1) * (cell + gap) + gap
+            yc = y + (c // cols) * line_h
+            _paste(sheet, draw, _to_pil(res), x, yc, cell, border, NEUTRAL if hit is None else HIT if hit else MISS)
             if scores is not None:
-                draw.text((x, y + cell + 1), f"{c + 1}: {scores[r][c]:.3f}", fill=(30, 30, 30), font=font)
+                draw.text((x, yc + cell + 1), f"{c + 1}: {scores[r][c]:.3f}", fill=(30, 30, 30), font=font)
+        y0 += head + lines[r] * line_h
     return sheet
 
 
@@ -75,7 +83,26 @@ def _paste(sheet: Image.Image, draw: ImageDraw.ImageDraw, img: Image.Image, x: i
 
 
 def save_figure(img: Image.Image, path: str | Path) -> Path:
-    """Writes a PNG atomically."""
-    with atomic_write(path) as tmp:
-        img.save(tmp, format="PNG")
-    return Path(path)
+    """Writes a picture atomically, in the format its suffix names (``.png``, ``.jpg``, ``.webp``, ...).
+
+    Raises:
+        ConfigError: the suffix names no image format Pillow writes.
+    """
+    target = Path(path)
+    fmt = figure_format(target)
+    with atomic_write(target) as tmp:
+        img.convert("RGB").save(tmp, format=fmt)
+    return target
+
+
+def figure_format(path: str | Path) -> str:
+    """The Pillow format that ``path``'s suffix names (``.jpg`` -> ``JPEG``).
+
+    Raises:
+        ConfigError: the suffix names no image format Pillow writes.
+    """
+    suffix = Path(path).suffix
+    fmt = Image.registered_extensions().get(suffix.lower())
+    if fmt is None or fmt not in Image.SAVE:
+        raise ConfigError(f"{path}: the suffix {suffix!r} names no picture format; use .png, .jpg or .webp")
+    return fmt

@@ -16,8 +16,9 @@ Layout of an index folder::
 (``None``); the restriction is applied inside faiss (an ``IDSelectorBatch``), so ``k`` results come back whenever
 the chosen domains hold that many items.
 
-**One item per path.** An item with a uri is the content of that path in its domain: adding the same uri again
-with another content hash replaces its vector in place (same id); with the same hash it is unchanged. Several
+**One item per path.** An item with a uri is the content of that path in its domain and source: adding the same
+uri again with another content hash replaces its vector in place (same id); with the same hash it is unchanged
+(an item added without a source is taken over by the first source that lists its uri). Several
 paths may share a content hash (a copy under a new name is its own item, with the stored vector: no embedding).
 Items without a uri are identified by their content hash. ``remove(ids)`` deletes items: in place when the faiss
 index can (Flat, IVF, PQ), otherwise (HNSW) the vectors are rebuilt from the stored embeddings at ``save``, which
@@ -322,21 +323,29 @@ class EmbeddingIndex:
                     f"item {i}: domain {it['domain']!r} has no collection in {self.root}; record it first with "
                     f"add_domain(spec) (collections: {sorted(collections)})"
                 )
-        stored: dict[str, dict[str, dict[str, Any]]] = {}  # domain -> uri -> stored item
+        stored: dict[tuple[str, str], dict[str, dict[str, Any]]] = {}  # (domain, source) -> uri -> stored item
         known: dict[str, set[str]] = {}  # domain -> stored hashes of the uri-less items given
+        for dom, src in {(str(it["domain"]), str(it.get("source", ""))) for it in items}:
+            mine = [it for it in items if it["domain"] == dom and str(it.get("source", "")) == src]
+            uris = [str(it["uri"]) for it in mine if it.get("uri")]
+            stored[dom, src] = self.store.items_by_uri(dom, uris, source=src)
         for dom in {str(it["domain"]) for it in items}:
-            mine = [it for it in items if it["domain"] == dom]
-            stored[dom] = self.store.items_by_uri(dom, [str(it["uri"]) for it in mine if it.get("uri")])
-            known[dom] = self.store.existing_hashes(dom, [str(it["content_hash"]) for it in mine if not it.get("uri")])
+            hashes = [str(it["content_hash"]) for it in items if it["domain"] == dom and not it.get("uri")]
+            known[dom] = self.store.existing_hashes(dom, hashes)
         ids: list[int] = []
         new_rows: list[tuple[int, dict[str, Any]]] = []  # (position in items, row)
         changed: list[tuple[int, dict[str, Any]]] = []
-        seen: set[tuple[str, str]] = set()
+        seen: set[tuple[str, str, str]] = set()
         next_id = self.store.next_id()
         for i, it in enumerate(items):
-            dom, h, uri = str(it["domain"]), str(it["content_hash"]), str(it.get("uri") or "")
-            key = (dom, f"uri:{uri}" if uri else f"hash:{h}")
-            old = stored[dom].get(uri) if uri else None
+            dom, h, uri, src = (
+                str(it["domain"]),
+                str(it["content_hash"]),
+                str(it.get("uri") or ""),
+                str(it.get("source", "")),
+            )
+            key = (dom, src, f"uri:{uri}" if uri else f"hash:{h}")
+            old = stored[dom, src].get(uri) if uri else None
             if key in seen or (old is None and not uri and h in known[dom]):
                 ids.append(-1)
                 continue

@@ -286,6 +286,15 @@ class ItemStore:
         q = f"SELECT id FROM items WHERE domain IN ({','.join('?' * len(wanted))}) ORDER BY id"
         return [int(r[0]) for r in self.conn.execute(q, wanted)] if wanted else []
 
+    def ids_with_hashes(self, hashes: Iterable[str], domains: Iterable[str]) -> list[int]:
+        """The ids of the items of ``domains`` whose content hash is one of ``hashes``, ascending."""
+        hs, ds = list(dict.fromkeys(hashes)), list(dict.fromkeys(domains))
+        if not hs or not ds:
+            return []
+        q = (f"SELECT id FROM items WHERE domain IN ({','.join('?' * len(ds))})"
+             f" AND content_hash IN ({','.join('?' * len(hs))}) ORDER BY id")  # fmt: skip
+        return [int(r[0]) for r in self.conn.execute(q, (*ds, *hs))]
+
     # ---- items ------------------------------------------------------------------------------------
     def next_id(self) -> int:
         """The id the next new item gets (ids start at 0 and are never reused, not even after a removal)."""
@@ -345,17 +354,26 @@ class ItemStore:
                 removed += int(cur.rowcount)
         return removed
 
-    def items_by_uri(self, domain: str, uris: Iterable[str] | None = None) -> dict[str, dict[str, Any]]:
-        """``{uri: item}`` of ``domain``'s items with a non-empty uri (all of them, or those of ``uris``)."""
+    def items_by_uri(
+        self, domain: str, uris: Iterable[str] | None = None, source: str | None = None
+    ) -> dict[str, dict[str, Any]]:
+        """``{uri: item}`` of ``domain``'s items with a non-empty uri (all of them, or those of ``uris``).
+
+        With ``source``, only the items of that source and those added without one (``''``, which a sync adopts),
+        the source's own first.
+        """
+        where, args = "domain = ? AND uri != ''", [domain]
+        if source is not None:
+            where, args = where + " AND source IN (?, '')", [domain, source]
+        order = " ORDER BY (source = '') DESC, id"  # later rows win: the source's own over unsourced ones
         if uris is None:
-            rows = self.conn.execute("SELECT * FROM items WHERE domain = ? AND uri != ''", (domain,))
-            return {r["uri"]: dict(r) for r in rows}
+            return {r["uri"]: dict(r) for r in self.conn.execute(f"SELECT * FROM items WHERE {where}{order}", args)}
         wanted = list(dict.fromkeys(uris))
         out: dict[str, dict[str, Any]] = {}
         for start in range(0, len(wanted), 500):
             chunk = wanted[start : start + 500]
-            q = f"SELECT * FROM items WHERE domain = ? AND uri IN ({','.join('?' * len(chunk))})"
-            out.update({r["uri"]: dict(r) for r in self.conn.execute(q, (domain, *chunk))})
+            q = f"SELECT * FROM items WHERE {where} AND uri IN ({','.join('?' * len(chunk))}){order}"
+            out.update({r["uri"]: dict(r) for r in self.conn.execute(q, (*args, *chunk))})
         return out
 
     def items_of_source(self, source: str, domain: str | None = None) -> list[dict[str, Any]]:

@@ -85,19 +85,32 @@ def content_hashes(batch: dict[str, Any], key: str, spec: DomainSpec) -> Iterato
     paths = batch.get(PATH)
     values = batch[key]
     for i in range(len(values)):
-        if paths is not None and paths[i]:
-            yield file_sha256(paths[i])
-        elif spec.kind.is_visual:
-            assert spec.preprocess is not None
-            u8 = (denormalize(values[i].float().cpu(), spec.preprocess) * 255.0).round().to(torch.uint8)  # (C, H, W)
-            h = hashlib.sha256(str(tuple(u8.shape)).encode())
-            h.update(u8.numpy().tobytes())
-            yield h.hexdigest()
-        elif spec.kind is InputKind.TEXT:
-            yield hashlib.sha256(b"text\0" + str(values[i]).encode("utf-8")).hexdigest()
-        else:
-            v = values[i].detach().float().cpu().numpy()  # (F,)
-            yield hashlib.sha256(b"features\0" + v.astype(np.float32).tobytes()).hexdigest()
+        yield file_sha256(paths[i]) if paths is not None and paths[i] else input_hash(spec, values[i])
+
+
+def input_hash(spec: DomainSpec, value: Any) -> str:
+    """The content hash of one model input of ``spec``'s kind: a picture ``(C, H, W)`` as the uint8 image it was
+    made from, a text as UTF-8, a feature vector ``(F,)`` as float32 bytes (module docstring)."""
+    if spec.kind.is_visual:
+        assert spec.preprocess is not None
+        u8 = (denormalize(value.float().cpu(), spec.preprocess) * 255.0).round().to(torch.uint8)  # (C, H, W)
+        h = hashlib.sha256(str(tuple(u8.shape)).encode())
+        h.update(u8.numpy().tobytes())
+        return h.hexdigest()
+    if spec.kind is InputKind.TEXT:
+        return hashlib.sha256(b"text\0" + str(value).encode("utf-8")).hexdigest()
+    v = torch.as_tensor(value).detach().float().cpu().numpy().reshape(-1)  # (F,)
+    return hashlib.sha256(b"features\0" + v.astype(np.float32).tobytes()).hexdigest()
+
+
+def query_hashes(spec: DomainSpec, raw: RawQuery, x: Any) -> set[str]:
+    """Every content hash an indexed copy of this query could have: its file's bytes (a path) and its model input
+    ``x`` (a batch of one from ``query_input``), so a query finds its own item whether that was indexed from a
+    file or rendered."""
+    out = {input_hash(spec, x[0])}
+    if isinstance(raw, str | os.PathLike) and spec.kind is not InputKind.TEXT and Path(raw).is_file():
+        out.add(file_sha256(raw))
+    return out
 
 
 def item_record(batch: dict[str, Any], i: int, key: str, h: str, spec: DomainSpec, prefix: str) -> dict[str, Any]:

@@ -5,6 +5,11 @@ A query names its domain (or takes the default one of its kind) and is prepared 
 vector as it is), embedded by the task, optionally modified by a text when the task composes (TIRG,
 arXiv:1812.07119; LTT, arXiv:1903.00793: ``T(f(x), g(t))``; the ``compose`` capability of
 ``capabilities.py``), and searched against one collection of the index, a list of them, or all.
+
+By default the query's own item is left out of its hits, as the papers' protocols remove a query's source image
+from its ranking: an indexed item with the same content (``inputs.query_hashes``: the file's bytes, or the model
+input it makes) is not returned, and ``SearchResult.notes`` says so (``keep_query=True`` keeps it). The notes also
+say when ``k`` is more than the searched domains hold and when a blank modification made a plain search.
 ``semspace search`` and the service use this class; ``retrieval/indexing.py`` builds the indexes it reads.
 """
 
@@ -23,7 +28,7 @@ from semspace.data.domains import DomainSpec, InputKind
 from semspace.errors import CheckpointError, ConfigError
 from semspace.eval.figures import retrieval_grid
 from semspace.index import EmbeddingIndex
-from semspace.retrieval.inputs import RawQuery, query_input
+from semspace.retrieval.inputs import RawQuery, query_hashes, query_input
 from semspace.retrieval.runs import checkpoint_path, load_run, model_info_for
 from semspace.types import SearchHit
 from semspace.utils.device import resolve_device
@@ -39,6 +44,8 @@ class SearchResult:
     unknown_words: list[str] = field(default_factory=list)
     query_domain: str = ""
     searched_domains: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # what a person should know about the answer (one line each)
+    excluded: list[int] = field(default_factory=list)  # ids left out as the query itself
 
 
 class Searcher:
@@ -106,6 +113,7 @@ class Searcher:
         modify: str | None = None,
         k: int = 10,
         in_domains: list[str] | None = None,
+        keep_query: bool = False,
     ) -> SearchResult:
         """Nearest items to one query of ``domain``, optionally modified by a text.
 
@@ -116,39 +124,46 @@ class Searcher:
             modify: a modification ("make the red cube blue") for tasks that compose; blank: a plain search.
             k: number of results.
             in_domains: collections of the index to search (default: all).
+            keep_query: keep the query's own item (same content) among the hits.
+
+        Raises:
+            ConfigError: an unknown domain, ``k <= 0``, or a modification the task cannot apply to ``domain``.
         """
         spec = self._domain(domain)
         x = query_input(spec, query)
+        own = set() if keep_query else query_hashes(spec, query, x)
         if not isinstance(x, list):
             x = x.to(self.device)
         with torch.no_grad():
             z = self.task.embed(spec.name, x)  # (1, D)
-        return self._answer(z, modify, k, spec.name, in_domains)
+        return self._answer(z, modify, k, spec.name, in_domains, own)
 
-    def search_image(self, image: RawQuery, *, modify: str | None = None, k: int = 10,
-                     query_domain: str | None = None, in_domains: list[str] | None = None) -> SearchResult:  # fmt: skip
+    def search_image(self, image: RawQuery, *, modify: str | None = None, k: int = 10, query_domain: str | None = None,
+                     in_domains: list[str] | None = None, keep_query: bool = False) -> SearchResult:  # fmt: skip
         """``search`` with a picture of an image domain (default: ``default_domain("image")``)."""
         return self.search(image, domain=query_domain or self.default_domain(InputKind.IMAGE), modify=modify, k=k,
-                           in_domains=in_domains)  # fmt: skip
+                           in_domains=in_domains, keep_query=keep_query)  # fmt: skip
 
     def search_sketch(self, sketch: RawQuery, *, k: int = 10, query_domain: str | None = None,
-                      in_domains: list[str] | None = None) -> SearchResult:  # fmt: skip
+                      in_domains: list[str] | None = None, keep_query: bool = False) -> SearchResult:  # fmt: skip
         """``search`` with a drawing of a sketch domain (default: ``default_domain("sketch")``)."""
         return self.search(sketch, domain=query_domain or self.default_domain(InputKind.SKETCH), k=k,
-                           in_domains=in_domains)  # fmt: skip
+                           in_domains=in_domains, keep_query=keep_query)  # fmt: skip
 
     def search_text(self, text: str, *, k: int = 10, query_domain: str | None = None,
-                    in_domains: list[str] | None = None) -> SearchResult:  # fmt: skip
+                    in_domains: list[str] | None = None, keep_query: bool = False) -> SearchResult:  # fmt: skip
         """``search`` with a text of a text domain (default: ``default_domain("text")``)."""
         return self.search(text, domain=query_domain or self.default_domain(InputKind.TEXT), k=k,
-                           in_domains=in_domains)  # fmt: skip
+                           in_domains=in_domains, keep_query=keep_query)  # fmt: skip
 
-    def search_item(self, item_id: int, modify: str | None = None, k: int = 10,
-                    in_domains: list[str] | None = None) -> SearchResult:  # fmt: skip
-        """Nearest items to an indexed item (its stored vector), optionally modified by a text."""
+    def search_item(self, item_id: int, modify: str | None = None, k: int = 10, in_domains: list[str] | None = None,
+                    keep_query: bool = False) -> SearchResult:  # fmt: skip
+        """Nearest items to an indexed item (its stored vector), optionally modified by a text; the item itself (and
+        the items of the same content) are left out unless ``keep_query``."""
         item = self.index.get_item(item_id)
         z = torch.from_numpy(self.index.reconstruct(item_id))[None].to(self.device)  # (1, D)
-        return self._answer(z, modify, k, str(item["domain"]) if item else "", in_domains)
+        own = {str(item["content_hash"])} if item and not keep_query else set()
+        return self._answer(z, modify, k, str(item["domain"]) if item else "", in_domains, own)
 
     def _domain(self, name: str) -> DomainSpec:
         if name not in self.domains:
@@ -156,17 +171,21 @@ class Searcher:
             raise ConfigError(f"query domain {name!r}: task {self.task.name!r} embeds {kinds}")
         return self.domains[name]
 
-    def _answer(self, z: torch.Tensor, modify: str | None, k: int, dom: str,
-                in_domains: list[str] | None) -> SearchResult:  # fmt: skip
+    def _answer(self, z: torch.Tensor, modify: str | None, k: int, dom: str, in_domains: list[str] | None,
+                own: set[str]) -> SearchResult:  # fmt: skip
         if k <= 0:
             raise ConfigError(f"k must be positive, got {k}")
         unknown: list[str] = []
-        if modify is not None and modify.strip():
+        notes: list[str] = []
+        if modify is not None and not modify.strip():
+            notes.append("the modification is empty: this is a plain search")
+        elif modify is not None:
             composer = require(self.task, "compose")
-            if dom not in composer.composable_domains():
+            can = composer.composable_domains()
+            if dom not in can:
                 raise ConfigError(
-                    f"the composer of task {self.task.name!r} modifies queries of {composer.composable_domains()}, "
-                    f"not of domain {dom!r}"
+                    f"the composer of task {self.task.name!r} modifies queries of domain(s) {can}, not of domain "
+                    f"{dom!r}; give the query as one of those (--query-domain) or search without --modify"
                 )
             unknown = composer.unknown_words([modify])
             if unknown:
@@ -174,8 +193,19 @@ class Searcher:
             with torch.no_grad():
                 z = composer.compose(z, [modify])  # (1, D)
         searched = list(in_domains) if in_domains else list(self.index.store.get_domains())
-        hits = self.index.search(z.float().cpu().numpy(), k, domains=in_domains or None)[0]
-        return SearchResult(hits=hits, unknown_words=unknown, query_domain=dom, searched_domains=searched)
+        held = sum(n for d, n in self.index.store.domain_counts().items() if d in searched)
+        same = set(self.index.store.ids_with_hashes(own, searched)) if own else set()
+        hits = self.index.search(z.float().cpu().numpy(), k + len(same), domains=in_domains or None)[0]
+        left_out = [h.id for h in hits if h.id in same]
+        hits = [h for h in hits if h.id not in same][:k]
+        if left_out:
+            notes.append(f"left out {len(left_out)} hit(s) identical to the query (id {', '.join(map(str, left_out))}; "
+                         "--keep-query keeps them)")  # fmt: skip
+        if k > held - len(same):
+            notes.append(f"asked for {k} results; the searched domain(s) {', '.join(searched)} hold {held} item(s)"
+                         + (f", {len(same)} of them the query itself" if same else ""))  # fmt: skip
+        return SearchResult(hits=hits, unknown_words=unknown, query_domain=dom, searched_domains=searched,
+                            notes=notes, excluded=left_out)  # fmt: skip
 
     # ---- pictures ------------------------------------------------------------------------------------
     def result_grid(
@@ -185,12 +215,14 @@ class Searcher:
         *,
         caption: str | None = None,
         relevant: list[bool | None] | None = None,
+        per_row: int = 10,
     ) -> Image.Image:
         """The query picture (a blank square for text or vector queries) and the thumbnails of its hits with their
-        scores, one row (``eval.figures.retrieval_grid``); ``relevant`` frames hits green/red (default grey)."""
+        scores, ``per_row`` to a line (``eval.figures.retrieval_grid``); ``relevant`` frames hits green/red (default
+        grey)."""
         blank = Image.new("RGB", (64, 64), (200, 200, 200))
         thumbs = [self.index.thumbnail(h.id) or blank for h in result.hits]
         marks = relevant if relevant is not None else [None] * len(result.hits)
         first = query if query is not None else Image.new("RGB", (64, 64), (255, 255, 255))
         return retrieval_grid([first], [thumbs], [marks], scores=[[h.score for h in result.hits]],
-                              captions=[caption] if caption else None)  # fmt: skip
+                              captions=[caption] if caption else None, per_row=per_row)  # fmt: skip

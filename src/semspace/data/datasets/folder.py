@@ -84,6 +84,10 @@ class ImageFolderDataset(BaseDataset):
     def __len__(self) -> int:
         return len(self.paths)
 
+    def item_path(self, idx: int) -> Path:
+        """The file of item ``idx``, without reading it (an index sync compares its size and mtime)."""
+        return self.paths[idx]
+
     def get_item(self, idx: int) -> dict[str, Any]:
         path = self.paths[idx]
         return {IMAGE: self.read_image(path), PATH: str(path), LABEL: int(self.labels[idx]), KEY: self.keys[idx]}

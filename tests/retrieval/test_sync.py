@@ -1,0 +1,203 @@
+"""``index build`` as a sync: the folder trial of issue 8 (change, delete, copy, corrupt, kill and re-run)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from semspace.cli.main import main
+from semspace.config import load_run_cfg
+from semspace.engine.run import train
+from semspace.errors import DataError
+from semspace.index import EmbeddingIndex
+from semspace.index.journal import JOURNAL_NAME, BuildJournal
+from semspace.retrieval import Searcher, build_index
+from semspace.retrieval.indexing import normalise_source
+
+ROOT = Path(__file__).resolve().parents[2]
+TINY = ["data.train.args.n=32", "data.train.args.size=32", "train.max_steps=3", "train.batch_size=16",
+        "train.num_workers=0", "train.eval_every=0", "train.log_every=5", "eval={}", "task_args.encoder_a=tiny_cnn",
+        "task_args.encoder_b=tiny_cnn", "task_args.embed_dim=32"]  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    run_dir = tmp_path_factory.mktemp("sync") / "run"
+    train(load_run_cfg(ROOT / "configs" / "align" / "world_2d_3d.yaml", TINY), run_dir)
+    return run_dir
+
+
+def _picture(path: Path, seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    Image.fromarray(rng.integers(0, 256, (24 + seed % 7, 30, 3), dtype=np.uint8)).save(path)
+
+
+def _photos(folder: Path, n: int = 6) -> list[Path]:
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = [folder / f"p{i}.png" for i in range(n)]
+    for i, p in enumerate(paths):
+        _picture(p, i)
+    return paths
+
+
+def _state(index_dir: Path) -> dict[str, str]:
+    """``{uri: content hash}`` of the index, asserting one item per uri."""
+    items = list(EmbeddingIndex.open(index_dir).store.iter_items())
+    uris = [it["uri"] for it in items]
+    assert len(uris) == len(set(uris)), "an uri is stored twice"
+    return {it["uri"]: it["content_hash"] for it in items}
+
+
+def _no_orphans(index_dir: Path) -> None:
+    index = EmbeddingIndex.open(index_dir)
+    names = sorted(p.name for p in index_dir.iterdir())
+    assert names == [index.manifest["generation"], "manifest.json", "thumbs"], names  # one generation, no journal
+    hashes = index.store.content_hashes()
+    thumbs = [p for p in (index_dir / "thumbs").rglob("*") if p.is_file()]
+    assert {p.stem for p in thumbs} == hashes  # exactly one thumbnail per content, no temp files
+    assert not list(index_dir.rglob("*.tmp.*"))
+
+
+def _hash_of(path: Path) -> str:
+    from semspace.retrieval.runs import file_sha256
+
+    return file_sha256(path)
+
+
+def test_the_folder_trial_ends_with_one_item_per_existing_path(run: Path, tmp_path: Path) -> None:
+    photos, out = tmp_path / "photos", tmp_path / "idx"
+    paths = _photos(photos)
+    first = build_index(run, f"folder:{photos}", out, batch_size=2)
+    assert (first["added"], first["embedded"], first["total"]) == (6, 6, 6)
+    first_ids = {it["uri"]: it["id"] for it in EmbeddingIndex.open(out).store.iter_items()}
+    same = build_index(run, f"folder:{photos}/", out)  # a trailing slash: the same source, nothing to do
+    assert (same["unchanged"], same["embedded"], same["saved"]) == (6, 0, False)
+
+    _picture(paths[0], 100)  # changed in place
+    paths[1].unlink()  # deleted
+    shutil.copy(paths[2], photos / "copy-of-p2.png")  # copied under a new name
+    (photos / "broken.png").write_bytes(b"not a png at all")  # unreadable
+    stats = build_index(run, f"folder:{photos}", out)
+    assert (stats["added"], stats["updated"], stats["removed"], stats["unreadable"]) == (1, 1, 1, 1)
+    assert (stats["embedded"], stats["reused"], stats["unchanged"]) == (1, 1, 4)  # the copy takes p2's embedding
+    assert stats["unreadable_items"][0][0] == str((photos / "broken.png").resolve())
+    existing = sorted(p for p in photos.iterdir() if p.name != "broken.png")
+    assert _state(out) == {str(p.resolve()): _hash_of(p) for p in existing}  # the new content, one item per path
+    _no_orphans(out)
+    searcher = Searcher(out)
+    hit = searcher.search_image(paths[0], k=1, keep_query=True).hits[0]
+    assert hit.uri == str(paths[0].resolve()) and hit.score == pytest.approx(1.0, abs=1e-4)
+    ids = {it["uri"]: it["id"] for it in searcher.index.store.iter_items()}
+    assert ids[str(paths[0].resolve())] == first_ids[str(paths[0].resolve())]  # updated in place: the same id
+
+
+def test_a_killed_build_leaves_the_index_as_it_was_and_resumes(
+    run: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    photos, out = tmp_path / "photos", tmp_path / "idx"
+    paths = _photos(photos, 8)
+    build_index(run, f"folder:{photos}", out)
+    before = _state(out)
+    for i, p in enumerate(paths[:5]):
+        _picture(p, 200 + i)
+    calls = {"n": 0}
+    record = BuildJournal.record
+
+    def killed_after_two(self: BuildJournal, entries: list[Any]) -> None:
+        calls["n"] += 1
+        if calls["n"] > 2:
+            raise KeyboardInterrupt("killed")
+        record(self, entries)
+
+    monkeypatch.setattr(BuildJournal, "record", killed_after_two)
+    with pytest.raises(KeyboardInterrupt):
+        build_index(run, f"folder:{photos}", out, batch_size=1)
+    monkeypatch.undo()
+    assert _state(out) == before  # the previous generation is untouched
+    assert (out / JOURNAL_NAME).is_file()
+    info = EmbeddingIndex.open(out).info()
+    assert info["unfinished_build"] is True
+    again = build_index(run, f"folder:{photos}", out, batch_size=1)
+    assert (again["resumed"], again["embedded"], again["updated"]) == (2, 3, 5)  # nothing finished is redone
+    assert _state(out) == {str(p.resolve()): _hash_of(p) for p in paths}
+    _no_orphans(out)
+
+
+def test_a_kill_after_embedding_everything_resumes_without_embedding(
+    run: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    photos, out = tmp_path / "photos", tmp_path / "idx"
+    paths = _photos(photos, 4)
+    build_index(run, f"folder:{photos}", out)
+    _picture(paths[3], 300)
+    (photos / "new.png").write_bytes(paths[0].read_bytes()[:0] or b"")  # an empty file: unreadable
+    _picture(photos / "extra.png", 301)
+
+    def killed(self: EmbeddingIndex) -> None:  # thumbnails are written, the switch never happens
+        raise KeyboardInterrupt("killed before the switch")
+
+    monkeypatch.setattr(EmbeddingIndex, "save", killed)
+    with pytest.raises(KeyboardInterrupt):
+        build_index(run, f"folder:{photos}", out)
+    monkeypatch.undo()
+    again = build_index(run, f"folder:{photos}", out)
+    assert (again["embedded"], again["resumed"], again["added"], again["updated"], again["unreadable"]) == (0, 2, 1, 1, 1)
+    _no_orphans(out)  # the killed build's thumbnails are either used now or gone
+
+
+def test_strict_stops_at_the_first_unreadable_file_and_leaves_nothing(run: Path, tmp_path: Path) -> None:
+    photos = tmp_path / "photos"
+    _photos(photos, 2)
+    (photos / "a-broken.png").write_bytes(b"\x89PNG\r\n\x1a\n truncated")
+    with pytest.raises(DataError, match=r"a-broken\.png.*without --strict"):
+        build_index(run, f"folder:{photos}", tmp_path / "idx", strict=True)
+    assert not (tmp_path / "idx").exists()
+
+
+def test_a_new_factory_rebuilds_without_embedding(run: Path, tmp_path: Path) -> None:
+    photos, out = tmp_path / "photos", tmp_path / "idx"
+    _photos(photos, 5)
+    build_index(run, f"folder:{photos}", out)
+    stats = build_index(run, f"folder:{photos}", out, factory="HNSW32")
+    assert (stats["rebuilt_from"], stats["factory"], stats["embedded"], stats["saved"]) == ("Flat", "HNSW32", 0, True)
+    assert EmbeddingIndex.open(out).manifest["factory"] == "HNSW32" and len(_state(out)) == 5
+    kept = build_index(run, f"folder:{photos}", out)  # no --factory: the index keeps its own
+    assert (kept["rebuilt_from"], kept["factory"], kept["saved"]) == (None, "HNSW32", False)
+
+
+def test_sources_are_normalised(tmp_path: Path) -> None:
+    (tmp_path / "x").mkdir()
+    here = os.getcwd()
+    try:
+        os.chdir(tmp_path)
+        assert normalise_source("folder:x") == normalise_source(f"folder:{tmp_path}/x/") == f"folder:{tmp_path / 'x'}"
+    finally:
+        os.chdir(here)
+    assert normalise_source("world_scenes:split=test,n=2") == normalise_source("world_scenes:n=2,split=test")
+
+
+def test_cli_remove_and_info(run: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    photos, other, out = tmp_path / "photos", tmp_path / "other", tmp_path / "idx"
+    _photos(photos, 3)
+    _photos(other, 2)
+    for src in (photos, other):
+        assert main(["index", "build", "--run-dir", str(run), "--data", f"folder:{src}", "--out", str(out)]) == 0
+    capsys.readouterr()
+    assert main(["index", "info", "--index", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "5 items" in text and f"folder:{photos.resolve()} -> render3d: 3 items" in text and "render3d (image)" in text
+    assert main(["index", "remove", "--index", str(out), "--source", f"folder:{other}/"]) == 0
+    assert "removed 2 item(s)" in capsys.readouterr().out and len(_state(out)) == 3
+    assert main(["index", "remove", "--index", str(out), "--id", "0"]) == 0
+    assert len(_state(out)) == 2
+    assert main(["index", "remove", "--index", str(out), "--id", "0"]) == 1
+    assert "no item with id [0]" in capsys.readouterr().err
+    assert main(["index", "remove", "--index", str(out), "--source", "folder:/nowhere"]) == 1
+    assert "holds no items of source" in capsys.readouterr().err
+    _no_orphans(out)
