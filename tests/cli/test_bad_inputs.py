@@ -107,6 +107,8 @@ ROWS: list[Row] = [
      "--set", "train.lr=0"], 1, "expected a learning rate > 0"),
     ("train: max steps 0", lambda p: ["train", "--config", TRANSFER, "--run-dir", str(p["root"] / "t"), *SETS,
      "--max-steps", "0"], 1, "train.max_steps"),
+    ("train: an impossible task value", lambda p: ["train", "--config", TRANSFER, "--run-dir", str(p["root"] / "t"),
+     *SETS, "--set", "task_args.embed_dim=-1"], 1, "task 'transfer' cannot be built from its task_args"),
     ("train: several problems", lambda p: ["train", "--config", TRANSFER, "--run-dir", str(p["root"] / "t"), *SETS,
      "--set", "train.lr=-1", "--set", "train.optimizer=sgdd"], 1, "2 problems in the config: (1) train.lr"),
     ("train: wrong type", lambda p: ["train", "--config", TRANSFER, "--run-dir", str(p["root"] / "t"), *SETS,

@@ -318,7 +318,10 @@ class Trainer:
             raise self._other_model(path, ckpt, reason[:160] + ("..." if len(reason) > 160 else "")) from None
         changed = _config_diff(ckpt["run_cfg"], self.run_cfg) if ckpt.get("run_cfg") else []
         if changed:
-            log.warning("resuming %s with a changed config: %s", path, _describe_diff(changed))
+            log.warning(
+                "resuming %s with a changed config: %s (the optimizer and scheduler continue from their saved state)",
+                path, _describe_diff(changed),
+            )  # fmt: skip
         for k, sched in self.schedulers.items():
             sched.load_state_dict(ckpt["schedulers"][k])
         self.scaler.load_state_dict(ckpt["scaler"])

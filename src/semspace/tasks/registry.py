@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from semspace.config import from_dict
-from semspace.errors import CheckpointError
+from semspace.errors import CheckpointError, ConfigError
 from semspace.models.checkpoint import clean_state_dict, load_checkpoint
 from semspace.registry import Registry, UnknownNameError
 from semspace.tasks.base import Task
@@ -26,6 +26,8 @@ def create_task(name: str, task_args: dict[str, Any] | None = None, dataset: Any
         UnknownNameError: ``name``, or a registry name inside ``task_args`` (a composer, a loss, ...), is not
             registered; the error is located at the ``task_args`` key that holds the name
             (``task_args.composer: unknown composer 'tirgg'; did you mean 'tirg'? ...``).
+        ConfigError: ``task_args`` does not fit the task's ``Cfg``, or a value is impossible (building the task
+            raised a ``ValueError``, ``TypeError`` or ``RuntimeError``: a negative width, ...).
     """
     cls = TASKS.get(name)
     cfg = from_dict(cls.Cfg, task_args or {}, "task_args")
@@ -37,6 +39,12 @@ def create_task(name: str, task_args: dict[str, Any] | None = None, dataset: Any
         if key is None:
             raise
         raise exc.at(f"task_args.{key}") from None
+    except (ValueError, TypeError, RuntimeError) as exc:  # an impossible value reached torch (a negative width, ...)
+        reason = " ".join(str(exc).split())
+        raise ConfigError(
+            f"task {name!r} cannot be built from its task_args ({type(exc).__name__}: {reason[:200]}); check their "
+            "values (sizes >= 1, ...)"
+        ) from exc
 
 
 def _find_value(node: Any, value: Any, prefix: str = "") -> str | None:
