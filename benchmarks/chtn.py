@@ -39,7 +39,7 @@ from semspace.utils.io import atomic_write_text
 from semspace.utils.seed import seed_everything
 
 CONFIG = "configs/chtn/world.yaml"
-STEPS = 1000
+STEPS = 600
 DEEP = {  # label -> (task, task_args overrides)
     "DSCMR objective": ("dscmr", {"hidden_dim": 512, "common_dim": 512}),
     "CHTN without source (no transfer)": ("chtn", {"use_source": False}),

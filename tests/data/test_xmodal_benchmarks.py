@@ -36,10 +36,14 @@ def _pascal(root: Path, n_tr: int = 5, n_te: int = 3, skip: tuple[str, ...] = ()
     """DSCMR's folder: one .mat per array, its only key named like the file."""
     rng = np.random.default_rng(1)
     root.mkdir(parents=True, exist_ok=True)
-    arrays = {"train_img": rng.random((n_tr, 4096), dtype=np.float32), "test_img": rng.random((n_te, 4096),
-              dtype=np.float32), "train_txt": rng.random((n_tr, 300), dtype=np.float32),
-              "test_txt": rng.random((n_te, 300), dtype=np.float32),
-              "train_img_lab": rng.integers(0, 20, (n_tr, 1)), "test_img_lab": rng.integers(0, 20, (n_te, 1))}  # fmt: skip
+    arrays = {
+        "train_img": rng.random((n_tr, 4096), dtype=np.float32),
+        "test_img": rng.random((n_te, 4096), dtype=np.float32),
+        "train_txt": rng.random((n_tr, 300), dtype=np.float32),
+        "test_txt": rng.random((n_te, 300), dtype=np.float32),
+        "train_img_lab": rng.integers(0, 20, (n_tr, 1)),
+        "test_img_lab": rng.integers(0, 20, (n_te, 1)),
+    }
     for k, v in arrays.items():
         if k not in skip:
             scipy.io.savemat(root / f"{k}.mat", {k: v})
