@@ -1,7 +1,7 @@
 """Cross-modal hybrid transfer (CHTN, Huang, Peng, Yuan, IJCAI 2017): the paper-style MAP table on the world.
 
-Target: ``world_xmodal``, 10 look-alike classes with **8 photo-caption pairs per class** for training and 50 per
-class for testing (500 image queries, 500 text queries); source: ``world_xmodal_source``, 60 labelled photos of
+Target: ``xmodal_pairs``, 10 look-alike classes with **8 photo-caption pairs per class** for training and 50 per
+class for testing (500 image queries, 500 text queries); source: ``xmodal_source``, 60 labelled photos of
 each of 58 other classes in another photographic style (``world/objects/xmodal.py`` says what the source teaches).
 Rows, all on the same inputs (64 px photos, bag-of-words captions), the same seed and split, in one run:
 

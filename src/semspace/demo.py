@@ -265,7 +265,7 @@ def chtn_section(out: str | Path, *, quick: bool = False, progress: bool = False
     rows = [{"method": k, "image->text MAP": m["image_to_text_mAP@all"], "text->image MAP": m["text_to_image_mAP@all"],
              "mean MAP": m["mean_mAP@all"]} for k, m in tables.items()]  # fmt: skip
     table = markdown_table(rows, ["method", "image->text MAP", "text->image MAP", "mean MAP"])
-    spec = DataSpec("world_xmodal", {"split": "test", "pairs_per_class": 20})
+    spec = DataSpec("xmodal_pairs", {"split": "test", "pairs_per_class": 20})
     for domain in ("photo", "text"):
         build_index(out / "run", spec, out / "index", domain=domain, progress=progress)
     searcher = Searcher(out / "index")

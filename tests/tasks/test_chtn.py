@@ -23,8 +23,8 @@ TINY: dict[str, Any] = {"image_trunk": "tiny_cnn", "widths": [16, 16], "shared_w
 
 
 def _data(n_src: int = 4) -> tuple[Any, Any]:
-    target = create_dataset("world_xmodal", split="train", pairs_per_class=4, classes=CLASSES, size=32)
-    source = create_dataset("world_xmodal_source", split="train", n_per_class=n_src, classes=["bus", "fish"], size=32)
+    target = create_dataset("xmodal_pairs", split="train", pairs_per_class=4, classes=CLASSES, size=32)
+    source = create_dataset("xmodal_source", split="train", n_per_class=n_src, classes=["bus", "fish"], size=32)
     return target, source
 
 
@@ -119,10 +119,10 @@ def test_trained_run_reloads_evaluates_and_indexes_both_domains(tmp_path: Path) 
     cfg = TrainCfg(max_steps=3, batch_size=8, log_every=1, ckpt_every=100)
     Trainer(task, cfg, tmp_path / "run", dataset=target, extra_datasets={"source": source}).fit()
     reloaded, _ = load_task(tmp_path / "run" / "model.pt")
-    data = {"name": "world_xmodal", "args": {"split": "test", "pairs_per_class": 2, "classes": CLASSES, "size": 32}}
+    data = {"name": "xmodal_pairs", "args": {"split": "test", "pairs_per_class": 2, "classes": CLASSES, "size": 32}}
     metrics = create_protocol("cross_modal_map", data=data)(reloaded)
     assert set(metrics) == {"image_to_text_mAP@all", "text_to_image_mAP@all", "mean_mAP@all"}
-    spec = "world_xmodal:split=test,pairs_per_class=2,size=32"
+    spec = "xmodal_pairs:split=test,pairs_per_class=2,size=32"
     build_index(tmp_path / "run", spec, tmp_path / "index", domain="photo")
     build_index(tmp_path / "run", spec, tmp_path / "index", domain="text")
     searcher = Searcher(tmp_path / "index")

@@ -84,7 +84,7 @@ class CrossModalMapProtocol:
         batch_size: int = 256,
     ) -> None:
         if not isinstance(data, dict) or "name" not in data:
-            raise ConfigError("cross_modal_map: data needs a 'name' (a paired dataset, e.g. world_xmodal)")
+            raise ConfigError("cross_modal_map: data needs a 'name' (a paired dataset, e.g. xmodal_pairs)")
         self.data = {"name": data["name"], "args": dict(data.get("args", {}))}
         self.image_domain, self.text_domain = image_domain, text_domain
         self.map_at, self.precision_at = list(map_at), [int(k) for k in precision_at]

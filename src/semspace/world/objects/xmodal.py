@@ -1,11 +1,11 @@
 """The world's cross-modal transfer benchmark (CHTN, ``papers/chtn.md``): few photo-caption pairs, a big labelled
 single-modal photo source of other categories and another style.
 
-* ``world_xmodal`` (the target): photos of the objects world with their captions, ``pairs_per_class`` pairs per
+* ``xmodal_pairs`` (the target): photos of the objects world with their captions, ``pairs_per_class`` pairs per
   class of ``TARGET_CLASSES`` for training (few: 8 by default) and more for testing. The ten target classes come
   in look-alike couples (chair/stool, mug/cup, car/truck, apple/pear, house/tent) whose photos differ in part
   shapes and proportions, not in colour, texture or background (those vary at random within every class).
-* ``world_xmodal_source`` (the source, like CHTN's ImageNet): labelled photos of the *other* 58 categories,
+* ``xmodal_source`` (the source, like CHTN's ImageNet): labelled photos of the *other* 58 categories,
   ``n_per_class`` each, in another photographic style (``catalogue``: colours washed towards grey and higher
   contrast, ``stylize``).
 
@@ -45,7 +45,7 @@ def stylize(img: np.ndarray, style: str) -> np.ndarray:
     if style == "plain":
         return img
     if style != "catalogue":
-        raise ConfigError(f"world_xmodal_source: style must be one of {STYLES}, got {style!r}")
+        raise ConfigError(f"xmodal_source: style must be one of {STYLES}, got {style!r}")
     x = img.astype(np.float32) / 255.0  # (H, W, 3)
     grey = x.mean(axis=2, keepdims=True)  # (H, W, 1)
     x = 0.4 * x + 0.6 * grey
@@ -84,7 +84,7 @@ class _XmodalBase(WorldDataset):
         return np.arange(self.n, dtype=np.int64) % self.num_classes
 
 
-@DATASETS.register("world_xmodal")
+@DATASETS.register("xmodal_pairs")
 class XmodalPairsDataset(_XmodalBase):
     """Photo-caption pairs of the target classes (module docstring).
 
@@ -100,7 +100,7 @@ class XmodalPairsDataset(_XmodalBase):
     ``DOMAIN`` ``"photo"``, ``INDEX``.
     """
 
-    name = "world_xmodal"
+    name = "xmodal_pairs"
 
     def __init__(
         self,
@@ -141,7 +141,7 @@ class XmodalPairsDataset(_XmodalBase):
         }
 
 
-@DATASETS.register("world_xmodal_source")
+@DATASETS.register("xmodal_source")
 class XmodalSourceDataset(_XmodalBase):
     """Labelled single-modal photos of the source classes, in another style (module docstring).
 
@@ -157,7 +157,7 @@ class XmodalSourceDataset(_XmodalBase):
     Items: ``IMAGE``, ``LABEL`` (index in ``classes``), ``KEY``, ``DOMAIN`` ``"photo"``, ``INDEX``.
     """
 
-    name = "world_xmodal_source"
+    name = "xmodal_source"
 
     def __init__(
         self,
