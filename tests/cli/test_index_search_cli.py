@@ -13,6 +13,7 @@ from PIL import Image
 from semspace.cli.main import main
 from semspace.config import load_run_cfg
 from semspace.engine.run import train
+from semspace.errors import ConfigError
 from semspace.eval.figures import NEUTRAL, QUERY
 from semspace.index import exact_knn
 from semspace.retrieval import Searcher
@@ -127,6 +128,28 @@ def test_help_has_examples(capsys: pytest.CaptureFixture[str]) -> None:
         assert "Example:" in capsys.readouterr().out
 
 
+def test_grids_take_their_format_from_the_suffix_and_wrap(
+    align_index: tuple[Path, Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _, index, photos = align_index
+    grey = str(photos / "grey.png")
+    base = ["search", "--index", str(index), "--image", grey]
+    capsys.readouterr()
+    assert main([*base, "-k", "100000", "--grid", str(tmp_path / "all.jpg")]) == 0
+    err = capsys.readouterr().err
+    assert "note: asked for 100000 results; the searched domain(s) render3d hold 23 item(s), 1 of them the query" in err
+    with Image.open(tmp_path / "all.jpg") as img:  # JPEG bytes under a .jpg name, 22 results wrapped 10 to a row
+        assert img.format == "JPEG" and img.width == 11 * (96 + 8) + 16 and img.height > 3 * 96
+    assert main([*base, "--grid", str(tmp_path / "grid.webp")]) == 0
+    with Image.open(tmp_path / "grid.webp") as img:
+        assert img.format == "WEBP"
+    capsys.readouterr()
+    assert main([*base, "--grid", str(tmp_path / "grid.txt")]) == 1
+    err = capsys.readouterr().err.strip()
+    assert "suffix '.txt' names no picture format" in err and len(err.splitlines()) == 1
+    assert not (tmp_path / "grid.txt").exists()
+
+
 def test_modify_composes_the_query_and_warns_about_unknown_words(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -191,5 +214,7 @@ def test_one_index_holds_renders_and_their_descriptions(tmp_path: Path, capsys: 
     assert doc["hits"][0]["score"] == pytest.approx(1.0, abs=1e-4)
     assert main(text_query) == 0
     assert json.loads(capsys.readouterr().out)["excluded"] == twins  # the same text is the query itself
+    with pytest.raises(ConfigError, match=r"modifies queries of domain\(s\) \['render3d'\], not of domain 'text'"):
+        searcher.search(item["caption"], domain="text", modify="make it red")
     assert main(["search", "--index", str(index), "--text", item["caption"], "--domain", "render3d", "--json"]) == 0
     assert {h["domain"] for h in json.loads(capsys.readouterr().out)["hits"]} == {"render3d"}

@@ -73,7 +73,13 @@ def test_world_gallery_is_indexed_with_the_runs_vectors_and_rebuilt_incrementall
         np.testing.assert_allclose(index.reconstruct(i), z, atol=1e-5)
         assert index.thumbnail(i).size == (32, 32)  # type: ignore[union-attr]
     again = build_index(run, WORLD, out)  # the same source: nothing rendered, embedded or written
-    assert (again["added"], again["unchanged"], again["embedded"], again["saved"], again["total"]) == (0, 24, 0, False, 24)
+    assert (again["added"], again["unchanged"], again["embedded"], again["saved"], again["total"]) == (
+        0,
+        24,
+        0,
+        False,
+        24,
+    )
 
 
 def test_folder_images_of_any_mode_find_themselves(run: Path, tmp_path: Path) -> None:

@@ -147,7 +147,13 @@ def test_a_kill_after_embedding_everything_resumes_without_embedding(
         build_index(run, f"folder:{photos}", out)
     monkeypatch.undo()
     again = build_index(run, f"folder:{photos}", out)
-    assert (again["embedded"], again["resumed"], again["added"], again["updated"], again["unreadable"]) == (0, 2, 1, 1, 1)
+    assert (again["embedded"], again["resumed"], again["added"], again["updated"], again["unreadable"]) == (
+        0,
+        2,
+        1,
+        1,
+        1,
+    )
     _no_orphans(out)  # the killed build's thumbnails are either used now or gone
 
 
@@ -191,7 +197,9 @@ def test_cli_remove_and_info(run: Path, tmp_path: Path, capsys: pytest.CaptureFi
     capsys.readouterr()
     assert main(["index", "info", "--index", str(out)]) == 0
     text = capsys.readouterr().out
-    assert "5 items" in text and f"folder:{photos.resolve()} -> render3d: 3 items" in text and "render3d (image)" in text
+    assert (
+        "5 items" in text and f"folder:{photos.resolve()} -> render3d: 3 items" in text and "render3d (image)" in text
+    )
     assert main(["index", "remove", "--index", str(out), "--source", f"folder:{other}/"]) == 0
     assert "removed 2 item(s)" in capsys.readouterr().out and len(_state(out)) == 3
     assert main(["index", "remove", "--index", str(out), "--id", "0"]) == 0

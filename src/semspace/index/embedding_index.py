@@ -556,20 +556,23 @@ class EmbeddingIndex:
         if thumbs.is_dir():
             hashes = self.store.content_hashes() | set(keep_hashes)
             ids = {int(i["id"]): str(i["content_hash"]) for i in self.store.iter_items()}
-            for p in thumbs.rglob("*"):
-                if not p.is_file():
+            for entry in os.scandir(thumbs):
+                if entry.is_dir(follow_symlinks=False):
+                    left = 0
+                    for f in os.scandir(entry.path):  # thumbs/ab/<hash>.png
+                        stem, dot, ext = f.name.partition(".")
+                        if f.is_file(follow_symlinks=False) and ext == "png" and stem in hashes:
+                            left += 1
+                        else:
+                            os.unlink(f.path)
+                            removed["thumbnails"] += 1
+                    if not left:
+                        os.rmdir(entry.path)
                     continue
-                stem = p.stem
-                if p.parent != thumbs:
-                    used = p.suffix == ".png" and stem in hashes and ".tmp." not in p.name
-                else:  # thumbs/<id>.png of formats 1-2, until the item's content changes
-                    used = stem.isdigit() and int(stem) in ids and not self._hash_thumb(ids[int(stem)]).is_file()
-                if not used:
-                    p.unlink(missing_ok=True)
+                stem = entry.name.removesuffix(".png")  # thumbs/<id>.png of formats 1-2, until the content changes
+                if not (stem.isdigit() and int(stem) in ids and not self._hash_thumb(ids[int(stem)]).is_file()):
+                    os.unlink(entry.path)
                     removed["thumbnails"] += 1
-            for d in sorted((d for d in thumbs.iterdir() if d.is_dir()), reverse=True):
-                if not any(d.iterdir()):
-                    d.rmdir()
         return removed
 
     def info(self) -> dict[str, Any]:

@@ -334,19 +334,28 @@ def _lazy_hashes(batch: dict[str, Any], key: str, spec: DomainSpec, known: list[
 
 
 def _listing(source: Any, uri_prefix: str) -> list[Entry]:
-    """Every item's uri (and file size and mtime when it is a file), without reading any item."""
+    """Every item's uri (and file size and mtime when it is a file), without reading any item.
+
+    A file's uri is its absolute path with the dataset's root resolved (symlinks in the root followed, the path
+    below it as listed); the root is resolved once, not every file (a 5,000-file rebuild spends most of its time
+    here otherwise)."""
     path_of = getattr(source, "item_path", None)
+    if not callable(path_of):
+        return [Entry(pos, f"{uri_prefix}/{pos}", None, None, None) for pos in range(len(source))]
+    root = os.fspath(getattr(source, "root", ""))
+    real_root = os.path.realpath(root) if root else ""
     out = []
     for pos in range(len(source)):
-        if callable(path_of):
-            path = Path(path_of(pos)).resolve()
-            try:
-                st = path.stat()
-                out.append(Entry(pos, str(path), path, int(st.st_size), int(st.st_mtime_ns)))
-            except OSError:
-                out.append(Entry(pos, str(path), path, None, None))  # gone since the scan: read (and fail) later
+        listed = os.fspath(path_of(pos))
+        if root and listed.startswith(root + os.sep):
+            uri = real_root + listed[len(root) :]
         else:
-            out.append(Entry(pos, f"{uri_prefix}/{pos}", None, None, None))
+            uri = os.path.realpath(listed)
+        try:
+            st = os.stat(listed)
+            out.append(Entry(pos, uri, Path(listed), int(st.st_size), int(st.st_mtime_ns)))
+        except OSError:
+            out.append(Entry(pos, uri, Path(listed), None, None))  # gone since the scan: read (and fail) later
     return out
 
 
