@@ -209,6 +209,9 @@ def _report(sheets: dict[str, Path], table: str, examples: list[dict[str, Any]],
         "",
         f"## Search through the index ({m['index']['total']} 3D renders, FAISS + SQLite in `index/`)",
         "",
+        "Each query image is a render in the index; as in TIRG's protocol it is left out of its own results "
+        "(`semspace search` says so in a note; `--keep-query` keeps it).",
+        "",
     ]
     for ex in examples:
         found = next((i + 1 for i, h in enumerate(ex["hits"]) if h["target"]), None)
