@@ -87,6 +87,7 @@ def test_the_folder_trial_ends_with_one_item_per_existing_path(run: Path, tmp_pa
     assert (stats["added"], stats["updated"], stats["removed"], stats["unreadable"]) == (1, 1, 1, 1)
     assert (stats["embedded"], stats["reused"], stats["unchanged"]) == (1, 1, 4)  # the copy takes p2's embedding
     assert stats["unreadable_items"][0][0] == str((photos / "broken.png").resolve())
+    assert stats["unreadable_items"][0][1].startswith("not a readable image")  # the reason, not the name again
     existing = sorted(p for p in photos.iterdir() if p.name != "broken.png")
     assert _state(out) == {str(p.resolve()): _hash_of(p) for p in existing}  # the new content, one item per path
     _no_orphans(out)

@@ -98,6 +98,9 @@ def remove(
 ) -> None:
     """Remove items from an index, by source or by id; the index is rewritten atomically.
 
+    An item removed by id from a synced source comes back with the next `index build` of that source (the
+    source still holds it); remove the file, or the whole source, to keep it out.
+
     Example: semspace index remove --index runs/photos-index --source folder:photos/
 
     Example: semspace index remove --index runs/photos-index --id 3 --id 17

@@ -261,7 +261,10 @@ class _Sync:
         desc = f"embedding {self.dataset_name} as {self.target.name}"
         for batch, errors in tqdm(loader, desc=desc, unit="batch", disable=not progress):
             for position, reason in errors:
-                self._unreadable(entries[position].uri, reason)
+                e = entries[position]
+                for name in (str(e.path), e.uri):  # the loader's message starts with the file's name
+                    reason = reason.removeprefix(f"{name}: ")
+                self._unreadable(e.uri, reason)
             if batch is None:
                 continue
             if self.check_domains:
