@@ -14,10 +14,12 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from PIL import Image
 
 from semspace.cli.main import main
 from semspace.config import load_run_cfg
 from semspace.engine.run import train
+from semspace.retrieval import build_index
 
 ROOT = Path(__file__).resolve().parents[2]
 TRANSFER = str(ROOT / "configs" / "transfer" / "world_2d_to_3d.yaml")
@@ -47,8 +49,13 @@ def paths(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     (root / "broken.yaml").write_text("task: [unclosed\n")
     (root / "list.yaml").write_text("- task: align\n")
     (root / "typo.yaml").write_text("task: align\ntrain: {lrr: 1}\n")
+    build_index(run, "world_scenes:split=test,n=3,size=32", root / "index")
+    Image.new("RGB", (20, 20), (200, 30, 30)).save(root / "q.png")
+    (root / "junk").mkdir()
+    (root / "junk" / "notes.txt").write_text("mine\n")
     return {"root": root, "run": run, "killed": killed, "corrupt": corrupt, "empty": root / "empty",
-            "file": root / "file.txt"}  # fmt: skip
+            "file": root / "file.txt", "index": root / "index", "junk": root / "junk",
+            "png": root / "q.png"}  # fmt: skip
 
 
 Row = tuple[str, Callable[[dict[str, Path]], list[str]], int, str]
@@ -156,6 +163,38 @@ ROWS: list[Row] = [
     ("search: no query", lambda p: ["search", "--index", str(p["root"] / "no_index")], 1, "give exactly one query"),
     ("search: k = 0", lambda p: ["search", "--index", str(p["root"] / "no_index"), "--text", "a", "-k", "0"], 2,
      "--top-k"),
+    # ---- index and search on a real index ----
+    ("index build: no CUDA", lambda p: ["index", "build", "--run-dir", str(p["run"]), "--data", "world_scenes:n=2",
+     "--out", str(p["root"] / "idx2"), "--device", "cuda"], 1, "CUDA is not available"),
+    ("index build: bad factory", lambda p: ["index", "build", "--run-dir", str(p["run"]), "--data",
+     "world_scenes:split=test,n=3,size=32", "--out", str(p["index"]), "--factory", "Nonsense7"], 1, "not valid"),
+    ("index build: a folder that is not an index", lambda p: ["index", "build", "--run-dir", str(p["run"]), "--data",
+     "world_scenes:split=test,n=3,size=32", "--out", str(p["junk"])], 1, "it is not overwritten"),
+    ("index build: unknown domain", lambda p: ["index", "build", "--run-dir", str(p["run"]), "--data",
+     "world_scenes:split=test,n=3,size=32", "--out", str(p["index"]), "--domain", "photos"], 1, "--domain 'photos'"),
+    ("index build: an empty folder", lambda p: ["index", "build", "--run-dir", str(p["run"]), "--data",
+     f"folder:{p['empty']}", "--out", str(p["index"])], 1, "no images"),
+    ("index remove: neither source nor id", lambda p: ["index", "remove", "--index", str(p["index"])], 1,
+     "give either --source SPEC or one or more --id N"),
+    ("index remove: unknown source", lambda p: ["index", "remove", "--index", str(p["index"]), "--source",
+     "folder:/nowhere"], 1, "holds no items of source"),
+    ("index remove: unknown id", lambda p: ["index", "remove", "--index", str(p["index"]), "--id", "999"], 1,
+     "no item with id [999]"),
+    ("index info: not an index", lambda p: ["index", "info", "--index", str(p["junk"])], 1, "no manifest.json"),
+    ("search: grid suffix", lambda p: ["search", "--index", str(p["index"]), "--text", "a", "--grid",
+     str(p["root"] / "g.txt")], 1, "names no picture format"),
+    ("search: modify without an image", lambda p: ["search", "--index", str(p["index"]), "--text", "a", "--modify",
+     "make it red"], 1, "--modify applies to an --image query"),
+    ("search: missing image", lambda p: ["search", "--index", str(p["index"]), "--image",
+     str(p["root"] / "none.png")], 1, "image file not found"),
+    ("search: not an image", lambda p: ["search", "--index", str(p["index"]), "--image", str(p["file"])], 1,
+     "not a readable image"),
+    ("search: unknown query domain", lambda p: ["search", "--index", str(p["index"]), "--image", str(p["file"]),
+     "--query-domain", "photo"], 1, "query domain 'photo'"),
+    ("search: unknown collection", lambda p: ["search", "--index", str(p["index"]), "--image", str(p["png"]),
+     "--domain", "photo"], 1, "holds no domain ['photo']"),
+    ("search: a text query, no text domain", lambda p: ["search", "--index", str(p["index"]), "--text", "a cube"], 1,
+     "embeds no text domain"),
 ]  # fmt: skip
 
 

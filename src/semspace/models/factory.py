@@ -18,6 +18,7 @@ from semspace.errors import ConfigError
 from semspace.models import encoders as _encoders  # noqa: F401  (fills ENCODERS)
 from semspace.models.encoders.base import BaseEncoder, resolve_cfg
 from semspace.models.registry import ENCODERS
+from semspace.registry import UnknownNameError
 
 CONFIG_DIR = Path(__file__).parent / "configs"
 _USER_PRESETS: dict[str, Path] = {}  # added with add_model_config (this process only)
@@ -60,7 +61,7 @@ def get_model_cfg(name: str) -> dict[str, Any]:
     """A copy of preset ``name`` as ``{"architecture", "cfg"}``; an unknown name raises ``ConfigError``."""
     presets = _presets()
     if name not in presets:
-        raise ConfigError(f"unknown model {name!r}; available presets: {sorted(presets)}")
+        raise UnknownNameError("model preset", name, sorted(presets))
     return _read_spec(presets[name])
 
 

@@ -54,10 +54,9 @@ from semspace.errors import ConfigError, DataError
 from semspace.index import EmbeddingIndex, ModelInfo
 from semspace.index.journal import BuildJournal, JournalEntry
 from semspace.retrieval.inputs import batch_inputs, content_hashes, item_record
-from semspace.retrieval.runs import file_sha256, load_run, model_info_for
+from semspace.retrieval.runs import file_sha256, load_run, model_info_for, query_device
 from semspace.tasks import Task
 from semspace.types import DOMAIN, INDEX
-from semspace.utils.device import resolve_device
 from semspace.world.base import WorldDataset
 
 logger = logging.getLogger(__name__)
@@ -137,7 +136,7 @@ def build_index(
     spec = parse_data_spec(data_spec) if isinstance(data_spec, str) else data_spec
     source_name = normalise_source(spec)
     task, ckpt = load_run(run_dir)
-    dev = resolve_device(device)
+    dev = query_device(device)
     task.to(dev).eval()
     info = model_info_for(ckpt, task)
     source = _gallery(spec)

@@ -13,9 +13,10 @@ from pathlib import Path
 
 import torch
 
-from semspace.errors import CheckpointError
+from semspace.errors import CheckpointError, ConfigError
 from semspace.index import ModelInfo
 from semspace.tasks import Task, load_task
+from semspace.utils.device import resolve_device
 from semspace.version import __version__
 
 
@@ -32,6 +33,14 @@ def checkpoint_path(run_dir: str | os.PathLike[str]) -> Path:
             f"no model.pt in {p}; pass the folder of a trained run (semspace train --config CONFIG --run-dir {p})"
         )
     return ckpt
+
+
+def query_device(device: str | torch.device) -> torch.device:
+    """``utils.resolve_device`` for retrieval's users: asking for an absent CUDA device is one ``ConfigError`` line."""
+    try:
+        return resolve_device(device)
+    except RuntimeError as exc:
+        raise ConfigError(str(exc)) from None
 
 
 def file_sha256(path: str | os.PathLike[str], chunk: int = 1 << 20) -> str:

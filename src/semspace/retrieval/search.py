@@ -29,9 +29,8 @@ from semspace.errors import CheckpointError, ConfigError
 from semspace.eval.figures import retrieval_grid
 from semspace.index import EmbeddingIndex
 from semspace.retrieval.inputs import RawQuery, query_hashes, query_input
-from semspace.retrieval.runs import checkpoint_path, load_run, model_info_for
+from semspace.retrieval.runs import checkpoint_path, load_run, model_info_for, query_device
 from semspace.types import SearchHit
-from semspace.utils.device import resolve_device
 
 logger = logging.getLogger(__name__)
 
@@ -81,7 +80,7 @@ class Searcher:
                 )
         else:
             ckpt = checkpoint_path(run_dir)
-        self.device = resolve_device(device)
+        self.device = query_device(device)
         self.task, ckpt = load_run(ckpt, self.device)
         self.domains: dict[str, DomainSpec] = self.task.domains()
         self.index.check_model(model_info_for(ckpt, self.task), self.domains)
