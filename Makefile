@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.semspace-installed
 PIP    := $(BIN)/python -m pip --disable-pip-version-check -q
 
-.PHONY: setup demo test test-fast bench lint format clean
+.PHONY: setup browser demo test test-fast bench lint format clean
 
 setup: $(STAMP) ## create .venv and install torch (CPU, pinned) then semspace[all,dev]; a no-op when done
 
@@ -19,7 +19,12 @@ $(STAMP): pyproject.toml constraints.txt
 demo: setup ## the main job on the world (see README)
 	$(BIN)/semspace demo --out runs/demo
 
-test: setup ## the whole suite (CI runs this); pytest exit 5 (no tests) fails too
+browser: ## Debian's chromium for the page's browser tests (they skip, saying why, where it cannot be installed)
+	@command -v chromium >/dev/null 2>&1 || { command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ] && \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } || \
+	  echo "semspace: chromium is not installed (it needs Debian's apt-get as root); the browser tests will skip"
+
+test: setup browser ## the whole suite (CI runs this); pytest exit 5 (no tests) fails too
 	CUDA_VISIBLE_DEVICES="" $(BIN)/python -m pytest -q -p no:cacheprovider
 
 test-fast: setup

@@ -161,6 +161,10 @@ ROWS: list[Row] = [
     ("search: missing index folder", lambda p: ["search", "--index", str(p["root"] / "no_index"), "--text", "a"], 1,
      "no_index"),
     ("search: no query", lambda p: ["search", "--index", str(p["root"] / "no_index")], 1, "give exactly one query"),
+    ("serve: no --index", lambda p: ["serve"], 2, "Missing option '--index'"),
+    ("serve: missing index folder", lambda p: ["serve", "--index", str(p["root"] / "no_index")], 1, "no_index"),
+    ("serve: not an index", lambda p: ["serve", "--index", str(p["empty"])], 1, "is not an index folder"),
+    ("serve: port out of range", lambda p: ["serve", "--index", str(p["empty"]), "--port", "70000"], 2, "--port"),
     ("search: k = 0", lambda p: ["search", "--index", str(p["root"] / "no_index"), "--text", "a", "-k", "0"], 2,
      "--top-k"),
     # ---- index and search on a real index ----

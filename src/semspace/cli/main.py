@@ -19,6 +19,7 @@ from semspace.cli import demo as demo_cmd
 from semspace.cli import evaluate as evaluate_cmd
 from semspace.cli import index as index_cmd
 from semspace.cli import search as search_cmd
+from semspace.cli import serve as serve_cmd
 from semspace.cli import train as train_cmd
 from semspace.cli import world as world_cmd
 from semspace.engine.logging import setup_logging
@@ -41,6 +42,7 @@ app.command("eval")(evaluate_cmd.evaluate)
 app.command("bench")(bench_cmd.bench)
 app.add_typer(index_cmd.app, name="index")
 app.command("search")(search_cmd.search)
+app.command("serve")(serve_cmd.serve)
 
 
 @app.command("version")

@@ -1,0 +1,93 @@
+"""``create_app(settings)``: the FastAPI app of one index and its model (DESIGN section 7; docs/service.md).
+
+The lifespan loads the ``Searcher`` once (``ServiceEngine``) and closes its thread pool at shutdown. Routes:
+
+* ``GET /``: the page (``static/index.html``, ``app.js``, ``app.css``; plain HTML, CSS and JavaScript);
+* ``/api/health``, ``/api/info``, ``/api/search``, ``/api/search/sketch``, ``/api/search/text``,
+  ``/api/translate``, ``/api/items``, ``/api/items/{id}``, ``/api/items/{id}/thumbnail``, ``/api/items/{id}/image``;
+  the schema at ``/api/openapi.json`` and its browser at ``/api/docs``.
+
+CORS is off unless ``cors_origins`` names origins; ``api_token`` guards every ``/api/`` route but health.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from importlib import resources
+from pathlib import Path
+
+from fastapi import APIRouter, Depends, FastAPI
+from fastapi.responses import FileResponse
+from fastapi.staticfiles import StaticFiles
+
+from semspace.retrieval import Searcher
+from semspace.service.engine import ServiceEngine
+from semspace.service.errors import install_error_handlers
+from semspace.service.routes.items import items_router
+from semspace.service.routes.meta import health_router, info_router
+from semspace.service.routes.search import search_router
+from semspace.service.routes.translate import translate_router
+from semspace.service.security import BodyLimit, security_headers, token_checker
+from semspace.service.settings import ServiceSettings
+from semspace.version import __version__
+
+logger = logging.getLogger(__name__)
+STATIC = Path(str(resources.files("semspace.service") / "static"))
+
+
+def create_app(settings: ServiceSettings, *, searcher: Searcher | None = None) -> FastAPI:
+    """The service app. The index and model load when the app starts (its lifespan), once.
+
+    Args:
+        settings: what to load and the limits (``ServiceSettings``; ``SEMSPACE_*`` variables).
+        searcher: an already loaded ``Searcher`` to serve instead of loading ``settings.index`` (tests, notebooks).
+
+    Raises:
+        DataError, CheckpointError, IndexMismatchError: at start-up, when the index or its model cannot be loaded.
+    """
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        engine = ServiceEngine(settings, searcher)
+        app.state.engine = engine
+        logger.info("serving %s (%d items, task %s)", settings.index, len(engine.index), engine.searcher.task.name)
+        try:
+            yield
+        finally:
+            app.state.engine = None
+            engine.close()
+
+    app = FastAPI(
+        title="semspace",
+        version=__version__,
+        description="Search one shared semantic space by image (+ modification), sketch or text; translate with "
+        'an exemplar. Errors are JSON {"detail": "..."}.',
+        lifespan=lifespan,
+        openapi_url="/api/openapi.json",
+        docs_url="/api/docs",
+        redoc_url=None,
+    )
+    app.state.engine = None
+    install_error_handlers(app)
+    token = settings.api_token.get_secret_value() if settings.api_token is not None else None
+    guarded = APIRouter(dependencies=[Depends(token_checker(token))])
+    for router in (info_router(), search_router(settings), items_router(settings), translate_router()):
+        guarded.include_router(router)
+    app.include_router(health_router(), prefix="/api")
+    app.include_router(guarded, prefix="/api")
+
+    @app.get("/", include_in_schema=False)
+    async def page() -> FileResponse:
+        return FileResponse(STATIC / "index.html", media_type="text/html", headers={"Cache-Control": "no-cache"})
+
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    app.middleware("http")(security_headers)
+    if settings.cors_origins:
+        from fastapi.middleware.cors import CORSMiddleware
+
+        app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["GET", "POST"],
+                           allow_headers=["Authorization", "Content-Type"])  # fmt: skip
+    app.add_middleware(BodyLimit, limit=settings.max_upload_bytes)
+    return app

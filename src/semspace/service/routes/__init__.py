@@ -1,0 +1,1 @@
+"""The API's routers, one module per group: ``meta`` (health, info), ``search``, ``items``, ``translate``."""

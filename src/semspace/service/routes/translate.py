@@ -1,0 +1,37 @@
+"""``POST /api/translate``: the content of one picture in the style of an exemplar (EGSC-IT, arXiv:1805.11145),
+for runs whose task has the ``translate`` capability; every other run answers 409 "this run cannot translate"."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, File, Form, UploadFile
+from fastapi.responses import Response
+
+from semspace.data.domains import InputKind
+from semspace.service.deps import EngineDep
+from semspace.service.uploads import check_picture
+
+
+def translate_router() -> APIRouter:
+    router = APIRouter(tags=["translate"])
+
+    @router.post("/translate", response_class=Response,
+                 responses={200: {"content": {"image/png": {}}, "description": "the translation"},
+                            409: {"description": "this run cannot translate"}},
+                 summary="Translate a content picture into the style of an exemplar")  # fmt: skip
+    async def translate(
+        engine: EngineDep,
+        content: Annotated[UploadFile, File(description="the picture whose content is kept")],
+        exemplar: Annotated[UploadFile, File(description="the picture whose style is taken")],
+        domain: Annotated[str | None, Form(max_length=200, description="the image domain to read both as")] = None,
+    ) -> Response:
+        engine.require_capability("translate")
+        engine.check_domains(domain, InputKind.IMAGE, None)
+        limit = engine.settings.max_pixels
+        pics = []
+        for field, upload in (("content", content), ("exemplar", exemplar)):
+            pic = check_picture(await upload.read(), field=field, filename=upload.filename, max_pixels=limit)
+            pics.append(pic)
+        png = await engine.run(engine.translate, pics[0], pics[1], domain)
+        return Response(png, media_type="image/png")
+
+    return router

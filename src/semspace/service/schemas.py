@@ -1,0 +1,83 @@
+"""Request and response models of the JSON API (they make its OpenAPI schema, ``/api/openapi.json``)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Health(BaseModel):
+    status: str = Field(description="'ok' when the index and model are loaded")
+    version: str
+    items: int = Field(description="items in the index")
+
+
+class Item(BaseModel):
+    """One indexed item as the page shows it (no server paths: ``name`` is the file name only)."""
+
+    id: int
+    domain: str
+    label: str
+    caption: str
+    name: str = Field(description="the source file's name, or the rendered item's key")
+    thumbnail: str | None = Field(description="URL of its thumbnail, or null (text and feature items)")
+    image: str | None = Field(description="URL of its full picture when it was indexed from a file, else null")
+
+
+class Hit(Item):
+    rank: int
+    score: float = Field(description="cosine similarity to the query")
+
+
+class Query(BaseModel):
+    kind: str = Field(description="'image', 'sketch', 'text' or 'item'")
+    domain: str = Field(description="the task's domain the query was read as")
+    modify: str | None = None
+    item: Item | None = None
+
+
+class SearchAnswer(BaseModel):
+    query: Query
+    hits: list[Hit]
+    unknown_words: list[str] = Field(description="words of the modification the model does not know (ignored)")
+    notes: list[str] = Field(description="what a person should know about the answer, one line each")
+    excluded: list[int] = Field(description="ids left out as the query itself")
+    searched_domains: list[str]
+    seconds: float
+
+
+class ItemPage(BaseModel):
+    total: int
+    offset: int
+    items: list[Item]
+
+
+class Info(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    version: str
+    task: str
+    capabilities: list[str]
+    panels: list[dict[str, Any]]
+    modify_domains: list[str]
+    domains: list[dict[str, Any]]
+    default_domains: dict[str, str]
+    index: dict[str, Any]
+    limits: dict[str, int]
+    auth: bool
+
+
+def text_query_model(*, default_k: int, max_k: int, max_chars: int) -> type[BaseModel]:
+    """The body of ``POST /api/search/text`` with this service's limits in its schema."""
+
+    class TextQuery(BaseModel):
+        model_config = ConfigDict(extra="forbid")
+
+        text: Annotated[str, Field(min_length=1, max_length=max_chars, description="the query text")]
+        k: Annotated[int, Field(ge=1, le=max_k, description="number of results")] = default_k
+        domain: Annotated[str | None, Field(max_length=200, description="the task's text domain to read it as")] = None
+        in_domains: Annotated[list[str] | None, Field(max_length=64, description="collections to search")] = None
+        keep_query: bool = False
+
+    return TextQuery

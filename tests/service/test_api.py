@@ -1,0 +1,326 @@
+"""The JSON API through FastAPI's test client: every endpoint, its answers checked against ``Searcher`` itself, and
+every error path (one JSON ``detail`` line, the right 4xx status)."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pytest
+from fastapi.testclient import TestClient
+from PIL import Image, ImageDraw
+
+from semspace.retrieval import Searcher
+from semspace.service import ServiceSettings, create_app
+from semspace.service.engine import ServiceEngine
+from semspace.service.errors import ServiceError
+
+if TYPE_CHECKING:
+    from conftest import Served
+
+
+def _client(served: Served, searcher: Searcher | None = None, **settings: object) -> TestClient:
+    return TestClient(create_app(ServiceSettings(index=served.index, **settings), searcher=searcher))  # type: ignore[arg-type]
+
+
+@pytest.fixture(scope="module")
+def client(composed: Served) -> Iterator[TestClient]:
+    with _client(composed, max_upload_bytes=200_000, max_pixels=1_000_000, max_k=50) as c:
+        yield c
+
+
+@pytest.fixture(scope="module")
+def sketch_client(sketchy: Served) -> Iterator[TestClient]:
+    with _client(sketchy) as c:
+        yield c
+
+
+def _png(size: tuple[int, int] = (40, 40), colour: tuple[int, int, int] = (200, 30, 30)) -> bytes:
+    buf = io.BytesIO()
+    Image.new("RGB", size, colour).save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def _detail(response: object, status: int) -> str:
+    r = response  # one JSON line saying what was wrong
+    assert r.status_code == status, (r.status_code, r.text)  # type: ignore[attr-defined]
+    detail = r.json()["detail"]  # type: ignore[attr-defined]
+    assert isinstance(detail, str) and detail and "\n" not in detail, detail
+    return detail
+
+
+# ---- health, info, the page ---------------------------------------------------------------------------------------
+def test_health_info_and_the_page(client: TestClient, composed: Served) -> None:
+    assert client.get("/api/health").json() == {"status": "ok", "version": client.get("/api/info").json()["version"],
+                                                "items": 43}  # fmt: skip
+    info = client.get("/api/info").json()
+    assert info["task"] == "transfer" and info["capabilities"] == ["compose"] and info["modify_domains"] == ["render3d"]
+    panels = {p["name"]: p for p in info["panels"]}
+    assert [n for n, p in panels.items() if p["available"]] == ["image", "text"]
+    assert "no sketch domain" in panels["sketch"]["why"] and "cannot translate" in panels["translate"]["why"]
+    assert info["index"]["domains"] == {"render3d": 23, "text": 20} and info["default_domains"]["image"] == "render3d"
+    assert info["limits"]["max_k"] == 50 and info["auth"] is False
+    page = client.get("/")
+    assert page.status_code == 200 and 'data-panel="sketch"' in page.text and "/static/app.js" in page.text
+    assert "default-src 'self'" in page.headers["content-security-policy"]
+    assert page.headers["x-content-type-options"] == "nosniff"
+    assert client.get("/static/app.js").status_code == 200 and client.get("/static/app.css").status_code == 200
+    schema = client.get("/api/openapi.json").json()
+    assert {"/api/search", "/api/search/sketch", "/api/search/text", "/api/translate",
+            "/api/items/{item_id}/image"} <= set(schema["paths"])  # fmt: skip
+
+
+def test_the_sketch_run_offers_sketch_but_not_compose_or_text(sketch_client: TestClient) -> None:
+    info = sketch_client.get("/api/info").json()
+    assert [p["name"] for p in info["panels"] if p["available"]] == ["image", "sketch"]
+    assert info["capabilities"] == [] and info["modify_domains"] == []
+
+
+# ---- composed search -------------------------------------------------------------------------------------------------
+def test_upload_search_is_the_searchers_answer_and_leaves_the_file_itself_out(
+    client: TestClient, composed: Served
+) -> None:
+    photo = composed.photos / "photo_1.png"
+    data = photo.read_bytes()
+    kept = client.post("/api/search", files={"image": ("p.png", data)}, data={"k": "5", "keep_query": "true"}).json()
+    top = kept["hits"][0]
+    assert top["name"] == "photo_1.png" and top["score"] == pytest.approx(1.0, abs=1e-4) and top["image"]
+    assert kept["query"] == {"kind": "image", "domain": "render3d", "modify": None, "item": None}
+    assert [h["rank"] for h in kept["hits"]] == [1, 2, 3, 4, 5]
+    plain = client.post("/api/search", files={"image": ("p.png", data)}, data={"k": "5"}).json()
+    assert plain["excluded"] == [top["id"]] and "left out 1 hit(s)" in plain["notes"][0]
+    ref = Searcher(composed.index).search_image(photo, k=5)
+    assert [h["id"] for h in plain["hits"]] == [h.id for h in ref.hits]
+    np.testing.assert_allclose([h["score"] for h in plain["hits"]], [h.score for h in ref.hits], atol=1e-5)
+
+
+def test_item_search_with_a_modification_reports_unknown_words(client: TestClient, composed: Served) -> None:
+    text = "make the large red cube zorblax"
+    got = client.post("/api/search", data={"item_id": "3", "modify": text, "k": "7"}).json()
+    ref = Searcher(composed.index).search_item(3, modify=text, k=7)
+    assert got["unknown_words"] == ["zorblax"] == ref.unknown_words
+    assert [h["id"] for h in got["hits"]] == [h.id for h in ref.hits] and 3 not in [h["id"] for h in got["hits"]]
+    assert got["query"]["kind"] == "item" and got["query"]["item"]["id"] == 3 and got["query"]["modify"] == text
+    plain = client.post("/api/search", data={"item_id": "3", "k": "7"}).json()
+    assert [h["score"] for h in plain["hits"]] != [h["score"] for h in got["hits"]]
+    blank = client.post("/api/search", data={"item_id": "3", "k": "7", "modify": "  "}).json()
+    assert blank["hits"] == plain["hits"] and any("plain search" in n for n in blank["notes"])
+    only_text = client.post("/api/search", data={"item_id": "3", "in_domain": "text", "k": "3"}).json()
+    assert {h["domain"] for h in only_text["hits"]} == {"text"} and only_text["searched_domains"] == ["text"]
+
+
+def test_text_search(client: TestClient, composed: Served) -> None:
+    searcher = Searcher(composed.index)
+    caption = next(it["caption"] for it in searcher.index.store.iter_items() if it["domain"] == "text")
+    got = client.post("/api/search/text", json={"text": caption, "k": 4, "in_domains": ["render3d"]}).json()
+    ref = searcher.search_text(caption, k=4, in_domains=["render3d"])
+    assert [h["id"] for h in got["hits"]] == [h.id for h in ref.hits] and got["query"]["domain"] == "text"
+    assert all(h["thumbnail"] for h in got["hits"])
+    texts = client.post("/api/search/text", json={"text": caption, "k": 3, "in_domains": ["text"]}).json()
+    assert all(h["thumbnail"] is None and h["caption"] for h in texts["hits"])
+
+
+def test_sketch_search(sketch_client: TestClient, sketchy: Served) -> None:
+    img = Image.new("RGB", (256, 256), "white")
+    ImageDraw.Draw(img).line([(40, 40), (200, 180), (60, 220)], fill="black", width=6)
+    buf = io.BytesIO()
+    img.save(buf, format="PNG")
+    got = sketch_client.post("/api/search/sketch", files={"sketch": ("s.png", buf.getvalue())}, data={"k": "4"})
+    answer = got.json()
+    assert got.status_code == 200 and answer["query"]["kind"] == "sketch" and answer["query"]["domain"] == "blobs2d"
+    ref = Searcher(sketchy.index).search_sketch(img, k=4)
+    assert [h["id"] for h in answer["hits"]] == [h.id for h in ref.hits]
+
+
+# ---- items --------------------------------------------------------------------------------------------------------
+def test_items_thumbnails_and_source_files(client: TestClient, composed: Served) -> None:
+    page = client.get("/api/items", params={"domain": "render3d", "limit": 5}).json()
+    assert page["total"] == 23 and len(page["items"]) == 5 and page["offset"] == 0
+    rest = client.get("/api/items", params={"domain": "render3d", "offset": 20, "limit": 5}).json()
+    assert len(rest["items"]) == 3 and not {i["id"] for i in rest["items"]} & {i["id"] for i in page["items"]}
+    assert client.get("/api/items").json()["total"] == 43
+    first = page["items"][0]
+    assert client.get(f"/api/items/{first['id']}").json() == first
+    thumb = client.get(first["thumbnail"])
+    assert thumb.headers["content-type"] == "image/png" and Image.open(io.BytesIO(thumb.content)).size[0] > 0
+    assert client.get(first["thumbnail"], headers={"If-None-Match": thumb.headers["etag"]}).status_code == 304
+    photo = next(
+        i for i in client.get("/api/items", params={"limit": 100}).json()["items"] if i["name"] == "photo_2.png"
+    )
+    full = client.get(photo["image"])
+    assert (
+        full.content == (composed.photos / "photo_2.png").read_bytes() and full.headers["content-type"] == "image/png"
+    )
+    assert "not indexed from a file" in _detail(client.get(f"/api/items/{first['id']}/image"), 404)
+    text_item = next(i for i in client.get("/api/items", params={"domain": "text"}).json()["items"])
+    assert text_item["thumbnail"] is None
+    assert "has no thumbnail" in _detail(client.get(f"/api/items/{text_item['id']}/thumbnail"), 404)
+
+
+@pytest.mark.parametrize("path", [
+    "/api/items/999/thumbnail", "/api/items/999/image", "/api/items/999",
+])  # fmt: skip
+def test_unknown_items_are_404(client: TestClient, path: str) -> None:
+    assert "is not in the index" in _detail(client.get(path), 404)
+
+
+@pytest.mark.parametrize("path", [
+    "/api/items/-1/image", "/api/items/abc/thumbnail", "/api/items/..%2F..%2Fetc%2Fpasswd/image",
+    "/api/items/1e3/image", "/api/items/99999999999999999999999/image",
+])  # fmt: skip
+def test_malformed_item_ids_never_reach_a_file(client: TestClient, path: str) -> None:
+    r = client.get(path)
+    assert r.status_code in (404, 422) and isinstance(r.json()["detail"], str)
+
+
+# ---- bad requests -------------------------------------------------------------------------------------------------
+def test_search_errors_are_one_clear_line(client: TestClient) -> None:
+    png = _png()
+    assert "exactly one query" in _detail(client.post("/api/search", data={"k": "3"}), 422)
+    both = client.post("/api/search", files={"image": ("a.png", png)}, data={"item_id": "1"})
+    assert "exactly one query" in _detail(both, 422)
+    assert "item 999 is not in the index" in _detail(client.post("/api/search", data={"item_id": "999"}), 404)
+    assert "item_id" in _detail(client.post("/api/search", data={"item_id": "-1"}), 422)
+    assert "item_id" in _detail(client.post("/api/search", data={"item_id": "three"}), 422)
+    too_many = _detail(client.post("/api/search", data={"item_id": "1", "k": "51"}), 422)
+    assert too_many.startswith("invalid request: k") and "50" in too_many
+    assert "k" in _detail(client.post("/api/search", data={"item_id": "1", "k": "0"}), 422)
+    assert "modify" in _detail(client.post("/api/search", data={"item_id": "1", "modify": "x" * 501}), 422)
+    not_a_picture = client.post("/api/search", files={"image": ("evil.png", b"<svg onload=alert(1)>")})
+    assert "is not a picture" in _detail(not_a_picture, 415) and "evil.png" in _detail(not_a_picture, 415)
+    assert "is empty" in _detail(client.post("/api/search", files={"image": ("e.png", b"")}), 400)
+    truncated = _detail(client.post("/api/search", files={"image": ("cut.png", png[: len(png) // 2])}), 400)
+    assert "cut.png" in truncated and "semspace-upload" not in truncated  # names the upload, not a temp file
+    bomb = io.BytesIO()
+    Image.new("L", (2000, 1000)).save(bomb, format="PNG")  # a few KB that decode to 2 megapixels
+    assert "2000x1000 = 2000000 pixels; the limit is 1000000" in _detail(
+        client.post("/api/search", files={"image": ("big.png", bomb.getvalue())}), 413
+    )
+    assert "domain 'text' is of kind text" in _detail(
+        client.post("/api/search", files={"image": ("a.png", png)}, data={"domain": "text"}), 400
+    )
+    assert "the index holds" in _detail(client.post("/api/search", data={"item_id": "1", "in_domain": "nope"}), 400)
+    text_id = client.get("/api/items", params={"domain": "text", "limit": 1}).json()["items"][0]["id"]
+    assert "not of domain 'text'" in _detail(
+        client.post("/api/search", data={"item_id": str(text_id), "modify": "make it red"}), 400
+    )  # a text item cannot be modified by this composer
+
+
+def test_bodies_over_the_limit_are_refused_before_parsing(client: TestClient) -> None:
+    big = b"\x89PNG\r\n\x1a\n" + bytes(250_000)
+    assert "the limit is 200000 bytes" in _detail(client.post("/api/search", files={"image": ("b.png", big)}), 413)
+
+    def chunks() -> Iterator[bytes]:  # no Content-Length: the limit holds while the body streams in
+        for _ in range(30):
+            yield bytes(10_000)
+
+    r = client.post("/api/search/text", content=chunks(), headers={"Content-Type": "application/json"})
+    assert "the limit is 200000 bytes" in _detail(r, 413)
+
+
+def test_text_errors(client: TestClient) -> None:
+    assert "text is blank" in _detail(client.post("/api/search/text", json={"text": "   "}), 422)
+    assert "text" in _detail(client.post("/api/search/text", json={"text": ""}), 422)
+    assert "text" in _detail(client.post("/api/search/text", json={"text": "a" * 501}), 422)
+    assert "k" in _detail(client.post("/api/search/text", json={"text": "a", "k": 1000}), 422)
+    assert "bogus" in _detail(client.post("/api/search/text", json={"text": "a", "bogus": 1}), 422)
+    assert "invalid request" in _detail(client.post("/api/search/text", content=b"{not json"), 422)
+    assert "domain 'render3d' is of kind image" in _detail(
+        client.post("/api/search/text", json={"text": "a", "domain": "render3d"}), 400
+    )
+
+
+def test_what_a_run_cannot_do_is_409(client: TestClient, sketch_client: TestClient) -> None:
+    png = _png()
+    assert "cannot search by sketch" in _detail(
+        client.post("/api/search/sketch", files={"sketch": ("s.png", png)}), 409
+    )
+    assert "cannot search by text" in _detail(sketch_client.post("/api/search/text", json={"text": "a cube"}), 409)
+    modified = sketch_client.post("/api/search", data={"item_id": "1", "modify": "make it red"})
+    assert "this run cannot compose" in _detail(modified, 409)
+    for c in (client, sketch_client):
+        r = c.post("/api/translate", files={"content": ("c.png", png), "exemplar": ("e.png", png)})
+        assert _detail(r, 409).startswith("this run cannot translate")
+
+
+def test_unknown_routes_and_methods(client: TestClient) -> None:
+    assert "/api/openapi.json" in _detail(client.get("/api/nothing"), 404)
+    assert "method not allowed" in _detail(client.get("/api/search"), 405)
+
+
+# ---- translate (a task that translates: a stand-in until a translation task lands) -----------------------------------
+def test_translate_with_a_task_that_translates(composed: Served) -> None:
+    searcher = Searcher(composed.index)
+    searcher.task.translate = lambda content, exemplar: exemplar  # type: ignore[assignment]  # the Translates protocol
+    with _client(composed, searcher) as c:
+        info = c.get("/api/info").json()
+        assert "translate" in info["capabilities"] and {p["name"]: p for p in info["panels"]}["translate"]["available"]
+        r = c.post("/api/translate", files={"content": ("c.png", _png()), "exemplar": ("e.png", _png((20, 30)))})
+        assert r.status_code == 200 and r.headers["content-type"] == "image/png"
+        out = Image.open(io.BytesIO(r.content))
+        assert out.size == (32, 32) and out.convert("RGB").getpixel((16, 16))[0] > 150  # the exemplar's red
+        bad = c.post("/api/translate", files={"content": ("c.png", b"nope"), "exemplar": ("e.png", _png())})
+        assert "content 'c.png' is not a picture" in _detail(bad, 415)
+
+
+# ---- security and reliability ---------------------------------------------------------------------------------------
+def test_the_token_guards_the_api_but_not_health_or_the_page(composed: Served) -> None:
+    with _client(composed, api_token="s3cret") as c:
+        assert c.get("/api/health").status_code == 200 and c.get("/").status_code == 200
+        missing = c.get("/api/info")
+        assert "no bearer token" in _detail(missing, 401) and missing.headers["www-authenticate"] == "Bearer"
+        assert "a wrong token" in _detail(c.get("/api/info", headers={"Authorization": "Bearer s3creT"}), 401)
+        assert "a wrong token" in _detail(c.get("/api/items/1/thumbnail", headers={"Authorization": "s3cret"}), 401)
+        ok = c.get("/api/info", headers={"Authorization": "Bearer s3cret"})
+        assert ok.status_code == 200 and ok.json()["auth"] is True
+
+
+def test_cors_is_off_unless_origins_are_given(client: TestClient, composed: Served) -> None:
+    origin = {"Origin": "http://elsewhere.example"}
+    assert "access-control-allow-origin" not in client.get("/api/health", headers=origin).headers
+    with _client(composed, cors_origins=["http://elsewhere.example"]) as c:
+        got = c.get("/api/health", headers=origin).headers
+        assert got["access-control-allow-origin"] == "http://elsewhere.example"
+
+
+def test_settings_come_from_semspace_variables(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("SEMSPACE_INDEX", str(tmp_path))
+    monkeypatch.setenv("SEMSPACE_MAX_K", "7")
+    monkeypatch.setenv("SEMSPACE_API_TOKEN", "tok-XYZ-123")
+    monkeypatch.setenv("SEMSPACE_CORS_ORIGINS", '["http://a.example"]')
+    s = ServiceSettings()  # type: ignore[call-arg]
+    assert (s.index, s.max_k, s.cors_origins) == (tmp_path, 7, ["http://a.example"])
+    assert s.api_token is not None and s.api_token.get_secret_value() == "tok-XYZ-123" and "XYZ" not in repr(s)
+    assert ServiceSettings(index=tmp_path, max_k=3).max_k == 3  # arguments win
+
+
+def test_requests_never_write_the_index(composed: Served, client: TestClient) -> None:
+    def snapshot() -> dict[str, tuple[int, int]]:
+        return {str(p): (p.stat().st_size, p.stat().st_mtime_ns) for p in composed.index.rglob("*") if p.is_file()}
+
+    before = snapshot()
+    client.post("/api/search", files={"image": ("p.png", (composed.photos / "photo_0.png").read_bytes())})
+    client.post("/api/search", data={"item_id": "2", "modify": "make the red cube blue"})
+    client.post("/api/search/text", json={"text": "a red cube"})
+    client.get("/api/items/2/thumbnail")
+    assert snapshot() == before
+
+
+def test_a_slow_query_times_out_and_a_full_queue_is_busy(composed: Served) -> None:
+    engine = ServiceEngine(ServiceSettings(index=composed.index, request_timeout_s=0.05, max_pending=1))
+    try:
+        with pytest.raises(ServiceError) as slow:
+            asyncio.run(engine.run(time.sleep, 2))  # the pool's thread finishes its sleep; the request does not wait
+        assert slow.value.status == 504 and "longer than 0.05 s" in slow.value.detail
+        engine.pending = 1  # one request already waiting
+        with pytest.raises(ServiceError) as busy:
+            asyncio.run(engine.run(len, "x"))
+        assert busy.value.status == 503 and busy.value.headers == {"Retry-After": "1"}
+    finally:
+        engine.pending = 0
+        engine.close()
