@@ -60,8 +60,9 @@ def test_quick_demo_writes_report_and_beats_untrained(tmp_path: Path) -> None:
     out = tmp_path / "demo"
     metrics = run_demo(out, quick=True)
     report = (out / "report.md").read_text()
-    assert report.count("![") == 7  # results grid, three searches, three contact sheets
-    for picture in ("results_3d.png", "search_0.png", "search_1.png", "search_2.png", "sheets/scenes.png"):
+    assert report.count("![") == 8  # results grid, three searches, three contact sheets, CHTN's text -> image
+    for picture in ("results_3d.png", "search_0.png", "search_1.png", "search_2.png", "sheets/scenes.png",
+                    "chtn/chtn_text_to_image.png"):  # fmt: skip
         assert (out / picture).is_file(), picture
     saved = json.loads((out / "metrics.json").read_text())
     assert saved["tirg_transferred"] == metrics["tirg_transferred"]
