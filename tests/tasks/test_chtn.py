@@ -130,3 +130,26 @@ def test_trained_run_reloads_evaluates_and_indexes_both_domains(tmp_path: Path) 
     assert len(hits) == 5 and {h.domain for h in hits} == {"photo"}
     assert searcher.index.store.domain_counts()  # two collections, one index
     assert set(searcher.index.store.get_domains()) == {"photo", "text"}
+
+
+def test_pairs_missing_a_modality_are_counted_and_reported(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    import logging
+
+    import numpy as np
+
+    txt = np.ones((6, 5), np.float32)
+    txt[[1, 4]] = 0.0  # two images without text (all-zero rows, e.g. NUS-WIDE images without tags)
+    np.savez(tmp_path / "f.npz", train_img=np.ones((6, 3), np.float32), train_txt=txt, train_labels=np.arange(6) % 2)
+    ds = create_dataset("features", path=tmp_path / "f.npz", split="train")
+    args = {"image_trunk": "identity_features", "text_encoder": "identity_features", "image_key": "features.img",
+            "text_key": "features.txt", "image_kind": "features", "widths": [4, 4],
+            "shared_widths": [4, 4]}  # fmt: skip
+    with caplog.at_level(logging.WARNING):
+        task = create_task("chtn", args, ds)
+    lines = [r.getMessage() for r in caplog.records if "miss a modality" in r.getMessage()]
+    assert len(lines) == 1 and "2 without txt" in lines[0] and "of the 6 training pairs" in lines[0]
+    assert "without img" not in lines[0] and task.cfg.num_classes == 2
+    caplog.clear()
+    with caplog.at_level(logging.WARNING):
+        create_task("chtn", {**TINY}, create_dataset("xmodal_pairs", pairs_per_class=2, classes=CLASSES, size=32))
+    assert not [r for r in caplog.records if "miss a modality" in r.getMessage()]

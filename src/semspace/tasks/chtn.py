@@ -23,7 +23,10 @@ matched pairs, ``1/(2N) sum ||u - v||^2`` (``losses.paired_distance``). The comm
 ``softmax(fc10)`` of each modality (``representation``: ``prob``; ``logits`` or ``fc7`` for experiments), and
 retrieval is cosine over it (``eval.protocols.xmodal_map``).
 
-Inputs: the image trunk is any image encoder preset without projection (``small_cnn`` from scratch, or the offline
+Inputs: with ``image_frozen`` (CHTN's setting: a frozen ImageNet trunk) the frozen encoder's features are computed
+once (``data.datasets.frozen_features``) and the trunk (``mlp_features``: the shared, trained layer above it, the
+analogue of an unlocked last group) reads them; raw images (index, search) pass the frozen encoder in the task.
+Otherwise the image trunk is any image encoder preset without projection (``small_cnn`` from scratch, or the offline
 ImageNet ``efficientnet_lite0``, frozen with ``trunk_unlocked_groups: 0`` as CHTN freezes its AlexNet conv layers,
 or with its last groups unlocked), or ``identity_features`` for precomputed image features (the benchmark files);
 text is a bag of words (``bow_text``, CHTN's input; its vocabulary is built from the training captions), MiniLM
@@ -75,6 +78,8 @@ class ChtnCfg(TaskCfg):
     text_key: str = TEXT  # batch key of the target texts
     source_key: str = IMAGE  # batch key of the source images inside the source stream's batch
     source_stream: str = "source"  # name of the data.extra stream holding the labelled single-modal source
+    image_frozen: str | dict[str, Any] = ""  # frozen encoder in front of the trunk for raw images ("": none)
+    image_frozen_args: dict[str, Any] = field(default_factory=dict)  # its overrides (as frozen_features' encoder_args)
     image_trunk: str | dict[str, Any] = "small_cnn"  # shared image trunk preset (no projection: embed_dim 0)
     image_trunk_args: dict[str, Any] = field(default_factory=dict)  # preset overrides (in_dim filled for features)
     trunk_unlocked_groups: int | None = None  # None: the whole trunk trains; 0: frozen (CHTN); N: last N groups
@@ -115,6 +120,11 @@ class ChtnTask(Task):
             raise ConfigError(f"chtn: num_classes={cfg.num_classes}; train on labelled pairs (or set it, >= 2)")
         if cfg.image_domain == cfg.text_domain:
             raise ConfigError(f"chtn: image_domain and text_domain are both {cfg.image_domain!r}")
+        self.frozen: Any = None
+        if cfg.image_frozen:
+            self.frozen = create_model(_spec(cfg.image_frozen), **{"embed_dim": 0, **cfg.image_frozen_args})
+            self.frozen.lock(0)
+            self.frozen.eval()
         trunk: Any = create_model(_spec(cfg.image_trunk), **_no_projection(cfg.image_trunk, cfg.image_trunk_args))
         if cfg.trunk_unlocked_groups is not None:
             trunk.lock(cfg.trunk_unlocked_groups)
@@ -137,7 +147,7 @@ class ChtnTask(Task):
         kinds = {cfg.image_domain: cfg.image_kind or None, cfg.text_domain: None}
         self._specs = {
             d: dataclasses.replace(describe_encoder(d, enc, kinds[d]), embed_dim=dim)
-            for d, enc in ((cfg.image_domain, trunk), (cfg.text_domain, text))
+            for d, enc in ((cfg.image_domain, self.frozen or trunk), (cfg.text_domain, text))
         }
         self._said_off = False
 
@@ -148,6 +158,8 @@ class ChtnTask(Task):
         features (``identity_features`` / ``mlp_features`` ``in_dim``)."""
         if not cfg.num_classes and dataset is not None:
             cfg.num_classes = _num_classes(dataset)
+        if dataset is not None:
+            report_missing_modalities(dataset, "chtn")
         for preset, args, key in ((cfg.image_trunk, cfg.image_trunk_args, cfg.image_key),
                                   (cfg.text_encoder, cfg.text_encoder_args, cfg.text_key)):  # fmt: skip
             spec = _spec(preset)
@@ -163,6 +175,8 @@ class ChtnTask(Task):
     def export_cfg(self) -> dict[str, Any]:
         """The cfg with the trunk's and text encoder's full ``{"architecture", "cfg"}``."""
         out = super().export_cfg()
+        if self.frozen is not None:
+            out["image_frozen"], out["image_frozen_args"] = self.frozen.to_config(), {}
         out["image_trunk"], out["image_trunk_args"] = self.trunk.to_config(), {}
         out["text_encoder"], out["text_encoder_args"] = self.text_encoder.to_config(), {}
         return out
@@ -176,8 +190,22 @@ class ChtnTask(Task):
             return self.txt_head
         return self.head
 
+    def train(self, mode: bool = True) -> ChtnTask:
+        super().train(mode)
+        if self.frozen is not None:
+            self.frozen.eval()  # frozen: its BatchNorm statistics never move
+        return self
+
+    def encode_images(self, x: Any) -> torch.Tensor:
+        """The shared trunk's ``(B, F)``; with ``image_frozen``, raw images pass the frozen encoder first, while
+        ``(B, F0)`` feature rows (``frozen_features`` of the same encoder) enter the trunk directly."""
+        if self.frozen is not None and not (isinstance(x, torch.Tensor) and x.ndim == 2):
+            with torch.no_grad():
+                x = self.frozen.encode(x)  # (B, 3, H, W) -> (B, F0)
+        return self.trunk.encode(x)
+
     def image_branch(self, x: Any) -> dict[str, torch.Tensor]:
-        return self.img_branch(self.trunk.encode(x))  # (B, F) -> taps
+        return self.img_branch(self.encode_images(x))  # (B, F) -> taps
 
     def text_branch(self, t: Any) -> dict[str, torch.Tensor]:
         return self.txt_branch(self.text_encoder.encode(t))  # (B, V) -> taps
@@ -201,7 +229,7 @@ class ChtnTask(Task):
         else:
             x_s, y_s = _get(source, c.source_key), source[LABEL].long()
             self._check_labels(y_s, c.num_source_classes, "source")
-            feats = self.trunk.encode(_cat(x_s, x_t))  # (Bs + Bt, F): one trunk pass, as the prototxt's Concat
+            feats = self.encode_images(_cat(x_s, x_t))  # (Bs + Bt, F): one trunk pass, as the prototxt's Concat
             n_s = len(y_s)
             assert self.src_branch is not None and self.src_fc8 is not None
             s, u = self.src_branch(feats[:n_s]), self.img_branch(feats[n_s:])
@@ -265,6 +293,37 @@ class ChtnTask(Task):
             c.image_domain: self.embed(c.image_domain, _get(batch, c.image_key)),
             c.text_domain: self.embed(c.text_domain, _get(batch, c.text_key)),
         }
+
+
+def missing_modality_counts(dataset: Any) -> dict[str, int]:
+    """Training pairs that lack a modality, per modality: empty captions (``texts``) and all-zero feature rows
+    (``modalities()`` / ``features(m)`` of the feature loaders; a NUS-WIDE image without tags, for example)."""
+    out: dict[str, int] = {}
+    texts = getattr(dataset, "texts", None)
+    if texts is not None:
+        out["text"] = sum(1 for t in texts if not str(t).strip())
+    feats, mods = getattr(dataset, "features", None), getattr(dataset, "modalities", None)
+    if callable(feats) and callable(mods):
+        for m in mods():
+            out[m] = int((~feats(m).any(axis=1)).sum())  # rows with every feature 0
+    return out
+
+
+def report_missing_modalities(dataset: Any, who: str) -> dict[str, int]:
+    """Counts the pairs missing a modality and says so in one line (they are kept: never silently dropped)."""
+    counts = missing_modality_counts(dataset)
+    if any(counts.values()):
+        n = len(dataset)
+        parts = ", ".join(f"{v} without {m}" for m, v in counts.items() if v)
+        log.warning(
+            "%s: %s of the %d training pairs miss a modality (%s: empty caption or all-zero feature row); "
+            "they are kept, their missing side embeds as an empty input",
+            who,
+            parts,
+            n,
+            "; ".join(counts),
+        )
+    return counts
 
 
 def _spec(preset: str | dict[str, Any]) -> dict[str, Any]:

@@ -9,16 +9,21 @@ single-modal photo source of other categories and another style.
   ``n_per_class`` each, in another photographic style (``catalogue``: colours washed towards grey and higher
   contrast, ``stylize``).
 
-What the source teaches that the few pairs cannot: with 8 pairs per class, a trunk learns whatever separates 80
-photos (their colours and backgrounds, which are random) rather than part shapes; the source's 58 classes share
-the world's parts (wheels, handles, legs, roofs, stems, windows) and its thousands of photos vary colour, texture,
-background, pose and lighting independently of the class, so classifying them trains a trunk that sees parts and
-ignores nuisances. The style shift makes the source images' representation differ from the target's, which is what
-CHTN's MMD terms align. Items are pure functions of ``(seed, split, idx)``.
+What the source teaches that the few pairs cannot: a small pair collection is a *biased sample*. With
+``settings_per_class: k`` the training pairs of each class are shot in only ``k`` settings (a background kind and
+tone, a main colour and a texture drawn per class from the seed; the captions describe the photo as shot), while
+the test pairs vary all of them at random. From 8 pairs per class, nuisance and class coincide, so a classifier
+learns the settings as much as the shapes (on frozen ImageNet features too). The source's 58 classes share the
+world's parts (wheels, handles, legs, roofs, stems, windows) and its thousands of photos vary colour, texture,
+background, pose and lighting independently of the class: classifying them teaches the shared image layers which
+directions of the representation carry object structure and which are nuisance. The style shift makes the source
+images' representation differ from the target's, which is what CHTN's MMD terms align. Items are pure functions of
+``(seed, split, idx)``.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -29,14 +34,47 @@ from PIL import Image
 from semspace.data.registry import DATASETS
 from semspace.errors import ConfigError
 from semspace.types import DOMAIN, IMAGE, INDEX, KEY, LABEL, TEXT
+from semspace.utils.seed import rng_for
 from semspace.world.base import WorldDataset, check_split
 from semspace.world.objects.catalog import CATEGORIES
+from semspace.world.objects.photo import render_photo
+from semspace.world.objects.spec import BACKGROUND_TONES, BACKGROUNDS, OBJECT_COLORS, TEXTURES, PhotoSpec
+from semspace.world.objects.text import caption
 from semspace.world.objects.world import ObjectWorld
 
 TARGET_CLASSES: tuple[str, ...] = ("apple", "car", "chair", "cup", "house", "mug", "pear", "stool", "tent", "truck")
 SOURCE_CLASSES: tuple[str, ...] = tuple(c for c in CATEGORIES if c not in TARGET_CLASSES)
 STYLES = ("plain", "catalogue")
 SOURCE_SEED_OFFSET = 7919  # the source world draws its own instances
+SETTINGS_STREAM = 104729  # rng stream of the per-class shooting settings
+_TEXT_STREAM = 3  # ObjectWorld's caption stream
+
+
+def class_settings(seed: int, n_classes: int, k: int) -> list[list[dict[str, Any]]]:
+    """``k`` shooting settings per class (background kind and tone, main colour, texture), a pure function of
+    ``seed``; the tone is one that stands out from the colour."""
+    rng = rng_for(seed, SETTINGS_STREAM)
+    colours, out = list(OBJECT_COLORS), []
+    for _ in range(n_classes):
+        row = []
+        for _ in range(k):
+            colour = colours[int(rng.integers(len(colours)))]
+            c = np.asarray(OBJECT_COLORS[colour], np.float64)
+            tones = [t for t in BACKGROUND_TONES if np.linalg.norm(np.subtract(BACKGROUND_TONES[t], c)) / 255 > 0.5]
+            row.append({"background": BACKGROUNDS[int(rng.integers(len(BACKGROUNDS)))],
+                        "bg_color": tones[int(rng.integers(len(tones)))], "color": colour,
+                        "texture": TEXTURES[int(rng.integers(len(TEXTURES)))]})  # fmt: skip
+        out.append(row)
+    return out
+
+
+def apply_setting(spec: PhotoSpec, setting: dict[str, Any]) -> PhotoSpec:
+    """``spec`` shot in ``setting`` (its pose, proportions, lighting and second colour are kept)."""
+    return dataclasses.replace(
+        spec, background=setting["background"], bg_color=setting["bg_color"],
+        bg_rgb=BACKGROUND_TONES[setting["bg_color"]], color=setting["color"],
+        color_rgb=OBJECT_COLORS[setting["color"]], texture=setting["texture"],
+    )  # fmt: skip
 
 
 def stylize(img: np.ndarray, style: str) -> np.ndarray:
@@ -95,6 +133,8 @@ class XmodalPairsDataset(_XmodalBase):
         classes: "target" (``TARGET_CLASSES``) or a list of category names.
         size: photo side in pixels.
         transform: PIL -> tensor (default float32 ``(3, H, W)`` in [0, 1]).
+        settings_per_class: 0: every photo's colour, texture and background are random; k > 0: each class's
+            photos are shot in one of k settings drawn per class (``class_settings``): the biased few pairs.
 
     Items: ``IMAGE`` (the photo), ``TEXT`` (its caption), ``LABEL`` (class index), ``KEY`` (class name),
     ``DOMAIN`` ``"photo"``, ``INDEX``.
@@ -111,29 +151,44 @@ class XmodalPairsDataset(_XmodalBase):
         classes: str | Sequence[str] = "target",
         size: int = 64,
         transform: Callable[[Image.Image], Any] | None = None,
+        settings_per_class: int = 0,
     ) -> None:
-        check_split(split, self.name)
+        self._key = check_split(split, self.name)
         if pairs_per_class < 1:
             raise ConfigError(f"{self.name}: pairs_per_class must be >= 1, got {pairs_per_class}")
+        if settings_per_class < 0:
+            raise ConfigError(f"{self.name}: settings_per_class must be >= 0, got {settings_per_class}")
         self.categories = _classes(classes, TARGET_CLASSES, self.name)
         self.world = ObjectWorld(seed=seed, size=size, classes=list(self.categories))
         self.categories = tuple(self.world.categories)
         self.split, self.n, self.transform = split, int(pairs_per_class) * len(self.categories), transform
+        self.seed, self.size, self.settings_per_class = int(seed), int(size), int(settings_per_class)
+        self._settings = class_settings(self.seed, len(self.categories), self.settings_per_class)
+
+    def photo_spec(self, i: int) -> PhotoSpec:
+        """The spec of item ``i``'s photo (in its class's setting when ``settings_per_class`` > 0)."""
+        spec = self.world.photo_spec(i, self.split)
+        if not self.settings_per_class:
+            return spec
+        c = len(self.categories)
+        return apply_setting(spec, self._settings[i % c][(i // c) % self.settings_per_class])
+
+    def caption(self, i: int) -> str:
+        """Item ``i``'s caption: a description of its photo."""
+        return caption(self.photo_spec(i), rng_for(self.world.seed, self._key, i, _TEXT_STREAM))
 
     @property
     def texts(self) -> list[str]:
         """Every item's caption, in item order (the bag-of-words vocabulary is built from them)."""
-        return [self.world.caption(i, self.split) for i in range(self.n)]
+        return [self.caption(i) for i in range(self.n)]
 
     def __getitem__(self, idx: int) -> dict[str, Any]:
         i = self.check_index(idx)
-        views = self.world.render_item(i, self.split, ("photo", "text"))
-        photo = views["photo"]
-        assert isinstance(photo, np.ndarray)
+        photo = render_photo(self.photo_spec(i), self.size)
         name = self.world.category(i, self.split)
         return {
             IMAGE: self._image(photo),
-            TEXT: views["text"],
+            TEXT: self.caption(i),
             LABEL: torch.tensor(self.categories.index(name), dtype=torch.int64),
             KEY: name,
             DOMAIN: "photo",
