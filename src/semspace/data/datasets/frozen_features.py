@@ -88,8 +88,8 @@ class FrozenFeaturesDataset(Dataset):
             raise ConfigError(f"frozen_features: key must be a plain name (e.g. 'img'), got {key!r}")
         from semspace.data import create_dataset
 
-        self.spec = {"data": {"name": data["name"], "args": dict(data.get("args", {}))}, "encoder": encoder,
-                     "encoder_args": dict(encoder_args or {})}  # fmt: skip
+        inner = {"name": data["name"], "args": dict(data.get("args", {}))}
+        self.spec: dict[str, Any] = {"data": inner, "encoder": encoder, "encoder_args": dict(encoder_args or {})}
         self.key = key
         self.inner: Any = create_dataset(self.spec["data"]["name"], **self.spec["data"]["args"])
         digest = hashlib.sha256(json.dumps(self.spec, sort_keys=True, default=str).encode()).hexdigest()[:16]
