@@ -35,8 +35,9 @@ def test_no_data_module_imports_the_world() -> None:
 
 
 def test_registry_discovers_loaders_and_world_datasets() -> None:
-    assert PROVIDERS == ("semspace.data.datasets", "semspace.world")
+    assert PROVIDERS == ("semspace.data.datasets", "semspace.world", "semspace.models.frozen_features")
     names = list_datasets()
+    assert "frozen_features" in names  # a dataset of the models layer, found by name
     assert {"css3d", "fashion200k", "mit_states", "folder", "features", "pairs_table", "two_domain"} <= set(names)
     assert {"world_scenes", "world_objects", "world_pairs"} <= set(names)
     assert list_datasets("world_*") == ["world_objects", "world_pairs", "world_scenes"] == DATASETS.list("world_*")

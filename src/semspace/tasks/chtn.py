@@ -24,7 +24,7 @@ matched pairs, ``1/(2N) sum ||u - v||^2`` (``losses.paired_distance``). The comm
 retrieval is cosine over it (``eval.protocols.xmodal_map``).
 
 Inputs: with ``image_frozen`` (CHTN's setting: a frozen ImageNet trunk) the frozen encoder's features are computed
-once (``data.datasets.frozen_features``) and the trunk (``mlp_features``: the shared, trained layer above it, the
+once (``models.frozen_features``) and the trunk (``mlp_features``: the shared, trained layer above it, the
 analogue of an unlocked last group) reads them; raw images (index, search) pass the frozen encoder in the task.
 Otherwise the image trunk is any image encoder preset without projection (``small_cnn`` from scratch, or the offline
 ImageNet ``efficientnet_lite0``, frozen with ``trunk_unlocked_groups: 0`` as CHTN freezes its AlexNet conv layers,

@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from semspace.data import create_dataset
-from semspace.data.datasets import frozen_features as ff
+from semspace.models import frozen_features as ff
 from semspace.data.transforms import build_transform
 from semspace.errors import ConfigError
 from semspace.tasks import create_task

@@ -11,6 +11,9 @@ trained on these features embeds raw images with identical numbers (index, searc
 
 The features are kept per process (one computation per distinct spec) and, with ``cache_dir``, in
 ``<cache_dir>/<sha of the spec>.npz``.
+
+The module sits in the ``models`` layer (it builds an encoder) and registers in ``data``'s dataset registry, which
+names it among its providers (``data.registry.PROVIDERS``) as it names the world: ``data`` never imports it.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from torch.utils.data import Dataset
 
 from semspace.data.registry import DATASETS
 from semspace.errors import ConfigError
+from semspace.models.factory import create_model
 from semspace.types import FEATURES, IMAGE, INDEX, LABEL, TEXT
 
 logger = logging.getLogger(__name__)
@@ -47,8 +51,6 @@ def _plain(v: Any) -> Any:
 
 def frozen_encoder(encoder: str, encoder_args: dict[str, Any] | None = None) -> Any:
     """The frozen, eval-mode encoder ``encoder`` without projection (``embed_dim: 0``), as ``chtn`` builds it."""
-    from semspace.models import create_model
-
     args = {"embed_dim": 0, **(encoder_args or {})}
     enc: Any = create_model(encoder, **args)
     for p in enc.parameters():
