@@ -153,3 +153,17 @@ def test_pairs_missing_a_modality_are_counted_and_reported(tmp_path: Path, caplo
     with caplog.at_level(logging.WARNING):
         create_task("chtn", {**TINY}, create_dataset("xmodal_pairs", pairs_per_class=2, classes=CLASSES, size=32))
     assert not [r for r in caplog.records if "miss a modality" in r.getMessage()]
+
+
+def test_optimizer_groups_follow_the_prototxt_lr_mult_one_two() -> None:
+    target, source = _data()
+    task, _ = _task(target, source)
+    cfg = TrainCfg(lr=0.01, weight_decay=5e-4, optimizer="sgd")
+    groups = task.optimizer_groups(cfg)["main"]
+    mult = {id(p): (g["lr_mult"], g["weight_decay"]) for g in groups for p in g["params"]}
+    assert len(mult) == sum(1 for p in task.parameters() if p.requires_grad)  # every trainable tensor, once
+    for lin in (task.img_branch.fc6, task.txt_branch.fc7, task.src_fc8):
+        assert mult[id(lin.weight)] == (1.0, 5e-4) and mult[id(lin.bias)] == (2.0, 0.0)
+    assert mult[id(task.img_branch.bn6.weight)] == (1.0, 0.0)  # norms: 1x, no decay
+    plain = create_task("chtn", {**TINY, "num_source_classes": 2, "bias_lr_mult": 1.0}, target)
+    assert {g["lr_mult"] for g in plain.optimizer_groups(cfg)["main"]} == {1.0}

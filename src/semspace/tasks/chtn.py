@@ -54,6 +54,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from semspace.config import TrainCfg
 from semspace.data.domains import DomainSpec
 from semspace.errors import ConfigError, DataError
 from semspace.losses.mmd import MmdLoss
@@ -103,6 +104,7 @@ class ChtnCfg(TaskCfg):
     text_input_norm: bool = True  # CHTN's BN + Scale on the bag of words
     representation: str = "prob"  # common representation: prob (softmax fc10, CHTN) | logits | fc7
     image_kind: str = ""  # declared input kind of the image domain ("" = its trunk's: image or features)
+    bias_lr_mult: float = 2.0  # lr multiplier of biases (the prototxt's ``lr_mult 1/2``: weights 1x, biases 2x)
 
 
 @TASKS.register("chtn")
@@ -183,6 +185,24 @@ class ChtnTask(Task):
 
     def backbone_prefixes(self) -> tuple[str, ...]:
         return ("trunk.",)
+
+    def optimizer_groups(self, train_cfg: TrainCfg) -> dict[str, list[dict[str, Any]]]:
+        """The engine's groups with Caffe's per-parameter ``lr_mult 1/2`` of the prototxt: every bias (a 1-d
+        parameter of a Linear or conv layer) learns at ``bias_lr_mult`` times the lr (2x), weights at 1x; weight decay
+        stays on the weight matrices only (the engine's rule; Caffe's AlexNet prototxts set ``decay_mult 0`` on
+        biases)."""
+        groups = super().optimizer_groups(train_cfg)["main"]
+        if self.cfg.bias_lr_mult == 1.0:
+            return {"main": groups}
+        layers = (nn.Linear, nn.Conv1d, nn.Conv2d)
+        biases = {id(m.bias) for m in self.modules() if isinstance(m, layers) and m.bias is not None}
+        out: list[dict[str, Any]] = []
+        for g in groups:
+            split = ([p for p in g["params"] if id(p) not in biases], [p for p in g["params"] if id(p) in biases])
+            for params, mult in zip(split, (1.0, self.cfg.bias_lr_mult), strict=True):
+                if params:
+                    out.append({**g, "params": params, "lr_mult": g.get("lr_mult", 1.0) * mult})
+        return {"main": out}
 
     # ---- forward pieces ---------------------------------------------------------------------------
     def _head(self, modality: str) -> ChtnCorrelationHead:
