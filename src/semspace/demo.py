@@ -243,13 +243,13 @@ def chtn_section(out: str | Path, *, quick: bool = False, progress: bool = False
     from semspace.engine.run import build_task_and_datasets
 
     out = Path(out)
-    steps = 100 if quick else 200
+    steps = 50 if quick else 100  # the section adds at most 90 s to the demo (most of it: the frozen features)
     over = [
         f"train.max_steps={steps}",
         "train.log_every=50",
         "train.ckpt_every=1000",
         "eval.data.args.data.args.pairs_per_class=20",
-        "data.extra.source.args.data.args.n_per_class=" + ("10" if quick else "20"),
+        "data.extra.source.args.data.args.n_per_class=" + ("5" if quick else "10"),
     ]
     tables: dict[str, dict[str, float]] = {}
     for label, extra in (("CHTN without source", ["task_args.use_source=false"]), ("CHTN", [])):
