@@ -1,0 +1,387 @@
+"""Task ``ssgn``: zero-shot sketch-based image retrieval with the Stacked Semantic-Guided Network and its baselines.
+
+Wang, Deng, Xu, Liu, Gao, Tao, "Stacked Semantic-Guided Network for Zero-Shot Sketch-Based Image Retrieval", 2019
+(``papers/ssgn.md``; no official code exists and the paper's equations are not recoverable, so every part below is
+a documented design, measured in ``docs/ssgn.md``). Training reads (sketch, same-class photo, class) of the seen
+classes (``data/datasets/sbir_pairs.py``); at test an unseen-class sketch is mapped to a *generated photo feature*
+and matched by cosine against the real photo features of the gallery::
+
+    taps      t_1..t_L = pool(block_l(x_sketch))             pooled intermediate blocks (fusion_layers, pooling)
+    fusion    h = Fuse(t_1..t_L)                             models.ssgn_fusion.MultiLayerFusion (fusion)
+    photo     f = Std(avgpool(backbone(x_photo)))            real photo feature, standardised by running stats
+    stage 1   c = G1([s_y; z1])                              category level, from the class semantics s_y
+    stage 2   g = c + G2([c; h; z2])                         instance level, from stage 1 and the sketch
+    L = reg ||g - f||^2 + coarse ||c - f||^2 + cls (CE(W g, y) + CE(W f, y)) + sem CE(cos(R(h), S_seen) / tau, y)
+
+* Backbone: the offline ImageNet EfficientNet-Lite0 **frozen** (``frozen: true``; its taps are memoised per image,
+  ``ssgn_fusion.FrozenFeatureMemo``, so training is CPU-cheap) and shared by sketches and photos, as the paper
+  applies one ImageNet CNN to both; or a ``small_cnn`` trained from scratch (``frozen: false``: the photo
+  classification term ``CE(W f, y)`` then trains the photo features, and the regression target is detached).
+* Class semantics ``s_y`` (``semantics``): the world's attributes, MiniLM of class names or descriptions, or a
+  user's ``npz:PATH`` (``models/ssgn_semantics.py``); one unit row per class of the label space (``class_names``).
+* Semantics at query time: the test sketch's class is unknown, so its semantics are inferred from the sketch: a
+  head ``R(h)`` is trained (``sem`` term) to pick the sketch's class among the seen classes by cosine to their
+  semantics, and at test the stage-1 input is ``softmax(cos(R(h), S_q) / tau) S_q`` over the **candidate classes**
+  ``query_classes`` (the unseen classes in the zero-shot setting, every class in the generalised one; the standard
+  zero-shot assumption that the unseen classes' names are known). ``semantic_query: regress`` feeds ``R(h)``
+  itself, ``nearest`` the semantics of the best candidate.
+* Not a CVAE: the decoder is a deterministic conditional generator with training noise (``models/ssgn_decoder.py``
+  says why); ``method: cvae`` is Yelamarthi et al. 2018's CVAE (KL + regression, conditioned on the sketch only).
+
+``method`` selects the baselines of the benchmark on the same inputs: ``ssgn``; ``single_stage`` (one decoder
+``G([s; h; z])``); ``cvae``; ``direct`` (a shared embedding: sketch and photo projections trained with a
+class-aware InfoNCE, no generation). Ablations are flags: ``fusion_layers: [-1]`` (no fusion), ``cls_weight: 0``,
+``reg_weight: 0`` (and ``coarse_weight: 0``). The task has the ``generate_query`` capability; ``embed(sketch)``
+returns the generated photo feature, so an index of photos answers ``semspace search --sketch``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from semspace.data.domains import DomainSpec, InputKind
+from semspace.errors import ConfigError, DataError
+from semspace.losses.ssgn import (
+    FeatureRegressionLoss,
+    GaussianKlLoss,
+    LabelInfoNceLoss,
+    PrototypeClassificationLoss,
+)
+from semspace.models import create_model
+from semspace.models.ssgn_decoder import CoarseToFineDecoder, CvaeDecoder, SingleStageDecoder
+from semspace.models.ssgn_fusion import MEMOS, FrozenFeatureMemo, MultiLayerFusion, backbone_taps, tap_widths
+from semspace.models.ssgn_semantics import class_semantics
+from semspace.tasks.base import Task, TaskCfg
+from semspace.tasks.registry import TASKS
+from semspace.types import IMAGE, LABEL, SKETCH
+
+log = logging.getLogger(__name__)
+
+METHODS = ("ssgn", "single_stage", "cvae", "direct")
+SEMANTIC_QUERIES = ("soft", "nearest", "regress")
+
+
+@dataclass
+class SsgnCfg(TaskCfg):
+    method: str = "ssgn"  # ssgn | single_stage | cvae | direct (module docstring)
+    sketch_domain: str = "sketch"  # name of the sketch domain (kind sketch)
+    photo_domain: str = "photo"  # name of the photo domain (kind image)
+    backbone: str | dict[str, Any] = "efficientnet_lite0"  # image encoder preset of sketches and photos
+    backbone_args: dict[str, Any] = field(default_factory=dict)  # preset overrides (embed_dim is forced to 0)
+    frozen: bool = True  # frozen backbone (taps memoised); false: trained with the losses
+    pooling: str = "avgmax"  # how each tap is pooled: avg | max | avgmax
+    fusion: str = "concat"  # concat | sum
+    fusion_layers: list[int] = field(default_factory=lambda: [-4, -3, -2, -1])  # taps fused; [-1]: no fusion
+    fusion_dim: int = 256  # width each tap is projected to
+    sketch_dim: int = 512  # width H of the fused sketch feature
+    standardize_photos: bool = True  # photo features minus running mean, over running std
+    photo_head_dim: int = 512  # a trained linear+LN head on the photo features (0: the raw features are the space)
+    semantics: str = "attributes"  # attributes | minilm_names | minilm_descriptions | npz:PATH
+    class_names: list[str] = field(default_factory=list)  # the label space (label = position); from the data
+    query_classes: list[str] = field(default_factory=list)  # candidates at query time (default: the unseen ones)
+    semantic_table: list[list[float]] = field(default_factory=list)  # (C, S) filled by resolve_cfg
+    semantic_query: str = "soft"  # soft | nearest | regress
+    query_temperature: float = 0.05  # tau of the semantic head
+    hidden: int = 512  # hidden width of the decoder MLPs and heads
+    noise_dim: int = 16  # decoder noise width (0: none)
+    noise_std: float = 1.0  # decoder training noise std
+    dropout: float = 0.1  # dropout inside the fusion and the decoder
+    reg_weight: float = 1.0  # regression of the generated (stage-2) feature to the real photo feature
+    coarse_weight: float = 1.0  # regression of the stage-1 feature to the real photo feature
+    cls_weight: float = 1.0  # classification of generated features by W (the SSGN classification loss)
+    photo_cls_weight: float = 1.0  # classification of real photo features: trains W and the photo head
+    cls_scale: float = 16.0  # cosine classifier scale (0: a linear classifier)
+    sem_weight: float = 1.0  # the semantic head's loss
+    kl_weight: float = 0.1  # cvae: KL weight
+    latent_dim: int = 64  # cvae: width of z
+    embed_dim: int = 256  # direct: shared embedding width
+    temperature: float = 0.1  # direct: InfoNCE temperature
+
+
+@TASKS.register("ssgn")
+class SsgnTask(Task):
+    """SSGN and its baselines (module docstring)."""
+
+    Cfg = SsgnCfg
+    name = "ssgn"
+    find_unused_parameters = True
+    semantics: torch.Tensor  # (C, S) unit rows of the label space (buffers, typed for mypy)
+    query_ids: torch.Tensor  # (Q,) candidate classes of query semantics
+    seen_ids: torch.Tensor  # (C_seen,) training classes
+    to_seen: torch.Tensor  # (C,) label -> position among the seen classes (-1: a query class)
+    photo_mean: torch.Tensor  # (F,) running mean of the raw photo features
+    photo_var: torch.Tensor  # (F,) running variance
+    photo_count: torch.Tensor  # () batches seen by the running statistics
+
+    def __init__(self, cfg: SsgnCfg) -> None:
+        super().__init__(cfg)
+        c = cfg
+        if c.method not in METHODS:
+            raise ConfigError(f"ssgn: method {c.method!r}; expected one of {METHODS}")
+        if c.semantic_query not in SEMANTIC_QUERIES:
+            raise ConfigError(f"ssgn: semantic_query {c.semantic_query!r}; expected one of {SEMANTIC_QUERIES}")
+        if c.sketch_domain == c.photo_domain:
+            raise ConfigError(f"ssgn: sketch_domain and photo_domain are both {c.sketch_domain!r}")
+        if len(c.class_names) < 2 or len(c.semantic_table) != len(c.class_names):
+            raise ConfigError(
+                f"ssgn: {len(c.class_names)} class names and {len(c.semantic_table)} semantic rows; train on a "
+                "labelled sketch/photo dataset (resolve_cfg fills both) or set task_args.class_names"
+            )
+        unknown = [n for n in c.query_classes if n not in c.class_names]
+        if unknown:
+            raise DataError(f"ssgn: query_classes {unknown[:10]} are not in the label space ({len(c.class_names)})")
+        enc: Any = create_model(c.backbone, **{**c.backbone_args, "embed_dim": 0})
+        self.backbone = enc
+        pre = enc.preprocess_cfg
+        widths = tap_widths(enc, min(pre.size, 64), pre.channels, "avgmax")  # (L,) widths of the avgmax taps
+        self._all_widths = widths
+        n = len(widths)
+        layers = [i % n for i in c.fusion_layers]
+        if not layers or len(set(layers)) != len(layers) or any(not -n <= i < n for i in c.fusion_layers):
+            raise ConfigError(f"ssgn: fusion_layers {c.fusion_layers} must be distinct indices into {n} taps")
+        self._layers = layers
+        half = c.pooling != "avgmax"
+        in_dims = [widths[i] // 2 if half else widths[i] for i in layers]
+        self.raw_photo_dim = widths[-1] // 2  # the last tap, average-pooled (EfficientNet: 1280)
+        self.photo_dim = c.photo_head_dim or self.raw_photo_dim
+        self.photo_head: nn.Module = (
+            nn.Sequential(nn.Linear(self.raw_photo_dim, c.photo_head_dim), nn.LayerNorm(c.photo_head_dim))
+            if c.photo_head_dim
+            else nn.Identity()
+        )
+        self.fusion = MultiLayerFusion(in_dims, c.sketch_dim, proj_dim=c.fusion_dim, mode=c.fusion, dropout=c.dropout)
+        table = torch.tensor(c.semantic_table, dtype=torch.float32)  # (C, S)
+        self.register_buffer("semantics", table, persistent=False)
+        query = c.query_classes or list(c.class_names)
+        self.register_buffer("query_ids", torch.tensor([c.class_names.index(q) for q in query]), persistent=False)
+        seen = [i for i, n in enumerate(c.class_names) if n not in set(c.query_classes)] or list(range(len(table)))
+        self.register_buffer("seen_ids", torch.tensor(seen), persistent=False)
+        to_seen = torch.full((len(table),), -1, dtype=torch.long)
+        to_seen[torch.tensor(seen)] = torch.arange(len(seen))
+        self.register_buffer("to_seen", to_seen, persistent=False)
+        self.register_buffer("photo_mean", torch.zeros(self.raw_photo_dim))
+        self.register_buffer("photo_var", torch.ones(self.raw_photo_dim))
+        self.register_buffer("photo_count", torch.zeros((), dtype=torch.long))
+        s_dim, p_dim, h_dim = table.shape[1], self.photo_dim, c.sketch_dim
+        self.sem_head = nn.Sequential(nn.Linear(h_dim, c.hidden), nn.ReLU(), nn.Linear(c.hidden, s_dim))
+        dec_args: dict[str, Any] = {"semantic_dim": s_dim, "sketch_dim": h_dim, "out_dim": p_dim, "hidden": c.hidden,
+                    "noise_dim": c.noise_dim, "noise_std": c.noise_std, "dropout": c.dropout}  # fmt: skip
+        self.decoder: nn.Module | None = None
+        if c.method == "ssgn":
+            self.decoder = CoarseToFineDecoder(**dec_args)
+        elif c.method == "single_stage":
+            self.decoder = SingleStageDecoder(**dec_args)
+        elif c.method == "cvae":
+            self.decoder = CvaeDecoder(sketch_dim=h_dim, out_dim=p_dim, hidden=c.hidden, latent_dim=c.latent_dim,
+                                       dropout=c.dropout)  # fmt: skip
+        if c.method == "direct":
+            self.sketch_proj: nn.Module = nn.Linear(h_dim, c.embed_dim)
+            self.photo_proj: nn.Module = nn.Sequential(
+                nn.Linear(p_dim, c.hidden), nn.ReLU(), nn.Linear(c.hidden, c.embed_dim)
+            )
+        self.classifier = PrototypeClassificationLoss(p_dim, len(seen), scale=c.cls_scale)
+        self.regression, self.kl = FeatureRegressionLoss(), GaussianKlLoss()
+        self.infonce = LabelInfoNceLoss(c.temperature)
+        out_dim = c.embed_dim if c.method == "direct" else p_dim
+        self._specs = {
+            c.sketch_domain: DomainSpec(c.sketch_domain, InputKind.SKETCH, out_dim, preprocess=pre),
+            c.photo_domain: DomainSpec(c.photo_domain, InputKind.IMAGE, out_dim, preprocess=pre),
+        }
+        self._memo: FrozenFeatureMemo | None = None
+        if c.frozen:
+            self.freeze("backbone")
+
+    # ---- configuration ----------------------------------------------------------------------------
+    @classmethod
+    def resolve_cfg(cls, cfg: SsgnCfg, dataset: Any | None = None) -> SsgnCfg:
+        """Fills the label space (``class_names``: the dataset's, else the world's 68 categories), the candidate
+        classes of queries (``query_classes``: the dataset's unseen classes, else the world's 17) and the semantic
+        table of ``semantics``."""
+        if not cfg.class_names:
+            names = getattr(dataset, "class_names", None) if dataset is not None else None
+            if not names:
+                from semspace.world.objects.catalog import CATEGORIES
+
+                names = list(CATEGORIES)
+            cfg.class_names = list(names)
+        if not cfg.query_classes:
+            unseen = getattr(dataset, "unseen_classes", None) if dataset is not None else None
+            if not unseen:
+                from semspace.world.objects.splits import UNSEEN_CLASSES
+
+                unseen = [u for u in UNSEEN_CLASSES if u in cfg.class_names]
+            cfg.query_classes = list(unseen)
+        if not cfg.semantic_table:
+            cfg.semantic_table = class_semantics(cfg.semantics, cfg.class_names).tolist()
+        return cfg
+
+    def backbone_prefixes(self) -> tuple[str, ...]:
+        return ("backbone.",)
+
+    def set_query_classes(self, names: list[str] | None) -> None:
+        """The candidate classes of query-time semantics (None: every class; the generalised setting)."""
+        names = list(self.cfg.class_names) if names is None else list(names)
+        unknown = [n for n in names if n not in self.cfg.class_names]
+        if unknown:
+            raise DataError(f"ssgn: query classes {unknown[:10]} are not in the label space")
+        ids = torch.tensor([self.cfg.class_names.index(n) for n in names], device=self.semantics.device)
+        self.query_ids = ids
+
+    # ---- features ---------------------------------------------------------------------------------
+    def _taps(self, x: torch.Tensor) -> torch.Tensor:
+        """All avgmax taps of the backbone concatenated, ``(B, sum 2 C_l)`` (memoised when frozen); a ``(B, T)``
+        input of that width is taken as precomputed taps (``precompute_taps``; the benchmark trains on them)."""
+        if x.ndim == 2 and x.shape[1] == sum(self._all_widths):
+            return x
+        fn = lambda v: torch.cat(backbone_taps(self.backbone, v, "avgmax"), dim=1)  # noqa: E731
+        if not self.cfg.frozen:
+            return fn(x)
+        if self._memo is None:  # keyed by the backbone's cfg and weights (read at first use: after a load)
+            weights = sum(float(p.detach().double().abs().sum()) for p in self.backbone.parameters())
+            key = json.dumps(self.backbone.to_config(), sort_keys=True, default=str) + f"|{weights:.10e}"
+            self._memo = MEMOS.setdefault(key, FrozenFeatureMemo())
+        return self._memo(x, fn)
+
+    @torch.no_grad()
+    def precompute_taps(self, images: torch.Tensor, batch_size: int = 128) -> torch.Tensor:
+        """``(N, C, H, W)`` images -> their taps ``(N, T)``, which every method reads like the images."""
+        was = self.training
+        self.eval()
+        try:
+            return torch.cat([self._taps(images[i : i + batch_size]) for i in range(0, len(images), batch_size)])
+        finally:
+            self.train(was)
+
+    def _split(self, taps: torch.Tensor) -> list[torch.Tensor]:
+        return list(torch.split(taps, self._all_widths, dim=1))  # L x (B, 2 C_l)
+
+    def sketch_feature(self, x: torch.Tensor) -> torch.Tensor:
+        """The fused sketch feature ``h`` ``(B, H)``."""
+        parts = self._split(self._taps(x))
+        chosen = []
+        for i in self._layers:
+            t = parts[i]  # (B, 2C): avg then max
+            half = t.shape[1] // 2
+            chosen.append({"avg": t[:, :half], "max": t[:, half:], "avgmax": t}[self.cfg.pooling])
+        return self.fusion(chosen)  # (B, H)
+
+    def photo_feature(self, x: torch.Tensor) -> torch.Tensor:
+        """The real photo feature ``f`` ``(B, P)``: the last tap average-pooled, standardised, through the photo
+        head (``photo_head_dim``; trained by the classification of real photos, the target of the regression)."""
+        last = self._split(self._taps(x))[-1]
+        f = last[:, : last.shape[1] // 2]  # (B, F) average pooling
+        if self.cfg.standardize_photos:
+            if self.training:
+                self._update_stats(f.detach())
+            f = (f - self.photo_mean) / (self.photo_var + 1e-5).sqrt()  # (B, F)
+        return self.photo_head(f)  # (B, P)
+
+    @torch.no_grad()
+    def _update_stats(self, f: torch.Tensor) -> None:
+        n = int(self.photo_count)
+        m = max(1.0 / (n + 1), 0.01)  # cumulative average first, then an EMA (a trainable backbone moves)
+        self.photo_mean.mul_(1 - m).add_(f.mean(0), alpha=m)
+        self.photo_var.mul_(1 - m).add_(f.var(0, unbiased=False) if len(f) > 1 else self.photo_var, alpha=m)
+        self.photo_count.add_(1)
+
+    def query_semantics(self, h: torch.Tensor) -> torch.Tensor:
+        """Semantics ``(B, S)`` for sketches of unknown class (module docstring: ``semantic_query``)."""
+        r = F.normalize(self.sem_head(h), dim=-1)  # (B, S)
+        if self.cfg.semantic_query == "regress":
+            return r
+        cand = self.semantics[self.query_ids]  # (Q, S)
+        sims = r @ cand.T  # (B, Q)
+        if self.cfg.semantic_query == "nearest":
+            return cand[sims.argmax(dim=1)]
+        return (sims / self.cfg.query_temperature).softmax(dim=1) @ cand  # (B, S)
+
+    def generate(self, x: torch.Tensor) -> torch.Tensor:
+        """Generated photo features ``(B, P)`` of sketches (not normalised); ``direct``: the sketch embedding."""
+        h = self.sketch_feature(x)
+        c = self.cfg
+        if c.method == "direct":
+            return self.sketch_proj(h)
+        assert self.decoder is not None
+        if c.method == "cvae":
+            return self.decoder(h)["fine"]
+        return self.decoder(self.query_semantics(h), h)["fine"]
+
+    # ---- training ---------------------------------------------------------------------------------
+    def training_forward(self, batch: dict[str, Any], group: str = "main") -> dict[str, torch.Tensor]:
+        c = self.cfg
+        xs, xp, y = batch[SKETCH], batch[IMAGE], batch[LABEL].long()
+        if len(y) and (int(y.min()) < 0 or int(y.max()) >= len(c.class_names)):
+            raise DataError(f"ssgn: labels span {int(y.min())}..{int(y.max())}; the label space has "
+                            f"{len(c.class_names)} classes")  # fmt: skip
+        ys = self.to_seen[y]  # (B,) position among the seen classes
+        if bool((ys < 0).any()):
+            bad = sorted({c.class_names[i] for i in y[ys < 0].tolist()})
+            raise DataError(f"ssgn: training batch holds query (unseen) classes {bad[:10]}; train on seen classes")
+        h = self.sketch_feature(xs)  # (B, H)
+        f = self.photo_feature(xp)  # (B, P)
+        target = f.detach()
+        out: dict[str, torch.Tensor] = {}
+        loss = h.new_zeros(())
+        if c.method == "direct":
+            out["loss_nce"] = self.infonce(self.sketch_proj(h), self.photo_proj(f), y, y)
+            out["loss"] = out["loss_nce"]
+            return out
+        assert self.decoder is not None
+        if c.method == "cvae":
+            gen = self.decoder(h, target)
+            out["loss_kl"] = self.kl(gen["mu"], gen["logvar"])
+            loss = loss + c.kl_weight * out["loss_kl"]
+        else:
+            s = self.semantics[y]  # (B, S) teacher forcing: the true class semantics in training
+            gen = self.decoder(s, h)
+            sims = F.normalize(self.sem_head(h), dim=-1) @ self.semantics[self.seen_ids].T  # (B, C_seen)
+            out["loss_sem"] = F.cross_entropy(sims / c.query_temperature, ys)
+            loss = loss + c.sem_weight * out["loss_sem"]
+            if "coarse" in gen and c.coarse_weight > 0:
+                out["loss_coarse"] = self.regression(gen["coarse"], target)
+                loss = loss + c.coarse_weight * out["loss_coarse"]
+        out["loss_reg"] = self.regression(gen["fine"], target)
+        loss = loss + c.reg_weight * out["loss_reg"]
+        if c.photo_cls_weight > 0:  # trains W and the photo space (head, a trainable backbone)
+            out["loss_cls_real"] = self.classifier(f, ys)
+            loss = loss + c.photo_cls_weight * out["loss_cls_real"]
+        if c.cls_weight > 0 and c.method != "cvae":  # Yelamarthi's CVAE has no classification term
+            out["loss_cls"] = self.classifier(gen["fine"], ys)
+            loss = loss + c.cls_weight * out["loss_cls"]
+        out["loss"] = loss
+        return out
+
+    def eval_forward(self, batch: dict[str, Any]) -> dict[str, torch.Tensor]:
+        out = {}
+        if SKETCH in batch:
+            out[self.cfg.sketch_domain] = self.embed(self.cfg.sketch_domain, batch[SKETCH])
+        if IMAGE in batch:
+            out[self.cfg.photo_domain] = self.embed(self.cfg.photo_domain, batch[IMAGE])
+        return out
+
+    # ---- using the trained task -------------------------------------------------------------------
+    def domains(self) -> dict[str, DomainSpec]:
+        return dict(self._specs)
+
+    def embed(self, domain: str, inputs: Any) -> torch.Tensor:
+        """Unit-norm ``(B, D)``: a sketch's generated photo feature, or a photo's real one (the shared space)."""
+        self.domain(domain)
+        if domain == self.cfg.sketch_domain:
+            return F.normalize(self.generate(inputs), dim=-1)
+        f = self.photo_feature(inputs)
+        if self.cfg.method == "direct":
+            f = self.photo_proj(f)
+        return F.normalize(f, dim=-1)
+
+    def generate_query(self, domain: str, inputs: Any) -> torch.Tensor:
+        """The ``generate_query`` capability: generated photo features of sketches, unit norm ``(B, P)``."""
+        if domain != self.cfg.sketch_domain:
+            raise ConfigError(f"ssgn generates queries from domain {self.cfg.sketch_domain!r}, not {domain!r}")
+        return self.embed(domain, inputs)
