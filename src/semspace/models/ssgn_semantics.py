@@ -15,20 +15,15 @@ the decoder the same input range whichever is used). A class without a vector is
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 
+from semspace.data.datasets.sbir_benchmarks import letters
 from semspace.errors import ConfigError, DataError
 
 SOURCES = ("attributes", "minilm_names", "minilm_descriptions", "npz:PATH")
-
-
-def letters(name: str) -> str:
-    """The matching key of a class name: its lower-case letters only."""
-    return re.sub("[^a-z]", "", str(name).lower())
 
 
 def _world_names(names: Sequence[str], source: str) -> None:
