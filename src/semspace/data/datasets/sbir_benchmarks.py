@@ -109,7 +109,7 @@ class ZeroShotSbirDataset(BaseDataset):
         dirs = {d: "the sketches, one folder per class" for d in self.sketch_dirs}
         dirs |= {d: "the photos, one folder per class" for d in self._photo_dirs()}
         self.require_all(dirs, kind="dir", layout=self.layout)
-        sketch_folders = {}
+        sketch_folders: dict[str, str] = {}
         for d in self.sketch_dirs:
             for sub in sorted(p for p in (self.root / d).iterdir() if p.is_dir() and not p.name.startswith(".")):
                 sketch_folders.setdefault(letters(sub.name), sub.name)
