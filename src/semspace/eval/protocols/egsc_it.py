@@ -1,0 +1,157 @@
+"""``egsc_it_translation``: the translation scores of EGSC-IT (Ma et al., ICLR 2019, arXiv:1805.11145).
+
+On a dataset of (source ``IMAGE``, exemplar ``EXEMPLAR``, ground truth ``TARGET``, content ``LABEL``) items (the
+world's pairs, the digits pair) the protocol translates every source with its exemplar (``task.translate``) and
+reports
+
+* ``ssim`` / ``psnr``: against the ground-truth translation (scikit-image; ``eval/translation.py``), the paper's
+  score on MNIST-Single;
+* ``semantic_consistency``: the accuracy, on the translations, of a classifier trained on *real* target-domain
+  images (``classifier_data``: items whose ``IMAGE`` is in the target domain, with its ``LABEL``; a small CNN
+  trained here for ``classifier_steps`` Adam steps, seeded); ``classifier_acc_real`` is its accuracy on the
+  ground truths (the ceiling);
+* ``style_distance``: colour statistics (per-channel mean and std) of each translation vs its exemplar (lower is
+  closer); ``style_distance_gt`` is the same for the ground truth (what a perfect translation scores, since the
+  content differs from the exemplar's);
+* ``diversity``: mean L1 distance between translations of the first ``n_diversity`` sources under
+  ``n_exemplars`` different exemplars (the exemplars of the next items).
+
+All images are compared in [0, 1] (the domain's preprocessing undone).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+from torch.utils.data import DataLoader
+
+from semspace.data.collate import collate_dicts
+from semspace.data.transforms import attach_transform
+from semspace.errors import ConfigError
+from semspace.eval.protocols.registry import PROTOCOLS
+from semspace.eval.translation import diversity, ssim_psnr, style_distance
+from semspace.types import EXEMPLAR, IMAGE, LABEL, TARGET
+
+
+def small_classifier(num_classes: int, channels: int = 3) -> nn.Module:
+    """A 3-conv classifier of target-domain images (the semantic-consistency judge)."""
+    return nn.Sequential(
+        nn.Conv2d(channels, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(32, 64, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(64, 64, 3, padding=1), nn.ReLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten(),
+        nn.Linear(64, num_classes),
+    )  # fmt: skip
+
+
+def train_classifier(images: torch.Tensor, labels: torch.Tensor, *, steps: int, seed: int = 0,
+                     batch_size: int = 64, lr: float = 2e-3) -> nn.Module:  # fmt: skip
+    """Trains ``small_classifier`` on ``images (N, C, H, W)`` in [0, 1] and ``labels (N,)``; returns it in eval mode."""
+    gen = torch.Generator().manual_seed(seed)
+    with torch.random.fork_rng():
+        torch.manual_seed(seed)
+        net = small_classifier(int(labels.max()) + 1, images.shape[1])
+    opt = torch.optim.Adam(net.parameters(), lr=lr)
+    net.train()
+    with torch.enable_grad():  # the trainer evaluates under no_grad
+        _fit(net, opt, images, labels, steps=steps, batch_size=batch_size, gen=gen)
+    return net.eval()
+
+
+def _fit(net: nn.Module, opt: torch.optim.Optimizer, images: torch.Tensor, labels: torch.Tensor, *, steps: int,
+         batch_size: int, gen: torch.Generator) -> None:  # fmt: skip
+    for _ in range(steps):
+        idx = torch.randint(len(images), (min(batch_size, len(images)),), generator=gen)
+        loss = F.cross_entropy(net(images[idx]), labels[idx])
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+
+
+@torch.no_grad()
+def accuracy(net: nn.Module, images: torch.Tensor, labels: torch.Tensor, batch_size: int = 256) -> float:
+    preds = torch.cat([net(images[i : i + batch_size]).argmax(1) for i in range(0, len(images), batch_size)])
+    return float((preds == labels).float().mean())
+
+
+@PROTOCOLS.register("egsc_it_translation")
+class TranslationProtocol:
+    """SSIM, PSNR, semantic consistency, style distance and diversity of a ``translate`` task (module docstring).
+
+    Args:
+        data: ``{"name", "args"}`` of the evaluation triples (source, exemplar, ground truth, label).
+        classifier_data: ``{"name", "args"}`` of real target-domain images with labels (None: no consistency score).
+        direction: passed to ``task.translate`` (``a2b``: the data's sources are in domain A).
+        n_exemplars: exemplars per source for the diversity score (0 or 1: not measured).
+        n_diversity: sources used for the diversity score.
+        classifier_steps: Adam steps of the consistency classifier.
+        batch_size: translation batch size.
+        seed: the classifier's seed.
+    """
+
+    def __init__(self, *, data: dict[str, Any], classifier_data: dict[str, Any] | None = None, direction: str = "a2b",
+                 n_exemplars: int = 4, n_diversity: int = 32, classifier_steps: int = 300, batch_size: int = 64,
+                 seed: int = 0) -> None:  # fmt: skip
+        from semspace.data import create_dataset
+
+        self.dataset = create_dataset(data["name"], **data.get("args", {}))
+        self.classifier_set = (
+            create_dataset(classifier_data["name"], **classifier_data.get("args", {})) if classifier_data else None
+        )
+        self.direction, self.n_exemplars, self.n_diversity = direction, int(n_exemplars), int(n_diversity)
+        self.classifier_steps, self.batch_size, self.seed = int(classifier_steps), int(batch_size), int(seed)
+
+    def _load(self, dataset: Any, task: Any, keys: tuple[str, ...]) -> dict[str, torch.Tensor]:
+        specs = task.domains()
+        pre = next(iter(specs.values())).preprocess
+        attach_transform(dataset, pre)
+        out: dict[str, list[torch.Tensor]] = {}
+        for batch in DataLoader(dataset, batch_size=self.batch_size, collate_fn=collate_dicts):
+            for k in keys:
+                if k not in batch:
+                    raise ConfigError(f"egsc_it_translation: the dataset's items have no {k!r}; expected {list(keys)}")
+                out.setdefault(k, []).append(batch[k])
+        return {k: torch.cat(v) for k, v in out.items()}
+
+    def __call__(self, task: Any) -> dict[str, float]:
+        from semspace.capabilities import require
+
+        require(task, "translate")
+        was_training = task.training
+        task.eval()
+        device = next(task.parameters()).device
+        pre = next(iter(task.domains().values())).preprocess
+        mean = torch.tensor(pre.mean).view(1, -1, 1, 1)
+        std = torch.tensor(pre.std).view(1, -1, 1, 1)
+
+        def unit(x: torch.Tensor) -> torch.Tensor:  # (N, C, H, W) model input -> [0, 1]
+            return (x.float().cpu() * std + mean).clamp(0, 1)
+
+        with torch.no_grad():
+            d = self._load(self.dataset, task, (IMAGE, EXEMPLAR, TARGET, LABEL))
+            outs = []
+            for i in range(0, len(d[IMAGE]), self.batch_size):
+                c, e = d[IMAGE][i : i + self.batch_size], d[EXEMPLAR][i : i + self.batch_size]
+                outs.append(task.translate(c.to(device), e.to(device), direction=self.direction).cpu())
+            pred, target, exemplar = unit(torch.cat(outs)), unit(d[TARGET]), unit(d[EXEMPLAR])
+            ssim, psnr = ssim_psnr(pred, target)
+            metrics = {"ssim": ssim, "psnr": psnr, "style_distance": style_distance(pred, exemplar),
+                       "style_distance_gt": style_distance(target, exemplar)}  # fmt: skip
+            n = min(self.n_diversity, len(pred))
+            if self.n_exemplars >= 2 and n >= 1:
+                e_count = min(self.n_exemplars, len(pred))
+                per = []
+                for j in range(e_count):
+                    ex = exemplar.roll(-j, 0)[:n]  # the exemplar of item (i + j) for source i
+                    ex_in = ((ex - mean) / std).to(device)
+                    per.append(task.translate(d[IMAGE][:n].to(device), ex_in, direction=self.direction).cpu())
+                metrics["diversity"] = diversity(unit(torch.stack(per, dim=1)))
+        if self.classifier_set is not None:
+            real = self._load(self.classifier_set, task, (IMAGE, LABEL))
+            net = train_classifier(unit(real[IMAGE]), real[LABEL], steps=self.classifier_steps, seed=self.seed)
+            metrics["semantic_consistency"] = accuracy(net, pred, d[LABEL])
+            metrics["classifier_acc_real"] = accuracy(net, target, d[LABEL])
+        task.train(was_training)
+        return metrics
