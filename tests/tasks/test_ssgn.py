@@ -47,7 +47,9 @@ def test_each_method_trains_with_its_terms(method: str, terms: set[str]) -> None
     first = next(task.backbone.backbone.stages[0].parameters())
     assert first.grad is not None and bool(first.grad.abs().sum() > 0)  # the from-scratch backbone trains
     task.eval()
-    z = task.embed("sketch", torch.rand(2, 3, 32, 32))
+    drawing = torch.ones(2, 3, 32, 32)  # white (normalised to 1) with a black stroke
+    drawing[:, :, 10:12, 4:28] = -1.0
+    z = task.embed("sketch", drawing)
     torch.testing.assert_close(z.norm(dim=1), torch.ones(2))
     assert supports(task, "generate_query")
 
@@ -81,12 +83,13 @@ def test_bad_inputs_are_clear() -> None:
         create_task("ssgn", {**TINY, "class_names": ["cup", "teddy_bear"], "query_classes": ["cup"]})
 
 
-def _sketch_png(path: Path, invert: bool = False) -> Path:
+def _sketch_png(path: Path, invert: bool = False, grey: bool = False, size: int = 48) -> Path:
     from semspace.world.objects.dataset import ObjectDataset
 
-    arr = np.asarray(ObjectDataset(split="test", n=1, size=48, view="sketch", classes=["cup"]).world.render_item(
+    arr = np.asarray(ObjectDataset(split="test", n=1, size=size, view="sketch", classes=["cup"]).world.render_item(
         0, "test", ("sketch",))["sketch"])  # fmt: skip
-    Image.fromarray(255 - arr if invert else arr).save(path)
+    img = Image.fromarray(255 - arr if invert else arr)
+    (img.convert("L") if grey else img).save(path)
     return path
 
 
@@ -119,3 +122,9 @@ def test_train_eval_index_and_sketch_search_on_the_world(tmp_path: Path) -> None
     searcher = Searcher(index)
     hits = searcher.search_sketch(_sketch_png(tmp_path / "cup.png"), k=4).hits
     assert len(hits) == 4 and len({h.id for h in hits}) == 4
+    inverted = searcher.search_sketch(_sketch_png(tmp_path / "inv.png", invert=True), k=4).hits
+    assert [h.id for h in inverted] == [h.id for h in hits]  # a sketch on black is the same query
+    assert len(searcher.search_sketch(_sketch_png(tmp_path / "g.png", grey=True, size=100), k=3).hits) == 3
+    Image.new("L", (50, 70), 255).save(tmp_path / "blank.png")
+    with pytest.raises(DataError, match="blank"):
+        searcher.search_sketch(tmp_path / "blank.png", k=3)

@@ -58,6 +58,7 @@ from semspace.models import create_model
 from semspace.models.ssgn_decoder import CoarseToFineDecoder, CvaeDecoder, SingleStageDecoder
 from semspace.models.ssgn_fusion import MEMOS, FrozenFeatureMemo, MultiLayerFusion, backbone_taps, tap_widths
 from semspace.models.ssgn_semantics import class_semantics
+from semspace.models.ssgn_sketch_input import normalize_sketches
 from semspace.tasks.base import Task, TaskCfg
 from semspace.tasks.registry import TASKS
 from semspace.types import IMAGE, LABEL, SKETCH
@@ -103,6 +104,7 @@ class SsgnCfg(TaskCfg):
     latent_dim: int = 64  # cvae: width of z
     embed_dim: int = 256  # direct: shared embedding width
     temperature: float = 0.1  # direct: InfoNCE temperature
+    check_sketches: bool = True  # embed: refuse blank sketches and photos given as sketches (inversion is always on)
 
 
 @TASKS.register("ssgn")
@@ -374,6 +376,10 @@ class SsgnTask(Task):
         """Unit-norm ``(B, D)``: a sketch's generated photo feature, or a photo's real one (the shared space)."""
         self.domain(domain)
         if domain == self.cfg.sketch_domain:
+            if inputs.ndim == 4:  # pictures (not precomputed taps): inverted ones flipped, blank / photo refused
+                pre = self._specs[domain].preprocess
+                assert pre is not None
+                inputs = normalize_sketches(inputs, pre, check=self.cfg.check_sketches)
             return F.normalize(self.generate(inputs), dim=-1)
         f = self.photo_feature(inputs)
         if self.cfg.method == "direct":
