@@ -21,6 +21,7 @@ from semspace.cli import index as index_cmd
 from semspace.cli import search as search_cmd
 from semspace.cli import serve as serve_cmd
 from semspace.cli import train as train_cmd
+from semspace.cli import translate as translate_cmd
 from semspace.cli import world as world_cmd
 from semspace.engine.logging import setup_logging
 from semspace.errors import SemspaceError
@@ -43,6 +44,7 @@ app.command("bench")(bench_cmd.bench)
 app.add_typer(index_cmd.app, name="index")
 app.command("search")(search_cmd.search)
 app.command("serve")(serve_cmd.serve)
+app.command("translate")(translate_cmd.translate)
 
 
 @app.command("version")

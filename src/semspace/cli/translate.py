@@ -1,0 +1,122 @@
+"""``semspace translate``: the content of one picture in the style of an exemplar (EGSC-IT, arXiv:1805.11145), or a
+folder of contents x a folder of exemplars drawn as one grid (rows: contents, columns: exemplars)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from semspace.errors import ConfigError, DataError
+
+CELL_PAD = 2
+
+
+def translate(
+    run_dir: Annotated[Path, typer.Option("--run-dir", help="a trained translation run (egsc_it) holding model.pt")],
+    content: Annotated[Path, typer.Option("--content", help="the picture (or a folder) whose content is kept")],
+    exemplar: Annotated[Path, typer.Option("--exemplar", help="the picture (or a folder) whose style is taken")],
+    out: Annotated[Path, typer.Option("--out", help="the output picture (.png, .jpg, .webp); a grid for folders")],
+    direction: Annotated[str, typer.Option("--direction", help="a2b (content in A, exemplar in B) or b2a")] = "a2b",
+    check_domains: Annotated[
+        bool, typer.Option("--check-domains/--no-check-domains", help="refuse pictures that look like the other domain")
+    ] = True,
+) -> None:
+    """Translate a content picture into the style of an exemplar picture (or every content of a folder with every
+    exemplar of another, as a grid with the contents down the side and the exemplars along the top).
+
+    Any size, greyscale, RGB or RGBA pictures are read (converted to the model's RGB input; transparency on the
+    model's background colour).
+
+    Example: semspace translate --run-dir runs/egsc_it --content a.png --exemplar b.png --out c.png
+
+    Example: semspace translate --run-dir runs/egsc_it --content contents/ --exemplar styles/ --out grid.png
+    """
+    import torch
+    from rich.progress import track
+
+    from semspace.capabilities import require
+    from semspace.data.images import list_images, load_image
+    from semspace.data.transforms import build_transform, to_pil
+    from semspace.eval.figures import figure_format, save_figure
+    from semspace.retrieval.runs import load_run
+
+    figure_format(out)  # a bad suffix is refused before any work
+    if direction not in ("a2b", "b2a"):
+        raise ConfigError(f"--direction must be a2b or b2a, got {direction!r}")
+    contents, exemplars = _pictures(content, "--content", list_images), _pictures(exemplar, "--exemplar", list_images)
+    task, _ = load_run(run_dir)
+    require(task, "translate")
+    names = list(task.domains())
+    src, tgt = (names[0], names[1]) if direction == "a2b" else (names[1], names[0])
+    pre = task.domains()[src].preprocess
+    transform = build_transform(pre)
+
+    def read(path: Path) -> Any:
+        return transform(load_image(path, background=pre.background, channels=pre.channels))[None]  # (1, C, H, W)
+
+    xs_c = torch.cat([read(p) for p in contents])  # (Nc, C, H, W)
+    xs_e = torch.cat([read(p) for p in exemplars])  # (Ne, C, H, W)
+    if check_domains:
+        _check(task, xs_c, contents, src, "content", direction, names)
+        _check(task, xs_e, exemplars, tgt, "exemplar", direction, names)
+    single = len(contents) == 1 and len(exemplars) == 1 and content.is_file() and exemplar.is_file()
+    rows = []
+    with torch.no_grad():
+        steps = track(range(len(contents)), description="translate", disable=single, transient=True)
+        for i in steps:
+            c = xs_c[i : i + 1].expand(len(exemplars), -1, -1, -1)
+            rows.append(task.translate(c, xs_e, direction=direction))  # (Ne, C, H, W)
+    if single:
+        save_figure(to_pil(rows[0][0].float(), pre), out)
+    else:
+        save_figure(_grid([to_pil(x, pre) for x in xs_c], [to_pil(x, pre) for x in xs_e],
+                          [[to_pil(x, pre) for x in row] for row in rows]), out)  # fmt: skip
+    typer.echo(f"wrote {out} ({len(contents)} content x {len(exemplars)} exemplar, {src} -> {tgt})")
+
+
+def _pictures(path: Path, option: str, list_images: Any) -> list[Path]:
+    if not path.exists():
+        raise DataError(f"{option} {path}: no such file or folder")
+    if path.is_dir():
+        found = list(list_images(path))
+        if not found:
+            raise DataError(f"{option} {path}: the folder holds no pictures (.png, .jpg, ...)")
+        return found
+    return [path]
+
+
+def _check(task: Any, x: Any, paths: list[Path], expected: str, role: str, direction: str, names: list[str]) -> None:
+    """A ``DataError`` naming the first picture that looks like the other domain (by the run's training colours)."""
+    guess = getattr(task, "guess_domain", None)
+    if guess is None:
+        return
+    for path, got in zip(paths, guess(x), strict=True):
+        if got is not None and got != expected:
+            other = "b2a" if direction == "a2b" else "a2b"
+            raise DataError(
+                f"{role} {path} looks like domain {got!r}, but this model translates {direction} and expects the "
+                f"{role} from domain {expected!r} (domains {names}); swap --content and --exemplar, use --direction "
+                f"{other}, or pass --no-check-domains"
+            )
+
+
+def _grid(contents: list[Any], exemplars: list[Any], cells: list[list[Any]]) -> Any:
+    """Exemplars along the top, contents down the side, translation (i, j) at row i + 1, column j + 1."""
+    from PIL import Image
+
+    w, h = contents[0].size
+    cols, rows = len(exemplars) + 1, len(contents) + 1
+    sheet = Image.new("RGB", (cols * (w + CELL_PAD) + CELL_PAD, rows * (h + CELL_PAD) + CELL_PAD), (255, 255, 255))
+
+    def put(img: Any, r: int, c: int) -> None:
+        sheet.paste(img.convert("RGB"), (CELL_PAD + c * (w + CELL_PAD), CELL_PAD + r * (h + CELL_PAD)))
+
+    for j, e in enumerate(exemplars):
+        put(e, 0, j + 1)
+    for i, c in enumerate(contents):
+        put(c, i + 1, 0)
+        for j, cell in enumerate(cells[i]):
+            put(cell, i + 1, j + 1)
+    return sheet
