@@ -46,11 +46,12 @@ def translate(
     if direction not in ("a2b", "b2a"):
         raise ConfigError(f"--direction must be a2b or b2a, got {direction!r}")
     contents, exemplars = _pictures(content, "--content", list_images), _pictures(exemplar, "--exemplar", list_images)
-    task, _ = load_run(run_dir)
-    require(task, "translate")
+    loaded, _ = load_run(run_dir)
+    task: Any = require(loaded, "translate")
     names = list(task.domains())
     src, tgt = (names[0], names[1]) if direction == "a2b" else (names[1], names[0])
     pre = task.domains()[src].preprocess
+    assert pre is not None  # image domains always have one
     transform = build_transform(pre)
 
     def read(path: Path) -> Any:
