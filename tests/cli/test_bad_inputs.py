@@ -199,6 +199,22 @@ ROWS: list[Row] = [
      "--domain", "photo"], 1, "holds no domain ['photo']"),
     ("search: a text query, no text domain", lambda p: ["search", "--index", str(p["index"]), "--text", "a cube"], 1,
      "embeds no text domain"),
+    # ---- translate (a translation run's own bad inputs: tests/cli/test_translate.py) ----
+    ("translate: a retrieval run", lambda p: ["translate", "--run-dir", str(p["run"]), "--content", str(p["png"]),
+     "--exemplar", str(p["png"]), "--out", str(p["root"] / "t.png")], 1, "cannot translate (it can: embed, compose)"),
+    ("translate: missing run", lambda p: ["translate", "--run-dir", str(p["root"] / "no_run"), "--content",
+     str(p["png"]), "--exemplar", str(p["png"]), "--out", str(p["root"] / "t.png")], 1, "no_run"),
+    ("translate: missing content", lambda p: ["translate", "--run-dir", str(p["run"]), "--content",
+     str(p["root"] / "nope.png"), "--exemplar", str(p["png"]), "--out", str(p["root"] / "t.png")], 1,
+     "--content"),
+    ("translate: empty exemplar folder", lambda p: ["translate", "--run-dir", str(p["run"]), "--content",
+     str(p["png"]), "--exemplar", str(p["empty"]), "--out", str(p["root"] / "t.png")], 1, "holds no pictures"),
+    ("translate: bad out suffix", lambda p: ["translate", "--run-dir", str(p["run"]), "--content", str(p["png"]),
+     "--exemplar", str(p["png"]), "--out", str(p["root"] / "t.txt")], 1, "t.txt"),
+    ("translate: bad direction", lambda p: ["translate", "--run-dir", str(p["run"]), "--content", str(p["png"]),
+     "--exemplar", str(p["png"]), "--out", str(p["root"] / "t.png"), "--direction", "a2c"], 1, "a2b or b2a"),
+    ("translate: no --out", lambda p: ["translate", "--run-dir", str(p["run"]), "--content", str(p["png"]),
+     "--exemplar", str(p["png"])], 2, "--out"),
 ]  # fmt: skip
 
 
