@@ -11,9 +11,9 @@ import pytest
 import torch
 
 from semspace.data import create_dataset
-from semspace.models import frozen_features as ff
 from semspace.data.transforms import build_transform
 from semspace.errors import ConfigError
+from semspace.models import frozen_features as ff
 from semspace.tasks import create_task
 from semspace.types import FEATURES, IMAGE, LABEL, TEXT
 
