@@ -29,7 +29,8 @@ Deviations (``docs/egsc_it.md``): EfficientNet-Lite0 features in place of VGG-19
 ``lr (1 - step / total)^0.9`` (the engine has no poly schedule); AdaIN in both forms (``adain: code | textbook``), the
 default picked by measurement in ``benchmarks/egsc_it.py`` (until measured: ``code``, the authors'). Ablations are
 config: ``adain: no_exemplar`` (UNIT-like, the style from the domain only), ``use_mask: false``, perceptual
-weights 0.
+weights 0. The MUNIT-style peer is ``adain: munit`` with ``use_mask: false``: a trained style encoder and MLP per
+domain map the exemplar to AdaIN's (scale, bias) in the textbook form (``models/egsc_it_munit.py``), no stage 1.
 
 Both tasks embed domains ``a`` and ``b`` (the mean-pooled shared latent mu, unit norm), so an index can be built
 for the service, and record running colour statistics of each domain's training images, with which
@@ -65,6 +66,7 @@ from semspace.models.egsc_it import (
     SharedLatent,
 )
 from semspace.models.egsc_it_layers import ADAIN_FORMS, style_stats
+from semspace.models.egsc_it_munit import MunitStylePath
 from semspace.models.egsc_it_perceptual import PerceptualFeatures
 from semspace.tasks.base import Task, TaskCfg, param_groups
 from semspace.tasks.registry import TASKS
@@ -85,6 +87,7 @@ PRESETS: dict[str, dict[str, float]] = {
     "gta2bdd": {**_BASE, "style": 1e4, "content": 1e2},  # 256x512, bs 3, lr 1e-4, n_enc 3
     "celeba": {**_BASE, "style": 5e3, "content": 1e1},  # 128x128, bs 8, lr 1e-4, n_enc 3
 }
+ADAIN_CHOICES = (*ADAIN_FORMS, "no_exemplar", "munit")
 MASK_AE_WEIGHTS = {"gan": 10.0, "recon": 100.0, "kl": 0.1}  # UNIT_VAEGAN_recon (run_train_feaMask.sh)
 N_STATS = 7  # colour statistics per image: channel means (3), channel stds (3), mean chroma (1)
 
@@ -114,7 +117,8 @@ class EgscItCfg(EgscArchCfg):
     weights: dict[str, float] = field(
         default_factory=dict
     )  # overrides of the preset (gan recon cycle kl style content)
-    adain: str = "code"  # code (authors': / variance, + variance) | textbook (/ std) | no_exemplar (UNIT-like)
+    adain: str = "code"  # code (authors': / variance, + variance) | textbook (/ std) | no_exemplar (UNIT-like) | munit
+    style_dim: int = 8  # adain: munit only: the style code's width (MUNIT: 8)
     use_mask: bool = True  # feature masks from the frozen stage-1 encoder (false: the no-mask ablation)
     perceptual: str = "efficientnet_lite0"  # feature net of the perceptual terms: efficientnet_lite0 | random_cnn
     d_every: int = 5  # generator steps per discriminator step (authors: 5)
@@ -279,11 +283,16 @@ class EgscItTask(_EgscBase):
     name = "egsc_it"
     encoders: Any  # nn.ModuleDict {"a", "b"} of DomainEncoder
     decoders: Any  # nn.ModuleDict {"a", "b"} of DomainDecoder
+    style_paths: Any  # nn.ModuleDict {"a", "b"} of MunitStylePath (adain: munit only)
 
     def __init__(self, cfg: EgscItCfg) -> None:
         super().__init__(cfg)
-        if cfg.adain not in (*ADAIN_FORMS, "no_exemplar"):
-            raise ConfigError(f"egsc_it: adain must be one of {[*ADAIN_FORMS, 'no_exemplar']}, got {cfg.adain!r}")
+        if cfg.adain not in ADAIN_CHOICES:
+            raise ConfigError(f"egsc_it: adain must be one of {list(ADAIN_CHOICES)}, got {cfg.adain!r}")
+        if cfg.adain == "munit" and cfg.use_mask:
+            raise ConfigError(
+                "egsc_it: adain: munit is the MUNIT-style peer without feature masks; set use_mask: false"
+            )
         if cfg.d_every < 1:
             raise ConfigError(f"egsc_it: d_every must be >= 1, got {cfg.d_every}")
         self.encoders = nn.ModuleDict({d: DomainEncoder(channels=cfg.channels, n_down=cfg.n_down, n_res=cfg.n_res)
@@ -291,6 +300,11 @@ class EgscItTask(_EgscBase):
         self.shared = SharedLatent(self.latent_width())
         self.decoders = nn.ModuleDict({d: DomainDecoder(channels=cfg.channels, n_down=cfg.n_down, n_res=cfg.n_res)
                                        for d in ("a", "b")})  # fmt: skip
+        if cfg.adain == "munit":  # the MUNIT-style peer: a trained style code per domain (models/egsc_it_munit.py)
+            width = self.latent_width()
+            self.style_paths = nn.ModuleDict(
+                {d: MunitStylePath(channels=cfg.channels, out_channels=width, style_dim=cfg.style_dim) for d in "ab"}
+            )
         self.content_loss, self.style_loss = PerceptualContentLoss(), PerceptualStyleLoss()
         self.freeze("mask_ae")  # stage 1's auto-encoders, loaded by the run config's init (engine/stages.py)
 
@@ -304,6 +318,8 @@ class EgscItTask(_EgscBase):
     def optimizer_groups(self, train_cfg: TrainCfg) -> dict[str, list[dict[str, Any]]]:
         wd = train_cfg.weight_decay
         gen = nn.ModuleList([self.encoders, self.shared, self.decoders])
+        if self.cfg.adain == "munit":
+            gen.append(self.style_paths)
         return {"discriminator": param_groups(self.disc, weight_decay=wd),
                 "generator": param_groups(gen, weight_decay=wd)}  # fmt: skip
 
@@ -313,7 +329,7 @@ class EgscItTask(_EgscBase):
     # ---- the translator ------------------------------------------------------------------------------
     @property
     def uses_mask_ae(self) -> bool:
-        return bool(self.cfg.use_mask) or self.cfg.adain != "no_exemplar"
+        return bool(self.cfg.use_mask) or self.cfg.adain not in ("no_exemplar", "munit")
 
     def check_stage_one(self) -> None:
         """Raises ``ConfigError`` when masks or statistics are used but the stage-1 auto-encoders were never
@@ -332,7 +348,10 @@ class EgscItTask(_EgscBase):
     def _guides(
         self, x: torch.Tensor, side: str
     ) -> tuple[torch.Tensor | None, tuple[torch.Tensor, torch.Tensor] | None]:
-        """(mask feature map, AdaIN (scale, bias)) of images ``x`` of ``side`` from the frozen auto-encoder."""
+        """(mask feature map, AdaIN (scale, bias)) of images ``x`` of ``side`` from the frozen auto-encoder (or, for
+        ``adain: munit``, the style from the trained style path, with gradients)."""
+        if self.cfg.adain == "munit":
+            return None, self.style_paths[side](x)
         if not self.uses_mask_ae:
             return None, None
         with torch.no_grad():
@@ -346,7 +365,7 @@ class EgscItTask(_EgscBase):
         return mu, self.shared.generate(self.shared.sample(mu))
 
     def _decode(self, h: torch.Tensor, side: str, mask: torch.Tensor | None, style: Any) -> torch.Tensor:
-        form = self.cfg.adain if self.cfg.adain != "no_exemplar" else "code"
+        form = {"no_exemplar": "code", "munit": "textbook"}.get(self.cfg.adain, self.cfg.adain)
         return self.decoders[side](h, mask=mask, style=style, form=form)  # (B, 3, H, W)
 
     def translate(self, content: torch.Tensor, exemplar: torch.Tensor, direction: str = "a2b") -> torch.Tensor:
