@@ -164,7 +164,7 @@ def run_methods(cfg: Any, feats: dict[str, Any], run_root: Path, methods: dict[s
 
 def main(out_dir: str | Path = "benchmarks/results", quick: bool = False) -> Path:
     t_all = time.time()
-    torch.set_num_threads(min(2, torch.get_num_threads()))
+    torch.set_num_threads(1)  # one thread: on 2 shared cores, 2 threads measured 20x slower per step (docs/ssgn.md)
     overrides = [f"train.max_steps={40 if quick else STEPS}", "train.log_every=100", "train.ckpt_every=100000"]
     overrides += [f"{k}={v}" for k, v in QUICK.items()] if quick else []
     cfg = load_run_cfg(CONFIG, overrides)
