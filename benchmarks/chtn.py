@@ -8,11 +8,18 @@ every setting random (500 image queries, 500 text queries); source: ``xmodal_sou
 of 58 other classes in another photographic style (``world/objects/xmodal.py`` says what the source teaches).
 Rows, all on the same inputs (the frozen features and the bag of words of the captions), the same seed and split:
 
-* CCA (scikit-learn; each modality standardised and reduced to ``CCA_PCA`` dims by PCA, C - 1 components) and
-  semantic matching (one logistic regression per modality, default C = 1, class posteriors compared): the
-  shallow baselines;
+* CCA (scikit-learn; each modality standardised and reduced by PCA, C - 1 components) and semantic matching (one
+  logistic regression per modality, class posteriors compared): the shallow baselines;
 * DSCMR's objective (``tasks/dscmr.py``), CHTN without the source (no transfer), CHTN without layer sharing, CHTN
-  (``configs/chtn/world.yaml``), each trained for ``STEPS`` steps with the same shared layer above the features.
+  (``configs/chtn/world.yaml``: the authors' solver, SGD lr 0.01, 500 steps), and CHTN warm-started from a
+  source-only run of the same task (``PRETRAIN``, ``WARM``), each with the same shared layer above the features.
+
+Selection, the same for every row: the last ``VAL_PER_CLASS`` training pairs of each class are a validation split;
+semantic matching's C (``SM_C``), CCA's PCA width (``CCA_DIMS``) and the deep rows' step count (validation MAP every
+``CHECK_EVERY`` steps) are chosen on it (the default kept unless another is ahead by more than ``VAL_MARGIN``), then
+every row is refit on all the training pairs and scored once on the test pairs. The same table runs on Fashion-MNIST
+(``configs/chtn/fashion_mnist.yaml``, ``fashion_mnist_pairs`` from the Debian package ``dataset-fashion-mnist``;
+skipped with a line saying why when the package's files are missing): ``chtn_fashion_mnist.{json,md}``.
 
 Protocol: CHTN's MAP@all (cosine, relevance = same class), image->text, text->image and their mean
 (``eval.protocols.cross_modal_map``). Finished rows are kept in ``runs/bench/chtn/<method>/result.json``, so a

@@ -37,8 +37,10 @@ run says so once.
 
 Deviations from the authors' code (each measured in ``docs/chtn.md``):
 
-* the world configs use widths 512 instead of 4096 and AdamW (lr 1e-3) instead of SGD lr 0.01 (500 iterations of
-  1024 pairs): CPU budget; the widths and optimiser are config, the paper's values are one ``--set`` away;
+* the world configs use the record's solver (SGD lr 0.01 fixed, momentum 0.9, L2 5e-4, 500 iterations, the
+  prototxt's ``lr_mult 1/2``: ``optimizer_groups`` puts biases at ``bias_lr_mult`` = 2x the lr) but widths 512
+  instead of 4096 and one batch of 40 pairs + 40 source images per update instead of ``iter_size 16`` x 64: CPU
+  budget; the widths are config, the paper's values one ``--set`` away;
 * with a trunk trained from scratch (``small_cnn``), the trunk learns from the source classification and the
   target losses (CHTN's AlexNet trunk is pretrained and frozen); on the world this is where the source helps.
 """
