@@ -18,8 +18,12 @@ TRANSFER = ROOT / "configs" / "transfer" / "world_2d_to_3d.yaml"
 
 
 def test_the_shipped_configs_are_valid() -> None:
+    """Every shipped config is valid, except that a second stage's ``init:`` checkpoint is the first stage's run,
+    which a fresh checkout has not trained yet (that problem is checked, and reported, when the run starts)."""
     for path in sorted((ROOT / "configs").rglob("*.yaml")):
-        assert config_problems(load_run_cfg(path)) == [], path
+        problems = config_problems(load_run_cfg(path))
+        later = [p for p in problems if p.key.startswith("init[") and p.message.endswith("train that run first")]
+        assert [p for p in problems if p not in later] == [], path
 
 
 @pytest.mark.parametrize(
