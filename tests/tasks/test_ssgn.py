@@ -31,7 +31,7 @@ def _batch(n: int = 6, names: list[str] = SEEN) -> dict[str, torch.Tensor]:
 @pytest.mark.parametrize(
     ("method", "terms"),
     [
-        ("ssgn", {"loss_sem", "loss_coarse", "loss_reg", "loss_cls", "loss_cls_real"}),
+        ("ssgn", {"loss_sem", "loss_coarse_cls", "loss_reg", "loss_cls", "loss_cls_real"}),
         ("single_stage", {"loss_sem", "loss_reg", "loss_cls", "loss_cls_real"}),
         ("cvae", {"loss_kl", "loss_reg", "loss_cls_real"}),
         ("direct", {"loss_nce"}),
@@ -55,9 +55,11 @@ def test_each_method_trains_with_its_terms(method: str, terms: set[str]) -> None
 
 
 def test_ablation_flags_drop_their_terms_and_no_fusion_uses_one_layer() -> None:
-    task = create_task("ssgn", {**TINY, "cls_weight": 0.0, "coarse_weight": 0.0, "fusion_layers": [-1]})
+    task = create_task("ssgn", {**TINY, "cls_weight": 0.0, "coarse_cls_weight": 0.0, "fusion_layers": [-1]})
     out = task.training_forward(_batch())
-    assert "loss_cls" not in out and "loss_coarse" not in out
+    assert "loss_cls" not in out and "loss_coarse_cls" not in out and "loss_coarse" not in out
+    regressed = create_task("ssgn", {**TINY, "coarse_weight": 1.0}).training_forward(_batch())
+    assert "loss_coarse" in regressed
     assert len(task.fusion.proj) == 1
 
 

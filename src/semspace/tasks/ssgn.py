@@ -95,7 +95,8 @@ class SsgnCfg(TaskCfg):
     noise_std: float = 1.0  # decoder training noise std
     dropout: float = 0.1  # dropout inside the fusion and the decoder
     reg_weight: float = 1.0  # regression of the generated (stage-2) feature to the real photo feature
-    coarse_weight: float = 1.0  # regression of the stage-1 feature to the real photo feature
+    coarse_weight: float = 0.0  # regression of the stage-1 feature to the real photo feature (measured worse)
+    coarse_cls_weight: float = 1.0  # classification of the stage-1 feature by W: keeps it category level
     cls_weight: float = 1.0  # classification of generated features by W (the SSGN classification loss)
     photo_cls_weight: float = 1.0  # classification of real photo features: trains W and the photo head
     cls_scale: float = 16.0  # cosine classifier scale (0: a linear classifier)
@@ -349,6 +350,9 @@ class SsgnTask(Task):
             if "coarse" in gen and c.coarse_weight > 0:
                 out["loss_coarse"] = self.regression(gen["coarse"], target)
                 loss = loss + c.coarse_weight * out["loss_coarse"]
+            if "coarse" in gen and c.coarse_cls_weight > 0:  # category level: the stage-1 feature names its class
+                out["loss_coarse_cls"] = self.classifier(gen["coarse"], ys)
+                loss = loss + c.coarse_cls_weight * out["loss_coarse_cls"]
         out["loss_reg"] = self.regression(gen["fine"], target)
         loss = loss + c.reg_weight * out["loss_reg"]
         if c.photo_cls_weight > 0:  # trains W and the photo space (head, a trainable backbone)
