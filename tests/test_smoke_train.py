@@ -60,7 +60,7 @@ def test_quick_demo_writes_report_and_beats_untrained(tmp_path: Path) -> None:
     out = tmp_path / "demo"
     metrics = run_demo(out, quick=True)
     report = (out / "report.md").read_text()
-    assert report.count("![") == 8  # results grid, three searches, three contact sheets, CHTN's text -> image
+    assert report.count("![") == 9  # results grid, three searches, three contact sheets, CHTN text -> image, SSGN
     for picture in ("results_3d.png", "search_0.png", "search_1.png", "search_2.png", "sheets/scenes.png",
                     "chtn/chtn_text_to_image.png"):  # fmt: skip
         assert (out / picture).is_file(), picture
