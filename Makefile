@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.semspace-installed
 PIP    := $(BIN)/python -m pip --disable-pip-version-check -q
 
-.PHONY: setup browser demo test test-fast bench lint format clean
+.PHONY: setup browser bench-data demo test test-fast bench lint format clean
 
 setup: $(STAMP) ## create .venv and install torch (CPU, pinned) then semspace[all,dev]; a no-op when done
 
@@ -30,7 +30,12 @@ test: setup browser ## the whole suite (CI runs this); pytest exit 5 (no tests) 
 test-fast: setup
 	CUDA_VISIBLE_DEVICES="" $(BIN)/python -m pytest -q -m "not slow and not ddp" -p no:cacheprovider
 
-bench: setup ## run the benchmarks -> benchmarks/results/<name>.json + .md
+bench-data: ## Debian's dataset-fashion-mnist for the CHTN benchmark's real table (it skips, saying why, without it)
+	@test -d /usr/share/datasets/fashion-mnist || { command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ] && \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq dataset-fashion-mnist >/dev/null; } || \
+	  echo "semspace: dataset-fashion-mnist is not installed (it needs Debian's apt-get as root); its table will skip"
+
+bench: setup bench-data ## run the benchmarks -> benchmarks/results/<name>.json + .md
 	$(BIN)/semspace bench
 
 lint: setup
