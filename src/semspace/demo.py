@@ -286,15 +286,7 @@ def chtn_section(out: str | Path, *, quick: bool = False, progress: bool = False
     for q in CHTN_QUERIES:
         result = searcher.search_text(q, k=8, in_domains=["photo"])
         grids.append(searcher.result_grid(result, caption=q))
-    from PIL import Image
-
-    width, height = max(g.width for g in grids), sum(g.height for g in grids)
-    sheet = Image.new("RGB", (width, height), (255, 255, 255))
-    y = 0
-    for g in grids:
-        sheet.paste(g, (0, y))
-        y += g.height
-    save_figure(sheet, out / "chtn_text_to_image.png")
+    save_figure(_stack(grids), out / "chtn_text_to_image.png")
     md = "\n".join([
         "## Cross-modal hybrid transfer (CHTN): text <-> image with a labelled single-modal source", "",
         f"8 photo-caption pairs per class (10 look-alike classes, each shot in one setting) plus labelled photos of 58 "
@@ -358,12 +350,7 @@ def ssgn_section(out: str | Path, *, quick: bool = False, progress: bool = False
         result = searcher.search_sketch(path, k=6)
         relevant: list[bool | None] = [h.label == name for h in result.hits]
         grids.append(searcher.result_grid(result, Image.open(path), caption=f"sketch of a {name}", relevant=relevant))
-    sheet = Image.new("RGB", (max(g.width for g in grids), sum(g.height for g in grids)), (255, 255, 255))
-    y = 0
-    for g in grids:
-        sheet.paste(g, (0, y))
-        y += g.height
-    save_figure(sheet, out / "ssgn_sketch_to_photo.png")
+    save_figure(_stack(grids), out / "ssgn_sketch_to_photo.png")
     md = "\n".join([
         "## Zero-shot sketch-based image retrieval (SSGN): sketches of classes never seen in training", "",
         f"Trained on {per_seen} sketches of each of the 51 seen classes (each paired with a photo of its class) over "
@@ -375,6 +362,18 @@ def ssgn_section(out: str | Path, *, quick: bool = False, progress: bool = False
         "ssgn/queries/sketch_0.png -k 6`):", "", "![SSGN sketch to photo](ssgn/ssgn_sketch_to_photo.png)", "",
     ])  # fmt: skip
     return {"metrics": m, "markdown": md}
+
+
+def _stack(pictures: list[Any]) -> Any:
+    """``pictures`` one under the other on white (the sections' grids of several queries)."""
+    from PIL import Image
+
+    sheet = Image.new("RGB", (max(p.width for p in pictures), sum(p.height for p in pictures)), (255, 255, 255))
+    y = 0
+    for p in pictures:
+        sheet.paste(p, (0, y))
+        y += p.height
+    return sheet
 
 
 def _project_file(rel: str) -> Path:

@@ -191,6 +191,7 @@ class _Sync:
         self.source, self.dataset_name, self.device, self.strict = source, dataset_name, device, strict
         self.check_domains = check_domains  # items naming another domain (unless --domain forces one)
         self.stored = index.store.items_by_uri(target.name, source=source)  # uri -> item (its own, or unsourced)
+        self.finished = journal.by_hash(target.name)  # content hash -> vector finished by this or a killed build
         self.todo: list[Entry] = []  # to read (and hash)
         self.file_hash: dict[int, str] = {}  # position -> sha256 of the file, for files hashed before loading
         self.touched: list[dict[str, Any]] = []  # unchanged content, new size/mtime/source
@@ -279,7 +280,7 @@ class _Sync:
         known = [self.file_hash.get(p) for p in positions]
         hashes = [k or h for k, h in zip(known, _lazy_hashes(batch, key, self.target, known), strict=True)]
         stored_vecs = self.index.store.get_vectors(self.target.name, hashes)
-        finished = self.journal.by_hash(self.target.name)
+        finished = self.finished
         rows: list[tuple[int, np.ndarray | None]] = []  # (row in batch, vector or None: to embed)
         for i, (p, h) in enumerate(zip(positions, hashes, strict=True)):
             e, old = entries[p], self.stored.get(entries[p].uri)
@@ -302,6 +303,7 @@ class _Sync:
             with torch.no_grad():
                 z = self.task.embed(self.target.name, chosen).float().cpu().numpy()  # (n, D)
             fresh = {i: z[r] for r, i in enumerate(todo)}
+            self.finished.update({hashes[i]: fresh[i] for i in todo})
             self.embedded += len(todo)
             self.journal.record([
                 JournalEntry(self.target.name, self.source, entries[positions[i]].uri, entries[positions[i]].size,
