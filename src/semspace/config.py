@@ -55,10 +55,11 @@ class TrainCfg:
     betas: tuple[float, float] = (0.9, 0.999)  # Adam betas
     weight_decay: float = 1e-6  # decoupled (AdamW) or L2 (SGD) decay; never applied to norms and biases
     backbone_lr_mult: float = 1.0  # lr multiplier for parameter groups a task marks as "backbone" (TIRG: 0.1)
-    scheduler: str = "cosine"  # cosine | step | constant
+    scheduler: str = "cosine"  # cosine | step | constant | poly
     warmup_steps: int = 0  # linear warm-up steps
     step_every: int = 0  # "step" scheduler: multiply lr by step_gamma every this many steps
     step_gamma: float = 0.1  # "step" scheduler factor
+    poly_power: float = 0.9  # "poly" scheduler: lr (1 - t)^poly_power (EGSC-IT's code)
     clip_grad: float = 0.0  # max global grad norm (0 = off)
     precision: str = "fp32"  # fp32 | bf16 | fp16 (autocast; fp16 uses a GradScaler)
     ema_decay: float = 0.0  # exponential moving average of the weights (0 = off)

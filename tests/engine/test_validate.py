@@ -36,7 +36,7 @@ def test_the_shipped_configs_are_valid() -> None:
         ("eval.data.name=world_scene", "eval.data.name", "unknown dataset 'world_scene'"),
         ("eval.ks=[0, 5]", "eval.ks", "expected a list of integers >= 1"),
         ("train.optimizer=adamm", "train.optimizer", "unknown optimizer 'adamm'; did you mean 'adam'?"),
-        ("train.scheduler=cosin", "train.scheduler", "did you mean 'cosine'? available: constant, cosine, step"),
+        ("train.scheduler=cosin", "train.scheduler", "did you mean 'cosine'? available: constant, cosine, poly, step"),
         ("train.precision=fp8", "train.precision", "unknown precision 'fp8'"),
         ("train.batch_size=0", "train.batch_size", "got 0; expected an integer >= 1"),
         ("train.max_steps=-5", "train.max_steps", "got -5; expected an integer >= 1"),

@@ -19,7 +19,7 @@ from semspace.registry import UnknownNameError
 from semspace.tasks.base import param_groups as param_groups  # lives with the Task contract
 
 OPTIMIZERS = ("adamw", "adam", "sgd")  # train.optimizer (any case)
-SCHEDULERS = ("cosine", "step", "constant")  # train.scheduler
+SCHEDULERS = ("cosine", "step", "constant", "poly")  # train.scheduler
 
 
 def create_optimizer(groups: list[dict[str, Any]], cfg: TrainCfg) -> torch.optim.Optimizer:
@@ -39,7 +39,12 @@ def create_optimizer(groups: list[dict[str, Any]], cfg: TrainCfg) -> torch.optim
 
 
 def lr_factor(step: int, cfg: TrainCfg) -> float:
-    """The multiplier of the peak lr at ``step`` (linear warm-up, then the schedule)."""
+    """The multiplier of the peak lr at ``step`` (linear warm-up, then the schedule).
+
+    ``cosine``: half a cosine from 1 to 0 over the steps after the warm-up; ``step``: ``step_gamma`` every
+    ``step_every`` steps; ``poly``: ``(1 - t)^poly_power``, t the fraction of the steps after the warm-up done (EGSC-IT's
+    TF code decays with power 0.9, ``tf.train.polynomial_decay`` to 0); ``constant``: 1.
+    """
     if cfg.warmup_steps and step < cfg.warmup_steps:
         return (step + 1) / cfg.warmup_steps
     if cfg.scheduler == "constant":
@@ -50,6 +55,10 @@ def lr_factor(step: int, cfg: TrainCfg) -> float:
         span = max(1, cfg.max_steps - cfg.warmup_steps)
         t = min(1.0, (step - cfg.warmup_steps) / span)
         return 0.5 * (1.0 + math.cos(math.pi * t))
+    if cfg.scheduler == "poly":  # EGSC-IT's code: lr (1 - step / total)^power after the warm-up
+        span = max(1, cfg.max_steps - cfg.warmup_steps)
+        t = min(1.0, (step - cfg.warmup_steps) / span)
+        return (1.0 - t) ** cfg.poly_power
     raise UnknownNameError("scheduler", cfg.scheduler, SCHEDULERS, "train.scheduler")
 
 

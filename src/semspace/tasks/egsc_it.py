@@ -25,8 +25,8 @@ w_kl (KL(mu_a) + KL(mu_ab)) + w_content L_content(x_a, x_ab) + w_style L_style(x
 weights are the code's (10, 100, 100, 0.1) with the perceptual weights of an experiment preset (``PRESETS``).
 
 Deviations (``docs/egsc_it.md``): EfficientNet-Lite0 features in place of VGG-19 for the perceptual terms
-(``models/egsc_it_perceptual.py``); the engine's schedulers (cosine / constant) in place of the code's poly decay
-``lr (1 - step / total)^0.9`` (the engine has no poly schedule); AdaIN in both forms (``adain: code | textbook``), the
+(``models/egsc_it_perceptual.py``). The code's poly decay ``lr (1 - step / total)^0.9`` is the engine's
+``train.scheduler: poly``, which the shipped configs use; AdaIN in both forms (``adain: code | textbook``), the
 default picked by measurement in ``benchmarks/egsc_it.py`` (until measured: ``code``, the authors'). Ablations are
 config: ``adain: no_exemplar`` (UNIT-like, the style from the domain only), ``use_mask: false``, perceptual
 weights 0. The MUNIT-style peer is ``adain: munit`` with ``use_mask: false``: a trained style encoder and MLP per
