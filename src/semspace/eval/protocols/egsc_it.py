@@ -17,11 +17,18 @@ reports
   ``n_exemplars`` different exemplars (the exemplars of the next items).
 
 All images are compared in [0, 1] (the domain's preprocessing undone).
+
+Data without ground truth (a user's ``two_domain`` folders: ``testA`` sources, ``testB`` exemplars through
+``exemplar_data``) gets the scores that need none: ``style_distance`` and ``diversity``. SSIM and PSNR need a
+``TARGET``, semantic consistency a ``LABEL`` and ``classifier_data``; a score left out is named in the log, never
+filled in.
 """
 
 from __future__ import annotations
 
 from typing import Any
+
+import logging
 
 import torch
 from torch import nn
@@ -34,6 +41,8 @@ from semspace.errors import ConfigError
 from semspace.eval.protocols.registry import PROTOCOLS
 from semspace.eval.translation import diversity, ssim_psnr, style_distance
 from semspace.types import EXEMPLAR, IMAGE, LABEL, TARGET
+
+logger = logging.getLogger(__name__)
 
 
 def small_classifier(num_classes: int, channels: int = 3) -> nn.Module:
@@ -81,7 +90,10 @@ class TranslationProtocol:
     """SSIM, PSNR, semantic consistency, style distance and diversity of a ``translate`` task (module docstring).
 
     Args:
-        data: ``{"name", "args"}`` of the evaluation triples (source, exemplar, ground truth, label).
+        data: ``{"name", "args"}`` of the evaluation items: a source ``IMAGE`` and, where the data has them, its
+            ``EXEMPLAR``, ground truth ``TARGET`` and content ``LABEL``.
+        exemplar_data: ``{"name", "args"}`` of exemplars (their ``IMAGE``) for data whose items have no
+            ``EXEMPLAR`` (``two_domain`` testA with testB); source ``i`` takes exemplar ``i mod len``.
         classifier_data: ``{"name", "args"}`` of real target-domain images with labels (None: no consistency score).
         direction: passed to ``task.translate`` (``a2b``: the data's sources are in domain A).
         n_exemplars: exemplars per source for the diversity score (0 or 1: not measured).
@@ -91,19 +103,25 @@ class TranslationProtocol:
         seed: the classifier's seed.
     """
 
-    def __init__(self, *, data: dict[str, Any], classifier_data: dict[str, Any] | None = None, direction: str = "a2b",
-                 n_exemplars: int = 4, n_diversity: int = 32, classifier_steps: int = 300, batch_size: int = 64,
+    def __init__(self, *, data: dict[str, Any], classifier_data: dict[str, Any] | None = None,
+                 exemplar_data: dict[str, Any] | None = None, direction: str = "a2b", n_exemplars: int = 4,
+                 n_diversity: int = 32, classifier_steps: int = 300, batch_size: int = 64,
                  seed: int = 0) -> None:  # fmt: skip
         from semspace.data import create_dataset
 
         self.dataset = create_dataset(data["name"], **data.get("args", {}))
+        self.exemplar_set = (
+            create_dataset(exemplar_data["name"], **exemplar_data.get("args", {})) if exemplar_data else None
+        )
         self.classifier_set = (
             create_dataset(classifier_data["name"], **classifier_data.get("args", {})) if classifier_data else None
         )
         self.direction, self.n_exemplars, self.n_diversity = direction, int(n_exemplars), int(n_diversity)
         self.classifier_steps, self.batch_size, self.seed = int(classifier_steps), int(batch_size), int(seed)
 
-    def _load(self, dataset: Any, task: Any, keys: tuple[str, ...]) -> dict[str, torch.Tensor]:
+    def _load(self, dataset: Any, task: Any, keys: tuple[str, ...],
+              optional: tuple[str, ...] = ()) -> dict[str, torch.Tensor]:  # fmt: skip
+        """The ``keys`` (required) and ``optional`` keys of every item of ``dataset``, as tensors."""
         specs = task.domains()
         pre = next(iter(specs.values())).preprocess
         attach_transform(dataset, pre)
@@ -111,9 +129,31 @@ class TranslationProtocol:
         for batch in DataLoader(dataset, batch_size=self.batch_size, collate_fn=collate_dicts):
             for k in keys:
                 if k not in batch:
-                    raise ConfigError(f"egsc_it_translation: the dataset's items have no {k!r}; expected {list(keys)}")
-                out.setdefault(k, []).append(batch[k])
+                    raise ConfigError(
+                        f"egsc_it_translation: the items of {type(dataset).__name__} have no {k!r}; "
+                        f"expected {list(keys)}"
+                    )
+            for k in (*keys, *optional):
+                if k in batch and isinstance(batch[k], torch.Tensor):
+                    out.setdefault(k, []).append(batch[k])
         return {k: torch.cat(v) for k, v in out.items()}
+
+    def _sources(self, task: Any) -> dict[str, torch.Tensor]:
+        """Sources with their exemplars: the items' own, else ``exemplar_data``'s images cycled."""
+        d = self._load(self.dataset, task, (IMAGE,), optional=(EXEMPLAR, TARGET, LABEL))
+        if EXEMPLAR not in d:
+            if self.exemplar_set is None:
+                raise ConfigError(
+                    f"egsc_it_translation: the items of {type(self.dataset).__name__} have no {EXEMPLAR!r}; "
+                    "give eval.exemplar_data (e.g. {name: two_domain, args: {root: DATA, split: test, domain: B}})"
+                )
+            ex = self._load(self.exemplar_set, task, (IMAGE,))[IMAGE]
+            d[EXEMPLAR] = ex[torch.arange(len(d[IMAGE])) % len(ex)]
+        missing = [name for name, key in (("ssim, psnr", TARGET), ("semantic_consistency", LABEL)) if key not in d]
+        if missing:
+            logger.info("egsc_it_translation: no %s in the data: %s not measured",
+                        " or ".join(k for k in (TARGET, LABEL) if k not in d), ", ".join(missing))  # fmt: skip
+        return d
 
     def __call__(self, task: Any) -> dict[str, float]:
         from semspace.capabilities import require
@@ -130,15 +170,17 @@ class TranslationProtocol:
             return (x.float().cpu() * std + mean).clamp(0, 1)
 
         with torch.no_grad():
-            d = self._load(self.dataset, task, (IMAGE, EXEMPLAR, TARGET, LABEL))
+            d = self._sources(task)
             outs = []
             for i in range(0, len(d[IMAGE]), self.batch_size):
                 c, e = d[IMAGE][i : i + self.batch_size], d[EXEMPLAR][i : i + self.batch_size]
                 outs.append(task.translate(c.to(device), e.to(device), direction=self.direction).cpu())
-            pred, target, exemplar = unit(torch.cat(outs)), unit(d[TARGET]), unit(d[EXEMPLAR])
-            ssim, psnr = ssim_psnr(pred, target)
-            metrics = {"ssim": ssim, "psnr": psnr, "style_distance": style_distance(pred, exemplar),
-                       "style_distance_gt": style_distance(target, exemplar)}  # fmt: skip
+            pred, exemplar = unit(torch.cat(outs)), unit(d[EXEMPLAR])
+            metrics = {"style_distance": style_distance(pred, exemplar)}
+            target = unit(d[TARGET]) if TARGET in d else None
+            if target is not None:
+                metrics["ssim"], metrics["psnr"] = ssim_psnr(pred, target)
+                metrics["style_distance_gt"] = style_distance(target, exemplar)
             n = min(self.n_diversity, len(pred))
             if self.n_exemplars >= 2 and n >= 1:
                 e_count = min(self.n_exemplars, len(pred))
@@ -148,10 +190,11 @@ class TranslationProtocol:
                     ex_in = ((ex - mean) / std).to(device)
                     per.append(task.translate(d[IMAGE][:n].to(device), ex_in, direction=self.direction).cpu())
                 metrics["diversity"] = diversity(unit(torch.stack(per, dim=1)))
-        if self.classifier_set is not None:
+        if self.classifier_set is not None and LABEL in d:
             real = self._load(self.classifier_set, task, (IMAGE, LABEL))
             net = train_classifier(unit(real[IMAGE]), real[LABEL], steps=self.classifier_steps, seed=self.seed)
             metrics["semantic_consistency"] = accuracy(net, pred, d[LABEL])
-            metrics["classifier_acc_real"] = accuracy(net, target, d[LABEL])
+            if target is not None:
+                metrics["classifier_acc_real"] = accuracy(net, target, d[LABEL])
         task.train(was_training)
         return metrics
