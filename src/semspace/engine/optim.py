@@ -42,8 +42,8 @@ def lr_factor(step: int, cfg: TrainCfg) -> float:
     """The multiplier of the peak lr at ``step`` (linear warm-up, then the schedule).
 
     ``cosine``: half a cosine from 1 to 0 over the steps after the warm-up; ``step``: ``step_gamma`` every
-    ``step_every`` steps; ``poly``: ``(1 - t)^poly_power``, t the fraction of the steps after the warm-up done (EGSC-IT's
-    TF code decays with power 0.9, ``tf.train.polynomial_decay`` to 0); ``constant``: 1.
+    ``step_every`` steps; ``poly``: ``(1 - t)^poly_power``, t the fraction of the steps after the warm-up done
+    (EGSC-IT's TF code decays with power 0.9 to 0); ``constant``: 1.
     """
     if cfg.warmup_steps and step < cfg.warmup_steps:
         return (step + 1) / cfg.warmup_steps

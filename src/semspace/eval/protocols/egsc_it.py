@@ -26,9 +26,8 @@ filled in.
 
 from __future__ import annotations
 
-from typing import Any
-
 import logging
+from typing import Any
 
 import torch
 from torch import nn
