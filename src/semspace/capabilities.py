@@ -42,9 +42,11 @@ class Composes(Protocol):
 
 @runtime_checkable
 class Translates(Protocol):
-    """Exemplar-guided translation: ``translate(content (B, C, H, W), exemplar (B, C, H, W)) -> (B, C, H, W)``."""
+    """Exemplar-guided translation: ``translate(content (B, C, H, W), exemplar (B, C, H, W), direction) ->
+    (B, C, H, W)``; ``direction`` ``"a2b"`` reads the content in the task's first domain and the exemplar in its
+    second, ``"b2a"`` the other way round (``domains()`` order)."""
 
-    def translate(self, content: torch.Tensor, exemplar: torch.Tensor) -> torch.Tensor:
+    def translate(self, content: torch.Tensor, exemplar: torch.Tensor, direction: str = "a2b") -> torch.Tensor:
         """The content of ``content`` rendered in the style of ``exemplar``."""
         ...
 

@@ -3,7 +3,9 @@
 * ``composed``: a text -> 3D transfer run (domains ``text`` and ``render3d``; the ``compose`` capability) and an
   index of 10 test scenes as renders and as descriptions, plus three PNG files (items with a source file);
 * ``sketchy``: an align run whose first domain is declared a ``sketch`` domain (no compose, no text) and an index
-  of the renders.
+  of the renders;
+* ``translator``: an EGSC-IT run (``egsc_it``, domains ``a`` and ``b``; the ``translate`` capability) on the world's
+  digit pairs and an index of three domain-B pictures.
 """
 
 from __future__ import annotations
@@ -74,6 +76,21 @@ def sketchy(tmp_path_factory: pytest.TempPathFactory) -> Served:
     return Served(run, index, base)
 
 
+@pytest.fixture(scope="session")
+def translator(tmp_path_factory: pytest.TempPathFactory) -> Served:
+    base = tmp_path_factory.mktemp("service_translator")
+    tiny = ["task_args.size=16", "task_args.channels=4", "task_args.n_res=1", "task_args.disc_channels=4",
+            "task_args.disc_layers=2", "task_args.perceptual=random_cnn", "task_args.use_mask=false",
+            "task_args.adain=no_exemplar", "init=[]", "eval={}", "data.train.args.n=16", "data.train.args.size=16",
+            "train.batch_size=8", "train.num_workers=0", "train.max_steps=2", "train.ckpt_every=0"]  # fmt: skip
+    run = base / "run"
+    train(load_run_cfg(ROOT / "configs" / "egsc_it" / "world_pairs_stage2.yaml", tiny), run, evaluate=False)
+    index = base / "index"
+    photos = _photos(base / "photos")
+    build_index(run, f"folder:{photos}", index, domain="b")
+    return Served(run, index, photos)
+
+
 class LiveServer:
     """uvicorn serving ``app`` on 127.0.0.1 and a free port, in a thread; ``stop()`` shuts it down."""
 
@@ -117,3 +134,8 @@ def composed_url(composed: Served) -> Iterator[str]:
 def sketchy_url(sketchy: Served) -> Iterator[str]:
     """The base URL of a live server of the ``sketchy`` index."""
     yield from _serve(sketchy)
+
+
+@pytest.fixture(scope="session")
+def translator_url(translator: Served) -> Iterator[str]:
+    yield from _serve(translator)

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import pytest
+import torch
 from fastapi.testclient import TestClient
 from PIL import Image, ImageDraw
 
@@ -253,19 +254,53 @@ def test_unknown_routes_and_methods(client: TestClient) -> None:
     assert "method not allowed" in _detail(client.get("/api/search"), 405)
 
 
-# ---- translate (a task that translates: a stand-in until a translation task lands) -----------------------------------
-def test_translate_with_a_task_that_translates(composed: Served) -> None:
-    searcher = Searcher(composed.index)
-    searcher.task.translate = lambda content, exemplar: exemplar  # type: ignore[assignment]  # the Translates protocol
-    with _client(composed, searcher) as c:
+# ---- translate ------------------------------------------------------------------------------------------------------
+def _digit_png(styled: bool) -> bytes:
+    """A digit-like bar: white on black (domain a of the world's pairs) or yellow on purple (domain b)."""
+    a = np.zeros((24, 24, 3), np.uint8)
+    a[:] = (90, 20, 120) if styled else (0, 0, 0)
+    a[4:20, 10:14] = (240, 220, 30) if styled else (255, 255, 255)
+    buf = io.BytesIO()
+    Image.fromarray(a).save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def test_translate_both_directions_with_an_egsc_it_run(translator: Served) -> None:
+    with _client(translator) as c:
         info = c.get("/api/info").json()
         assert "translate" in info["capabilities"] and {p["name"]: p for p in info["panels"]}["translate"]["available"]
-        r = c.post("/api/translate", files={"content": ("c.png", _png()), "exemplar": ("e.png", _png((20, 30)))})
+        a, b = _digit_png(False), _digit_png(True)
+        for direction, content, exemplar in (("a2b", a, b), ("b2a", b, a)):
+            r = c.post("/api/translate", files={"content": ("c.png", content), "exemplar": ("e.png", exemplar)},
+                       data={"direction": direction})  # fmt: skip
+            assert r.status_code == 200 and r.headers["content-type"] == "image/png", r.text
+            assert Image.open(io.BytesIO(r.content)).size == (16, 16)  # the model's resolution
+        swapped = c.post("/api/translate", files={"content": ("c.png", b), "exemplar": ("e.png", a)})  # a2b
+        assert "the content looks like domain 'b'" in _detail(swapped, 422) and "direction b2a" in swapped.text
+        wrong = c.post("/api/translate", files={"content": ("c.png", a), "exemplar": ("e.png", b)},
+                       data={"direction": "sideways"})  # fmt: skip
+        assert wrong.status_code == 422
+        bad = c.post("/api/translate", files={"content": ("c.png", b"nope"), "exemplar": ("e.png", b)})
+        assert "content 'c.png' is not a picture" in _detail(bad, 415)
+
+
+def test_translate_reads_each_picture_as_its_own_domain(composed: Served) -> None:
+    """A stand-in translator on the composed run (image domain render3d only): both pictures are read as it."""
+    searcher = Searcher(composed.index)
+    seen: dict[str, object] = {}
+
+    def fake(content: torch.Tensor, exemplar: torch.Tensor, direction: str = "a2b") -> torch.Tensor:
+        seen["direction"], seen["shapes"] = direction, (tuple(content.shape), tuple(exemplar.shape))
+        return exemplar
+
+    searcher.task.translate = fake  # type: ignore[attr-defined]  # the Translates protocol
+    with _client(composed, searcher) as c:
+        r = c.post("/api/translate", files={"content": ("c.png", _png()), "exemplar": ("e.png", _png((20, 30)))},
+                   data={"direction": "b2a"})  # fmt: skip
         assert r.status_code == 200 and r.headers["content-type"] == "image/png"
         out = Image.open(io.BytesIO(r.content))
         assert out.size == (32, 32) and out.convert("RGB").getpixel((16, 16))[0] > 150  # the exemplar's red
-        bad = c.post("/api/translate", files={"content": ("c.png", b"nope"), "exemplar": ("e.png", _png())})
-        assert "content 'c.png' is not a picture" in _detail(bad, 415)
+        assert seen == {"direction": "b2a", "shapes": ((1, 3, 32, 32), (1, 3, 32, 32))}
 
 
 # ---- security and reliability ---------------------------------------------------------------------------------------

@@ -13,7 +13,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import pytest
+from PIL import Image
 
 if TYPE_CHECKING:
     from conftest import Served
@@ -143,4 +145,27 @@ def test_draw_a_sketch_and_search(browser: Any, sketchy_url: str) -> None:
     page.click("#sketch-search")
     expect(page.locator("#error")).to_contain_text("draw something first")
     _shot(page, "page_sketch")
+    page.close()
+
+
+def test_translate_a_picture_in_both_directions(browser: Any, translator_url: str, tmp_path: Path) -> None:
+    a = np.zeros((24, 24, 3), np.uint8)
+    a[4:20, 10:14] = 255  # a white bar on black: domain a of the world's pairs
+    b = np.zeros((24, 24, 3), np.uint8)
+    b[:], b[4:20, 10:14] = (90, 20, 120), (240, 220, 30)  # yellow on purple: domain b
+    Image.fromarray(a).save(tmp_path / "a.png")
+    Image.fromarray(b).save(tmp_path / "b.png")
+    page = _open(browser, translator_url)
+    expect(page.locator("#tabs button")).to_contain_text(["Translate"])
+    page.click('#tabs button[data-tab="translate"]')
+    page.set_input_files("#content-file", str(tmp_path / "a.png"))
+    page.set_input_files("#exemplar-file", str(tmp_path / "b.png"))
+    page.click("#translate-run")
+    expect(page.locator("#translation")).to_be_visible()
+    expect(page.locator("#error")).to_be_hidden()
+    page.select_option("#direction", "b2a")  # now the content looks like the other domain: the page says so
+    page.click("#translate-run")
+    expect(page.locator("#error")).to_contain_text("looks like domain 'a'")
+    _shot(page, "page_translate")
+    assert not page.errors  # type: ignore[attr-defined]
     page.close()

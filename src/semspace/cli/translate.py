@@ -10,8 +10,6 @@ import typer
 
 from semspace.errors import ConfigError, DataError
 
-CELL_PAD = 2
-
 
 def translate(
     run_dir: Annotated[Path, typer.Option("--run-dir", help="a trained translation run (egsc_it) holding model.pt")],
@@ -39,7 +37,7 @@ def translate(
     from semspace.capabilities import require
     from semspace.data.images import list_images, load_image
     from semspace.data.transforms import build_transform, to_pil
-    from semspace.eval.figures import figure_format, save_figure
+    from semspace.eval.figures import figure_format, save_figure, translation_grid
     from semspace.retrieval.runs import load_run
 
     figure_format(out)  # a bad suffix is refused before any work
@@ -72,8 +70,8 @@ def translate(
     if single:
         save_figure(to_pil(rows[0][0].float(), pre), out)
     else:
-        save_figure(_grid([to_pil(x, pre) for x in xs_c], [to_pil(x, pre) for x in xs_e],
-                          [[to_pil(x, pre) for x in row] for row in rows]), out)  # fmt: skip
+        cells = [[to_pil(x, pre) for x in row] for row in rows]
+        save_figure(translation_grid([to_pil(x, pre) for x in xs_c], [to_pil(x, pre) for x in xs_e], cells), out)
     typer.echo(f"wrote {out} ({len(contents)} content x {len(exemplars)} exemplar, {src} -> {tgt})")
 
 
@@ -101,23 +99,3 @@ def _check(task: Any, x: Any, paths: list[Path], expected: str, role: str, direc
                 f"{role} from domain {expected!r} (domains {names}); swap --content and --exemplar, use --direction "
                 f"{other}, or pass --no-check-domains"
             )
-
-
-def _grid(contents: list[Any], exemplars: list[Any], cells: list[list[Any]]) -> Any:
-    """Exemplars along the top, contents down the side, translation (i, j) at row i + 1, column j + 1."""
-    from PIL import Image
-
-    w, h = contents[0].size
-    cols, rows = len(exemplars) + 1, len(contents) + 1
-    sheet = Image.new("RGB", (cols * (w + CELL_PAD) + CELL_PAD, rows * (h + CELL_PAD) + CELL_PAD), (255, 255, 255))
-
-    def put(img: Any, r: int, c: int) -> None:
-        sheet.paste(img.convert("RGB"), (CELL_PAD + c * (w + CELL_PAD), CELL_PAD + r * (h + CELL_PAD)))
-
-    for j, e in enumerate(exemplars):
-        put(e, 0, j + 1)
-    for i, c in enumerate(contents):
-        put(c, i + 1, 0)
-        for j, cell in enumerate(cells[i]):
-            put(cell, i + 1, j + 1)
-    return sheet

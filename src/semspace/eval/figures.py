@@ -82,6 +82,26 @@ def _paste(sheet: Image.Image, draw: ImageDraw.ImageDraw, img: Image.Image, x: i
     sheet.paste(img.resize((inner, inner), Image.Resampling.LANCZOS), (x + border, y + border))
 
 
+def translation_grid(contents: list[Image.Image], exemplars: list[Image.Image], cells: list[list[Image.Image]],
+                     pad: int = 2) -> Image.Image:  # fmt: skip
+    """A translation sheet: exemplars along the top, contents down the side, ``cells[i][j]`` (content ``i`` in the
+    style of exemplar ``j``) at row ``i + 1``, column ``j + 1``; the top-left cell is blank; pictures of one size."""
+    w, h = contents[0].size
+    cols, rows = len(exemplars) + 1, len(contents) + 1
+    sheet = Image.new("RGB", (cols * (w + pad) + pad, rows * (h + pad) + pad), (255, 255, 255))
+
+    def put(img: Image.Image, r: int, c: int) -> None:
+        sheet.paste(img.convert("RGB"), (pad + c * (w + pad), pad + r * (h + pad)))
+
+    for j, e in enumerate(exemplars):
+        put(e, 0, j + 1)
+    for i, c in enumerate(contents):
+        put(c, i + 1, 0)
+        for j, cell in enumerate(cells[i]):
+            put(cell, i + 1, j + 1)
+    return sheet
+
+
 def save_figure(img: Image.Image, path: str | Path) -> Path:
     """Writes a picture atomically, in the format its suffix names (``.png``, ``.jpg``, ``.webp``, ...).
 

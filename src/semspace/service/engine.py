@@ -229,18 +229,42 @@ class ServiceEngine:
         return path, MEDIA_TYPE[fmt]
 
     # ---- translation (run in the pool) ---------------------------------------------------------------
-    def translate(self, content: Picture, exemplar: Picture, domain: str | None) -> bytes:
-        """PNG bytes of ``content`` in the style of ``exemplar``, both read as ``domain`` (default image domain)."""
+    def translation_domains(self, direction: str) -> tuple[str, str]:
+        """(content domain, exemplar domain) of ``direction`` (``a2b``: the task's first image domain, then its
+        second); a task with one image domain reads both pictures as that one."""
+        if direction not in ("a2b", "b2a"):
+            raise ServiceError(422, f"direction {direction!r}: expected a2b or b2a")
+        images = [n for n, spec in self.searcher.domains.items() if spec.kind is InputKind.IMAGE]
+        if not images:
+            raise ServiceError(409, "this run cannot translate: its task has no image domain")
+        a, b = (images[0], images[1]) if len(images) > 1 else (images[0], images[0])
+        return (a, b) if direction == "a2b" else (b, a)
+
+    def translate(self, content: Picture, exemplar: Picture, direction: str = "a2b") -> bytes:
+        """PNG bytes of ``content`` in the style of ``exemplar``, each read with its own domain's preprocessing
+        (``translation_domains``); a picture that looks like the other domain by the run's training colours
+        (``guess_domain``, where the task has it) is refused with 422, naming the domain expected."""
         task = self.require_capability("translate")
-        spec = self.searcher.domains[domain or self.searcher.default_domain(InputKind.IMAGE)]
-        pre = spec.preprocess
-        assert pre is not None
-        pictures = [p.decode(background=pre.background, channels=pre.channels, max_pixels=self.settings.max_pixels)
-                    for p in (content, exemplar)]  # fmt: skip
-        c = query_input(spec, pictures[0]).to(self.searcher.device)  # (1, C, H, W)
-        e = query_input(spec, pictures[1]).to(self.searcher.device)  # (1, C, H, W)
+        names = self.translation_domains(direction)
+        xs = []
+        for role, pic, name in zip(("content", "exemplar"), (content, exemplar), names, strict=True):
+            spec = self.searcher.domains[name]
+            pre = spec.preprocess
+            assert pre is not None  # image domains always have one
+            x = query_input(spec, pic.decode(background=pre.background, channels=pre.channels,
+                                             max_pixels=self.settings.max_pixels)).to(self.searcher.device)  # fmt: skip
+            guess = getattr(task, "guess_domain", None)
+            got = guess(x)[0] if guess is not None and names[0] != names[1] else None
+            if got is not None and got != name:
+                other = "b2a" if direction == "a2b" else "a2b"
+                raise ServiceError(
+                    422,
+                    f"the {role} looks like domain {got!r}, but direction {direction} expects the {role} from "
+                    f"domain {name!r}; swap the pictures or use direction {other}",
+                )
+            xs.append(x)  # (1, C, H, W)
         with torch.no_grad():
-            out = task.translate(c, e)  # (1, C, H, W)
+            out = task.translate(xs[0], xs[1], direction=direction)  # (1, C, H, W)
         buf = io.BytesIO()
-        to_pil(out[0].float().cpu(), spec.preprocess).save(buf, format="PNG")
+        to_pil(out[0].float().cpu(), self.searcher.domains[names[1]].preprocess).save(buf, format="PNG")
         return buf.getvalue()

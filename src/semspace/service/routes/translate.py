@@ -1,12 +1,11 @@
 """``POST /api/translate``: the content of one picture in the style of an exemplar (EGSC-IT, arXiv:1805.11145),
 for runs whose task has the ``translate`` capability; every other run answers 409 "this run cannot translate"."""
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, File, Form, UploadFile
 from fastapi.responses import Response
 
-from semspace.data.domains import InputKind
 from semspace.service.deps import EngineDep
 from semspace.service.uploads import check_picture
 
@@ -22,16 +21,22 @@ def translate_router() -> APIRouter:
         engine: EngineDep,
         content: Annotated[UploadFile, File(description="the picture whose content is kept")],
         exemplar: Annotated[UploadFile, File(description="the picture whose style is taken")],
-        domain: Annotated[str | None, Form(max_length=200, description="the image domain to read both as")] = None,
+        direction: Annotated[
+            Literal["a2b", "b2a"],
+            Form(
+                description="a2b: the content is from the run's first domain and the exemplar from its second; b2a: "
+                "the other way round"
+            ),  # fmt: skip
+        ] = "a2b",
     ) -> Response:
         engine.require_capability("translate")
-        engine.check_domains(domain, InputKind.IMAGE, None)
+        engine.translation_domains(direction)
         limit = engine.settings.max_pixels
         pics = []
         for field, upload in (("content", content), ("exemplar", exemplar)):
             pic = check_picture(await upload.read(), field=field, filename=upload.filename, max_pixels=limit)
             pics.append(pic)
-        png = await engine.run(engine.translate, pics[0], pics[1], domain)
+        png = await engine.run(engine.translate, pics[0], pics[1], direction)
         return Response(png, media_type="image/png")
 
     return router

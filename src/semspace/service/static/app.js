@@ -323,6 +323,7 @@ function setupTranslatePanel() {
     const form = new FormData();
     form.append("content", content, content.name);
     form.append("exemplar", exemplar, exemplar.name);
+    form.append("direction", $("direction").value);
     showError("");
     busy(true);
     try {
