@@ -45,11 +45,16 @@ logger = logging.getLogger(__name__)
 
 
 def small_classifier(num_classes: int, channels: int = 3) -> nn.Module:
-    """A 3-conv classifier of target-domain images (the semantic-consistency judge)."""
+    """A 3-conv classifier of target-domain images (the semantic-consistency judge), with batch norm.
+
+    Measured on the digits pair (trained on 4000 real domain-B digits of the train split in all six colour pairs,
+    scored on 300 test ground truths): without batch norm 300 steps reach 0.68 and 1000 steps 0.86; with it 1000
+    steps reach 0.90 (world pairs 0.91). The judge must be strong, since it caps the semantic-consistency score.
+    """
     return nn.Sequential(
-        nn.Conv2d(channels, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
-        nn.Conv2d(32, 64, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
-        nn.Conv2d(64, 64, 3, padding=1), nn.ReLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten(),
+        nn.Conv2d(channels, 32, 3, padding=1), nn.BatchNorm2d(32), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(32, 64, 3, padding=1), nn.BatchNorm2d(64), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(64, 64, 3, padding=1), nn.BatchNorm2d(64), nn.ReLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten(),
         nn.Linear(64, num_classes),
     )  # fmt: skip
 
@@ -104,7 +109,7 @@ class TranslationProtocol:
 
     def __init__(self, *, data: dict[str, Any], classifier_data: dict[str, Any] | None = None,
                  exemplar_data: dict[str, Any] | None = None, direction: str = "a2b", n_exemplars: int = 4,
-                 n_diversity: int = 32, classifier_steps: int = 300, batch_size: int = 64,
+                 n_diversity: int = 32, classifier_steps: int = 1000, batch_size: int = 64,
                  seed: int = 0) -> None:  # fmt: skip
         from semspace.data import create_dataset
 
@@ -112,6 +117,7 @@ class TranslationProtocol:
         self.exemplar_set = (
             create_dataset(exemplar_data["name"], **exemplar_data.get("args", {})) if exemplar_data else None
         )
+        self.classifier_spec = classifier_data
         self.classifier_set = (
             create_dataset(classifier_data["name"], **classifier_data.get("args", {})) if classifier_data else None
         )
@@ -154,6 +160,17 @@ class TranslationProtocol:
                         " or ".join(k for k in (TARGET, LABEL) if k not in d), ", ".join(missing))  # fmt: skip
         return d
 
+    def _judge(self, task: Any, unit: Any) -> nn.Module:
+        """The consistency classifier, trained once per process for one data spec, preprocessing, step count and
+        seed (a benchmark scores many translators with the same judge)."""
+        pre = next(iter(task.domains().values())).preprocess
+        key = (repr(self.classifier_spec), repr(pre), self.classifier_steps, self.seed)
+        if key not in _JUDGES:
+            real = self._load(self.classifier_set, task, (IMAGE, LABEL))
+            _JUDGES[key] = train_classifier(unit(real[IMAGE]), real[LABEL], steps=self.classifier_steps,
+                                            seed=self.seed)  # fmt: skip
+        return _JUDGES[key]
+
     def __call__(self, task: Any) -> dict[str, float]:
         from semspace.capabilities import require
 
@@ -190,10 +207,12 @@ class TranslationProtocol:
                     per.append(task.translate(d[IMAGE][:n].to(device), ex_in, direction=self.direction).cpu())
                 metrics["diversity"] = diversity(unit(torch.stack(per, dim=1)))
         if self.classifier_set is not None and LABEL in d:
-            real = self._load(self.classifier_set, task, (IMAGE, LABEL))
-            net = train_classifier(unit(real[IMAGE]), real[LABEL], steps=self.classifier_steps, seed=self.seed)
+            net = self._judge(task, unit)
             metrics["semantic_consistency"] = accuracy(net, pred, d[LABEL])
             if target is not None:
                 metrics["classifier_acc_real"] = accuracy(net, target, d[LABEL])
         task.train(was_training)
         return metrics
+
+
+_JUDGES: dict[tuple[str, str, int, int], nn.Module] = {}
