@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 from pathlib import Path
 
 import numpy as np
@@ -126,6 +128,36 @@ def test_ssgn_trains_and_evaluates_on_a_loader_fixture_with_npz_semantics(tmp_pa
     })  # fmt: skip
     metrics = train(cfg, tmp_path / "run")
     assert 0.0 <= metrics["sketch_to_photo_mAP@all"] <= 1.0
+    _eval_with_data_spec(tmp_path / "run", root, unseen, metrics)
     with pytest.raises(DataError, match="no side information"):
         np.savez(npz, class_names=np.array(names[:3]), vectors=np.ones((3, 5)))
         train(cfg, tmp_path / "run2")
+
+
+def _eval_with_data_spec(run: Path, root: Path, unseen: str, metrics: dict) -> None:
+    """``semspace eval --data tuberlin:...`` points zs_sbir's sketches and photos at one benchmark."""
+    import json
+
+    from semspace.cli.main import main
+
+    spec = f"tuberlin:root={root},split=unseen,unseen_file={unseen}"
+    argv = ["eval", "--run-dir", str(run), "--data", spec, "--json"]
+    with contextlib.redirect_stdout(io.StringIO()) as out:
+        assert main(argv) == 0
+    again = json.loads(out.getvalue())
+    assert again["sketch_to_photo_mAP@all"] == pytest.approx(metrics["sketch_to_photo_mAP@all"])  # the same data
+    with contextlib.redirect_stderr(io.StringIO()) as err:
+        assert (
+            main(
+                [
+                    "eval",
+                    "--run-dir",
+                    str(run),
+                    "--data",
+                    f"tuberlin:root={root / 'gone'},split=unseen,unseen_file={unseen}",
+                ]
+            )
+            == 1
+        )
+        assert main(["eval", "--run-dir", str(run), "--data", spec + ",view=photo"]) == 1
+    assert "gone" in err.getvalue() and "leave 'view' out" in err.getvalue()  # the spec is what is read

@@ -28,17 +28,13 @@ def evaluate(
 
     Example: semspace eval --run-dir runs/align --set eval.data.args.n=2000 --json
     """
+    from semspace.data.spec import parse_data_spec
     from semspace.eval.report import markdown_table
     from semspace.retrieval import evaluate as run_evaluate
     from semspace.utils.io import atomic_write_text
 
-    sets = list(overrides or [])
-    if data is not None:
-        from semspace.data.spec import parse_data_spec
-
-        spec = parse_data_spec(data)
-        sets += [f"eval.data.name={spec.name}", f"eval.data.args={json.dumps(spec.args)}"]
-    metrics = run_evaluate(run_dir, overrides=sets)
+    metrics = run_evaluate(run_dir, overrides=list(overrides or []),
+                           data=parse_data_spec(data) if data is not None else None)  # fmt: skip
     if out is not None:
         atomic_write_text(out, json.dumps(metrics, indent=2) + "\n")
     if as_json:

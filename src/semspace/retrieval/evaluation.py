@@ -14,14 +14,20 @@ from semspace.config import RunCfg, apply_overrides, from_dict
 from semspace.data.registry import DATASETS
 from semspace.errors import CheckpointError, ConfigError
 from semspace.eval.protocols.build import protocol_from_cfg
+from semspace.eval.protocols.registry import PROTOCOLS
 from semspace.models.checkpoint import load_checkpoint
 from semspace.tasks import load_task
 
 
 def evaluate(
-    run_dir: str | Path, *, overrides: list[str] | None = None, checkpoint: str = "model.pt"
+    run_dir: str | Path, *, overrides: list[str] | None = None, checkpoint: str = "model.pt", data: Any = None
 ) -> dict[str, float]:
     """Evaluates a trained run with the protocol named in its config (``eval:``), after dotted overrides.
+
+    ``data`` (a ``DataSpec``: ``semspace eval --data``) replaces the protocol's evaluation data: ``eval.data`` for
+    most protocols; a protocol that reads several datasets says how one spec maps onto them with a
+    ``data_overrides(name, args) -> {eval key: {"name", "args"} | None}`` static method (``zs_sbir``: the sketches
+    and the photos of one benchmark).
 
     Raises:
         CheckpointError: the run has no ``checkpoint`` (a killed run: re-running ``train`` resumes it).
@@ -44,13 +50,27 @@ def evaluate(
             f"{run} holds no trained model ({checkpoint} is missing); train one with semspace train --run-dir {run}"
         )
     ckpt = load_checkpoint(path)
-    run_cfg = from_dict(RunCfg, apply_overrides(ckpt.get("run_cfg") or {}, overrides or []))
+    raw = apply_overrides(ckpt.get("run_cfg") or {}, overrides or [])
+    if data is not None:
+        raw["eval"] = {**(raw.get("eval") or {}), **eval_data_section((raw.get("eval") or {}).get("protocol"), data)}
+    run_cfg = from_dict(RunCfg, raw)
     check_eval_section(run_cfg.eval)  # before the model is loaded or any data is rendered
     protocol = protocol_from_cfg(run_cfg.eval)
     if protocol is None:
         raise ConfigError(f"{path}: the run has no 'eval' section; add one with --set eval.protocol=NAME ...")
     task, _ = load_task(path)
     return protocol(task)
+
+
+def eval_data_section(protocol: str | None, data: Any) -> dict[str, Any]:
+    """The ``eval:`` keys that point protocol ``protocol`` at the dataset of ``data`` (``DataSpec``)."""
+    if not protocol:
+        raise ConfigError("--data: the run has no eval.protocol; add one with --set eval.protocol=NAME ...")
+    cls = PROTOCOLS.get(protocol)
+    hook = getattr(cls, "data_overrides", None)
+    if hook is None:
+        return {"data": {"name": data.name, "args": dict(data.args)}}
+    return dict(hook(data.name, dict(data.args)))
 
 
 def check_eval_section(section: dict[str, Any]) -> None:

@@ -86,6 +86,18 @@ class ZsSbirProtocol:
         self.batch_size = int(batch_size)
         self._datasets: dict[str, Any] = {}
 
+    @staticmethod
+    def data_overrides(name: str, args: dict[str, Any]) -> dict[str, Any]:
+        """``semspace eval --data NAME:ARGS`` for this protocol: the sketches and the photos of one dataset that
+        serves both views (``view: sketch`` and ``view: photo``); ARGS select the unseen classes (the loaders'
+        ``split=unseen,unseen_file=...``, the world's ``classes=unseen``). The run's generalised gallery belongs to
+        its own data, so it is dropped."""
+        if "view" in args:
+            raise ConfigError(f"--data {name}: leave 'view' out; zs_sbir reads view=sketch queries and view=photo "
+                              "photos of the same dataset")  # fmt: skip
+        return {"sketches": {"name": name, "args": {**args, "view": "sketch"}},
+                "photos": {"name": name, "args": {**args, "view": "photo"}}, "generalized_photos": None}  # fmt: skip
+
     def _domain(self, task: Any, name: str, kind: str) -> str:
         if name:
             task.domain(name)
