@@ -80,3 +80,22 @@ def test_dataset_smaller_than_batch_is_a_clear_error(tmp_path: Path) -> None:
 
     with pytest.raises(SemspaceError, match="fewer than train.batch_size"):
         Trainer(ToyTask(ToyCfg()), _cfg(batch_size=128), tmp_path, dataset=ToyDataset(n=10)).fit()
+
+
+def test_train_threads_sets_torch_threads_for_the_run_only(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    task = ToyTask(ToyCfg())
+    seen: list[int] = []
+    forward = task.training_forward
+
+    def spy(batch, *args, **kwargs):  # type: ignore[no-untyped-def]
+        seen.append(torch.get_num_threads())
+        return forward(batch, *args, **kwargs)
+
+    monkeypatch.setattr(task, "training_forward", spy)
+    before = torch.get_num_threads()
+    wanted = 1 if before != 1 else 2
+    Trainer(task, _cfg(max_steps=3, threads=wanted), tmp_path, dataset=ToyDataset()).fit()
+    assert seen and set(seen) == {wanted}
+    assert torch.get_num_threads() == before  # restored
+    with pytest.raises(Exception, match="train.threads=-1"):
+        Trainer(ToyTask(ToyCfg()), _cfg(threads=-1), tmp_path / "bad", dataset=ToyDataset()).fit()

@@ -376,6 +376,17 @@ class Trainer:
         Returns:
             The final evaluation metrics (or the last logged training averages without ``evaluate``).
         """
+        if self.cfg.threads < 0:
+            raise ConfigError(f"train.threads={self.cfg.threads}: expected >= 1, or 0 for torch's default")
+        before = torch.get_num_threads()
+        if self.cfg.threads:
+            torch.set_num_threads(self.cfg.threads)
+        try:
+            return self._fit(resume)
+        finally:
+            torch.set_num_threads(before)
+
+    def _fit(self, resume: bool) -> dict[str, float]:
         self.run_dir.mkdir(parents=True, exist_ok=True)
         last = self.run_dir / "last.pt"
         resuming = resume and last.exists()
