@@ -163,6 +163,12 @@ def test_translate_a_picture_in_both_directions(browser: Any, translator_url: st
     page.click("#translate-run")
     expect(page.locator("#translation")).to_be_visible()
     expect(page.locator("#error")).to_be_hidden()
+    shown = page.locator("#translation-image").bounding_box()
+    panel = page.locator('section[data-panel="translate"]').bounding_box()
+    preview = page.locator("#exemplar-preview").bounding_box()
+    assert shown is not None and panel is not None and preview is not None
+    assert shown["width"] >= 128  # a 16 px translation is drawn large enough to see
+    assert preview["x"] + preview["width"] <= panel["x"] + panel["width"] + 1  # the previews stay in the panel
     page.select_option("#direction", "b2a")  # now the content looks like the other domain: the page says so
     page.click("#translate-run")
     expect(page.locator("#error")).to_contain_text("looks like domain 'a'")
