@@ -12,7 +12,8 @@ Rows, all on the same inputs (the frozen features and the bag of words of the ca
   logistic regression per modality, class posteriors compared): the shallow baselines;
 * DSCMR's objective (``tasks/dscmr.py``), CHTN without the source (no transfer), CHTN without layer sharing, CHTN
   (``configs/chtn/world.yaml``: the authors' solver, SGD lr 0.01, 500 steps), and CHTN warm-started from a
-  source-only run of the same task (``PRETRAIN``, ``WARM``), each with the same shared layer above the features.
+  source-only run of the same task (``PRETRAIN``, ``tasks.chtn.warm_start_init``), each with the same shared layer
+  above the features.
 
 Selection, the same for every row: the last ``VAL_PER_CLASS`` training pairs of each class are a validation split;
 semantic matching's C (``SM_C``), CCA's PCA width (``CCA_DIMS``) and the deep rows' step count (validation MAP every
@@ -49,6 +50,7 @@ from semspace.engine.trainer import Trainer
 from semspace.eval.protocols.cross_modal_map import cross_modal_map
 from semspace.eval.report import markdown_table, write_benchmark
 from semspace.tasks import create_task
+from semspace.tasks.chtn import SOURCE_ONLY_WEIGHTS, warm_start_init
 from semspace.types import LABEL
 from semspace.utils.io import atomic_write_text
 from semspace.utils.seed import seed_everything
@@ -77,9 +79,8 @@ DEEP = {  # label -> (task, task_args overrides, warm start from a source-only p
     "CHTN warm-started on the source": ("chtn", {}, True),
 }
 # source-only pretraining (CHTN's source branch fc6/fc7 start from the ImageNet-trained AlexNet's): the same task
-# with every target term off, so only the shared layer, the source branch and its fc8 learn
-PRETRAIN = {"image_ce_weight": 0.0, "text_ce_weight": 0.0, "contrastive_weight": 0.0, "mmd_weight": 0.0}
-WARM = (("trunk", "trunk"), ("src_branch", "src_branch"), ("src_fc8", "src_fc8"), ("img_branch", "src_branch"))
+# with every target term off, so only the shared layer, the source branch and its fc8 learn (tasks/chtn.py)
+PRETRAIN = SOURCE_ONLY_WEIGHTS
 QUICK = ["task_args.widths=[64, 64]", "task_args.shared_widths=[64, 64]",
          "data.extra.source.args.data.args.n_per_class=10", "eval.data.args.data.args.pairs_per_class=10"]  # fmt: skip
 FASHION_CONFIG = "configs/chtn/fashion_mnist.yaml"
@@ -241,12 +242,12 @@ def _fit(
     steps: int, val: Any = None, every: int = CHECK_EVERY, warm: bool = False,
 ) -> tuple[Any, dict[int, float]]:  # fmt: skip
     """Trains one deep method for ``steps`` steps; with ``val``, its validation MAP every ``every`` steps; with
-    ``warm``, first the source-only pretraining (``PRETRAIN``) and the ``WARM`` submodules start from it."""
+    ``warm``, first the source-only pretraining (``PRETRAIN``) and the ``WARM_START`` submodules start from it."""
     init: list[InitSpec] = []
     if warm:
         _fit(cfg, task_name, {**args, **PRETRAIN}, train_set, streams, run_dir / "pretrain", cfg.train.max_steps)
         ckpt = str(run_dir / "pretrain" / "model.pt")
-        init = [InitSpec(checkpoint=ckpt, module=m, source=src, freeze=False) for m, src in WARM]
+        init = warm_start_init(ckpt)
     seed_everything(cfg.train.seed)
     task = create_task(task_name, dict(args), train_set)
     sizes = {k: v.batch_size for k, v in cfg.data.extra.items() if k in streams}

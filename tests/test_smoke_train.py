@@ -60,15 +60,19 @@ def test_quick_demo_writes_report_and_beats_untrained(tmp_path: Path) -> None:
     out = tmp_path / "demo"
     metrics = run_demo(out, quick=True)
     report = (out / "report.md").read_text()
-    assert report.count("![") == 9  # results grid, three searches, three contact sheets, CHTN text -> image, SSGN
+    assert report.count("![") == 10  # results, three searches, three contact sheets, CHTN, SSGN, EGSC-IT grids
     for picture in ("results_3d.png", "search_0.png", "search_1.png", "search_2.png", "sheets/scenes.png",
-                    "chtn/chtn_text_to_image.png"):  # fmt: skip
+                    "chtn/chtn_text_to_image.png", "ssgn/ssgn_sketch_to_photo.png",
+                    "egsc_it/egsc_it_digits_grid.png"):  # fmt: skip
         assert (out / picture).is_file(), picture
     saved = json.loads((out / "metrics.json").read_text())
     assert saved["tirg_transferred"] == metrics["tirg_transferred"]
     assert metrics["tirg_transferred"]["3d_to_3d_R@10"] > metrics["untrained"]["3d_to_3d_R@10"] + 0.1
     assert len(metrics["examples"]) == 3 and all(len(e["hits"]) == 5 for e in metrics["examples"])
     assert (out / "index" / "manifest.json").is_file() and metrics["index"]["total"] > 0
+    egsc = saved["egsc_it"]
+    assert {"ssim", "psnr", "semantic_consistency", "style_distance", "diversity"} <= set(egsc)
+    assert "Exemplar-guided translation (EGSC-IT)" in report and f"{egsc['ssim']:.3f}" in report
 
 
 def test_checkpoint_rebuilds_without_presets(tmp_path: Path) -> None:

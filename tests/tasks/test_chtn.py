@@ -170,22 +170,19 @@ def test_optimizer_groups_follow_the_prototxt_lr_mult_one_two() -> None:
 
 
 def test_warm_start_copies_a_source_only_run_into_the_target_image_branch(tmp_path: Path) -> None:
-    from semspace.config import InitSpec
     from semspace.engine.stages import apply_init
+    from semspace.tasks.chtn import SOURCE_ONLY_WEIGHTS, warm_start_init
 
     target, source = _data()
     torch.manual_seed(0)
-    off = {"image_ce_weight": 0.0, "text_ce_weight": 0.0, "contrastive_weight": 0.0, "mmd_weight": 0.0}
-    pre = create_task("chtn", {**TINY, "num_source_classes": 2, **off}, target)
+    pre = create_task("chtn", {**TINY, "num_source_classes": 2, **SOURCE_ONLY_WEIGHTS}, target)
     for ds in (target, source):
         attach_transform(ds, pre.preprocess_cfg())
     cfg = TrainCfg(max_steps=2, batch_size=8, log_every=1, ckpt_every=100)
     Trainer(pre, cfg, tmp_path / "pre", dataset=target, extra_datasets={"source": source}).fit()
-    ckpt = str(tmp_path / "pre" / "model.pt")
-    init = [InitSpec(checkpoint=ckpt, module=m, source=s, freeze=False)
-            for m, s in (("trunk", "trunk"), ("src_branch", "src_branch"), ("img_branch", "src_branch"))]  # fmt: skip
     warm = create_task("chtn", {**TINY, "num_source_classes": 2}, target)
-    apply_init(warm, init)
+    apply_init(warm, warm_start_init(str(tmp_path / "pre" / "model.pt")))
     torch.testing.assert_close(warm.img_branch.fc6.weight, pre.src_branch.fc6.weight)
     torch.testing.assert_close(warm.trunk.state_dict(), pre.trunk.state_dict())
+    torch.testing.assert_close(warm.src_fc8.state_dict(), pre.src_fc8.state_dict())
     assert warm.img_branch.fc6.weight.requires_grad  # a start, not a frozen stage

@@ -30,13 +30,13 @@ def egsc_it_section(out: str | Path, *, quick: bool = False, progress: bool = Fa
     out = Path(out)
     # at most 90 s on 2 cores: stage 1 is cheap (about 12 steps/s), stage 2 pays for EfficientNet-Lite0's
     # perceptual features; the test set and the consistency classifier are cut to match
-    s1_steps, s2_steps, n_test = (60, 60, 100) if quick else (300, 300, 300)
+    s1_steps, s2_steps, n_test, judge_steps = (40, 40, 60, 60) if quick else (200, 240, 200, 400)
     book = ["train.log_every=100", "train.ckpt_every=100000", "train.num_workers=0"]
     s1 = out / "stage1"
     train(load_run_cfg(project_file(STAGE1), [f"train.max_steps={s1_steps}", *book]), s1, resume=False,
           evaluate=False, progress=progress)  # fmt: skip
     over = [f"train.max_steps={s2_steps}", *book, f"init=[{{checkpoint: {s1 / 'model.pt'}, module: mask_ae}}]",
-            f"eval.data.args.n={n_test}", "eval.classifier_steps=" + ("60" if quick else "200")]  # fmt: skip
+            f"eval.data.args.n={n_test}", f"eval.classifier_steps={judge_steps}"]  # fmt: skip
     cfg = load_run_cfg(project_file(STAGE2), over)
     m = train(cfg, out / "run", resume=False, progress=progress)
     task, _ = load_task(out / "run" / "model.pt")
