@@ -88,11 +88,10 @@ def _pictures(path: Path, option: str, list_images: Any) -> list[Path]:
 
 def _check(task: Any, x: Any, paths: list[Path], expected: str, role: str, direction: str, names: list[str]) -> None:
     """A ``DataError`` naming the first picture that looks like the other domain (by the run's training colours)."""
-    guess = getattr(task, "guess_domain", None)
-    if guess is None:
-        return
-    for path, got in zip(paths, guess(x), strict=True):
-        if got is not None and got != expected:
+    from semspace.retrieval.inputs import domain_mismatches
+
+    for path, got in zip(paths, domain_mismatches(task, x, expected), strict=True):
+        if got is not None:
             other = "b2a" if direction == "a2b" else "a2b"
             raise DataError(
                 f"{role} {path} looks like domain {got!r}, but this model translates {direction} and expects the "

@@ -131,3 +131,13 @@ def item_record(batch: dict[str, Any], i: int, key: str, h: str, spec: DomainSpe
         thumb = thumbnail_png(img)  # small PNG bytes: pending items stay cheap until they are added
     return {"domain": spec.name, "uri": uri, "label": str(label), "caption": caption, "content_hash": h,
             "thumbnail": thumb}  # fmt: skip
+
+
+def domain_mismatches(task: Any, x: Any, expected: str) -> list[str | None]:
+    """For each picture of ``x (B, C, H, W)`` (model input): the domain it looks like when that is not
+    ``expected``, else None. Uses the task's ``guess_domain`` (a translation task's training colour statistics);
+    a task without it, or without statistics, never objects."""
+    guess = getattr(task, "guess_domain", None)
+    if guess is None:
+        return [None] * len(x)
+    return [got if got is not None and got != expected else None for got in guess(x)]

@@ -27,7 +27,7 @@ from semspace.data.domains import InputKind
 from semspace.data.transforms import to_pil
 from semspace.errors import ConfigError
 from semspace.retrieval import Searcher
-from semspace.retrieval.inputs import query_input
+from semspace.retrieval.inputs import domain_mismatches, query_input
 from semspace.retrieval.search import SearchResult
 from semspace.service.errors import ServiceError
 from semspace.service.panels import panel_status
@@ -253,9 +253,8 @@ class ServiceEngine:
             assert pre is not None  # image domains always have one
             x = query_input(spec, pic.decode(background=pre.background, channels=pre.channels,
                                              max_pixels=self.settings.max_pixels)).to(self.searcher.device)  # fmt: skip
-            guess = getattr(task, "guess_domain", None)
-            got = guess(x)[0] if guess is not None and names[0] != names[1] else None
-            if got is not None and got != name:
+            got = domain_mismatches(task, x, name)[0] if names[0] != names[1] else None
+            if got is not None:
                 other = "b2a" if direction == "a2b" else "a2b"
                 raise ServiceError(
                     422,
