@@ -246,6 +246,18 @@ def fill_vocabularies(encoders: dict[str, tuple[Any, dict[str, Any]]], dataset: 
             args["vocab"] = list(dataset.vocabulary())
 
 
+def batch_value(batch: dict[str, Any], key: str, *, task: str, hint: str, error: type[Exception] = ConfigError) -> Any:
+    """``batch[key]``, a dotted ``a.b`` reading ``batch[a][b]`` (a ``data.extra`` stream's field); a missing part
+    raises ``error`` naming what the batch holds there and ``hint`` (the task_args that choose the keys)."""
+    node: Any = batch
+    for part in key.split("."):
+        if not isinstance(node, dict) or part not in node:
+            have = sorted(node) if isinstance(node, dict) else type(node).__name__
+            raise error(f"{task}: the batch has no {key!r} (at {part!r} it holds {have}); set {hint}")
+        node = node[part]
+    return node
+
+
 def _to_device(obj: Any, device: torch.device) -> Any:
     if isinstance(obj, torch.Tensor):
         return obj.to(device, non_blocking=True)

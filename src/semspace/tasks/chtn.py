@@ -64,7 +64,7 @@ from semspace.losses.paired_distance import PairedContrastiveLoss
 from semspace.models import ENCODERS, create_model, get_model_cfg, list_models
 from semspace.models.chtn import ChtnBranch, ChtnCorrelationHead
 from semspace.models.joint import describe_encoder
-from semspace.tasks.base import Task, TaskCfg
+from semspace.tasks.base import Task, TaskCfg, batch_value
 from semspace.tasks.registry import TASKS
 from semspace.types import IMAGE, LABEL, TEXT
 
@@ -381,14 +381,8 @@ def _no_projection(preset: str | dict[str, Any], args: dict[str, Any]) -> dict[s
 
 
 def _get(batch: dict[str, Any], key: str) -> Any:
-    """``batch[key]``, with ``a.b`` reading ``batch[a][b]``; a missing key names what the batch holds."""
-    obj: Any = batch
-    for part in key.split("."):
-        if not isinstance(obj, dict) or part not in obj:
-            have = sorted(obj) if isinstance(obj, dict) else type(obj).__name__
-            raise DataError(f"chtn: the batch has no {key!r} (it holds {have}); set image_key/text_key/source_key")
-        obj = obj[part]
-    return obj
+    """``batch[key]`` (dotted keys read ``data.extra`` streams; ``tasks.base.batch_value``)."""
+    return batch_value(batch, key, task="chtn", hint="image_key/text_key/source_key", error=DataError)
 
 
 def _cat(a: Any, b: Any) -> Any:

@@ -69,7 +69,7 @@ from semspace.models.egsc_it import (
 from semspace.models.egsc_it_layers import ADAIN_FORMS, style_stats
 from semspace.models.egsc_it_munit import MunitStylePath
 from semspace.models.egsc_it_perceptual import PerceptualFeatures
-from semspace.tasks.base import Task, TaskCfg, param_groups
+from semspace.tasks.base import Task, TaskCfg, batch_value, param_groups
 from semspace.tasks.registry import TASKS
 from semspace.types import EXEMPLAR, IMAGE
 
@@ -179,7 +179,9 @@ class _EgscBase(Task):
     # ---- batches and statistics --------------------------------------------------------------------
     def images(self, batch: dict[str, Any]) -> tuple[torch.Tensor, torch.Tensor]:
         """``(x_a, x_b)`` from the batch keys of the config (unpaired: different contents)."""
-        return _lookup(batch, self.cfg.a_key, self.name), _lookup(batch, self.cfg.b_key, self.name)
+        hint = "task_args.a_key / b_key"
+        return (batch_value(batch, self.cfg.a_key, task=self.name, hint=hint),
+                batch_value(batch, self.cfg.b_key, task=self.name, hint=hint))  # fmt: skip
 
     @torch.no_grad()
     def record_stats(self, x: torch.Tensor, side: str) -> None:
@@ -216,16 +218,6 @@ def colour_stats(x: torch.Tensor) -> torch.Tensor:
     u = ((x.float() + 1) / 2).clamp(0, 1)  # (B, 3, H, W) in [0, 1]
     chroma = u.amax(1) - u.amin(1)  # (B, H, W)
     return torch.cat([u.mean((2, 3)), u.std((2, 3), unbiased=False), chroma.mean((1, 2))[:, None]], dim=1)
-
-
-def _lookup(batch: dict[str, Any], key: str, task: str) -> torch.Tensor:
-    node: Any = batch
-    for part in key.split("."):
-        if not isinstance(node, dict) or part not in node:
-            have = list(node) if isinstance(node, dict) else type(node).__name__
-            raise ConfigError(f"{task}: the batch has no {key!r} (at {part!r}: {have}); set task_args.a_key / b_key")
-        node = node[part]
-    return node
 
 
 def _merge_weights(base: dict[str, float], overrides: dict[str, float], task: str) -> dict[str, float]:
