@@ -75,3 +75,32 @@ def test_protocol_scores_a_stub_against_direct_values() -> None:
     ssim, psnr = ssim_psnr(ex, tg)
     assert m["ssim"] == pytest.approx(ssim, abs=1e-3) and m["psnr"] == pytest.approx(psnr, abs=0.05)
     assert m["diversity"] > 0 and 0.0 <= m["semantic_consistency"] <= 1.0
+
+
+def test_random_shift_moves_each_image_by_its_own_offset_within_the_bound() -> None:
+    from semspace.eval.protocols.egsc_it import random_shift
+
+    images = torch.zeros(16, 1, 9, 9)
+    images[:, 0, 4, 4] = 1.0  # one lit pixel in the centre
+    out = random_shift(images, 2, torch.Generator().manual_seed(0))
+    assert out.shape == images.shape
+    rows, cols = torch.nonzero(out[:, 0] == 1.0, as_tuple=True)[1:]
+    assert len(rows) == 16  # the pixel survives every shift
+    assert ((rows - 4).abs().max() <= 2) and ((cols - 4).abs().max() <= 2)
+    assert len({(int(r), int(c)) for r, c in zip(rows, cols, strict=True)}) > 1  # images get their own offsets
+    edge = torch.arange(9.0).repeat(9, 1)[None, None].expand(4, 1, 9, 9)  # a horizontal ramp
+    shifted = random_shift(edge, 3, torch.Generator().manual_seed(1))
+    assert shifted.min() == 0 and shifted.max() == 8  # the uncovered edge repeats the border, no zeros pulled in
+    assert torch.equal(random_shift(edge, 0, torch.Generator()), edge)
+
+
+def test_train_classifier_learns_a_separable_task_and_returns_in_eval_mode() -> None:
+    from semspace.eval.protocols.egsc_it import accuracy, train_classifier
+
+    g = torch.Generator().manual_seed(0)
+    labels = torch.arange(64) % 2
+    images = torch.rand(64, 3, 8, 8, generator=g) * 0.2
+    images[labels == 1, 0] += 0.8  # class 1: a red image
+    net = train_classifier(images, labels, steps=60, batch_size=16)
+    assert accuracy(net, images, labels) == 1.0
+    assert not net.training

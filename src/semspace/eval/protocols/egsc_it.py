@@ -47,10 +47,11 @@ logger = logging.getLogger(__name__)
 def small_classifier(num_classes: int, channels: int = 3) -> nn.Module:
     """A 3-conv classifier of target-domain images (the semantic-consistency judge), with batch norm.
 
-    Measured on the digits pair, scored on 300 test ground truths: trained on the val split's 500 digits without
+    Measured on the digits pair, scored on the test ground truths: trained on the val split's 500 digits without
     batch norm, 0.68 after 300 steps and 0.86 after 1000; trained on the train split's 4000 digits in all six colour
-    pairs with batch norm, 0.90 after 1000 steps (world pairs: 0.17 and 0.91). The judge must be strong, since it
-    caps the semantic-consistency score.
+    pairs with batch norm, 0.90 after 1000 steps (world pairs: 0.17 and 0.91); with the cosine lr decay and random
+    shifts of ``train_classifier`` as well, 0.962 after 1000 steps (0.944 with the decay alone, 0.966 after 2000
+    steps). The judge must be strong, since it caps the semantic-consistency score.
     """
     return nn.Sequential(
         nn.Conv2d(channels, 32, 3, padding=1), nn.BatchNorm2d(32), nn.ReLU(), nn.MaxPool2d(2),
@@ -61,27 +62,40 @@ def small_classifier(num_classes: int, channels: int = 3) -> nn.Module:
 
 
 def train_classifier(images: torch.Tensor, labels: torch.Tensor, *, steps: int, seed: int = 0,
-                     batch_size: int = 64, lr: float = 2e-3) -> nn.Module:  # fmt: skip
-    """Trains ``small_classifier`` on ``images (N, C, H, W)`` in [0, 1] and ``labels (N,)``; returns it in eval mode."""
+                     batch_size: int = 64, lr: float = 2e-3, max_shift: int = 2) -> nn.Module:  # fmt: skip
+    """Trains ``small_classifier`` on ``images (N, C, H, W)`` in [0, 1] and ``labels (N,)``; returns it in eval mode.
+
+    Adam with a cosine decay of ``lr`` to 0 over ``steps``; every training image is shifted by up to ``max_shift``
+    pixels each way (``random_shift``), so that the judge reads a digit drawn a little off-centre as well.
+    """
     gen = torch.Generator().manual_seed(seed)
     with torch.random.fork_rng():
         torch.manual_seed(seed)
         net = small_classifier(int(labels.max()) + 1, images.shape[1])
     opt = torch.optim.Adam(net.parameters(), lr=lr)
+    decay = torch.optim.lr_scheduler.CosineAnnealingLR(opt, max(1, steps))
     net.train()
     with torch.enable_grad():  # the trainer evaluates under no_grad
-        _fit(net, opt, images, labels, steps=steps, batch_size=batch_size, gen=gen)
+        for _ in range(steps):
+            idx = torch.randint(len(images), (min(batch_size, len(images)),), generator=gen)
+            loss = F.cross_entropy(net(random_shift(images[idx], max_shift, gen)), labels[idx])
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            decay.step()
     return net.eval()
 
 
-def _fit(net: nn.Module, opt: torch.optim.Optimizer, images: torch.Tensor, labels: torch.Tensor, *, steps: int,
-         batch_size: int, gen: torch.Generator) -> None:  # fmt: skip
-    for _ in range(steps):
-        idx = torch.randint(len(images), (min(batch_size, len(images)),), generator=gen)
-        loss = F.cross_entropy(net(images[idx]), labels[idx])
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
+def random_shift(images: torch.Tensor, max_shift: int, gen: torch.Generator) -> torch.Tensor:
+    """Each image of ``images (B, C, H, W)`` moved by its own (dy, dx) in [-max_shift, max_shift], the border
+    repeated into the uncovered edge (an edge-padded crop); ``max_shift`` 0 returns ``images`` unchanged."""
+    if max_shift <= 0:
+        return images
+    s = max_shift
+    padded = F.pad(images, (s, s, s, s), mode="replicate")  # (B, C, H + 2s, W + 2s)
+    offsets = torch.randint(0, 2 * s + 1, (len(images), 2), generator=gen).tolist()
+    h, w = images.shape[-2:]
+    return torch.stack([padded[i, :, oy : oy + h, ox : ox + w] for i, (oy, ox) in enumerate(offsets)])
 
 
 @torch.no_grad()
