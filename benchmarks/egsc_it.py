@@ -20,7 +20,8 @@ then measures every row's translation speed on 2 threads with nothing else runni
 Run: ``semspace bench egsc_it`` (``--quick``: a smoke run with tiny networks, a few steps and ``random_cnn`` in
 place of EfficientNet-Lite0; its numbers mean nothing). ``python benchmarks/egsc_it.py --rescore`` scores every kept
 row's trained model again with the current protocol (after a change to the scores, not to training), keeping its
-training seconds; a row with no kept model trains as usual.
+training seconds; a row with no kept model trains as usual. ``--seed S`` trains every row at training seed ``S``
+(the data, the judge and the exemplar draws stay those of seed 0) into ``egsc_it_seed<S>.*``.
 """
 
 from __future__ import annotations
@@ -112,15 +113,16 @@ def grid_picture(task: Any, data_cfg: dict[str, Any], path: Path, n: int = 5) ->
     return path
 
 
-def run_data(name: str, quick: bool, run_root: Path, rescore: bool = False) -> tuple[list[dict[str, Any]], dict]:
-    """Trains and scores every row of data set ``name`` (stage 1 once), keeping each finished row; ``rescore``
-    scores the kept rows' models again with the current protocol."""
+def run_data(name: str, quick: bool, run_root: Path, rescore: bool = False,
+             seed: int = 0) -> tuple[list[dict[str, Any]], dict]:  # fmt: skip
+    """Trains and scores every row of data set ``name`` (stage 1 once) at training seed ``seed``, keeping each
+    finished row; ``rescore`` scores the kept rows' models again with the current protocol."""
     s1_path, s2_path = DATA[name]
     root = run_root / name
     s1 = root / "stage1"
     t0 = time.time()
     if not (s1 / "model.pt").is_file():
-        train(load_run_cfg(s1_path, QUICK["stage1"] if quick else []), s1, evaluate=False)
+        train(load_run_cfg(s1_path, [*(QUICK["stage1"] if quick else []), f"train.seed={seed}"]), s1, evaluate=False)
     stage1_seconds = round(time.time() - t0, 1)
     init = _set("init", [{"checkpoint": str(s1 / "model.pt"), "module": "mask_ae"}])
     rows: list[dict[str, Any]] = []
@@ -137,7 +139,8 @@ def run_data(name: str, quick: bool, run_root: Path, rescore: bool = False) -> t
             rows.append(row)
             print(f"{name} / {label}: {'rescored' if rescore else 'kept'} from {done}", flush=True)
             continue
-        overrides = [*(QUICK["stage2"] if quick else []), init, *[_set(f"task_args.{k}", v) for k, v in over.items()]]
+        overrides = [*(QUICK["stage2"] if quick else []), init, f"train.seed={seed}",
+                     *[_set(f"task_args.{k}", v) for k, v in over.items()]]  # fmt: skip
         cfg = load_run_cfg(s2_path, overrides)
         cfg_out.setdefault("stage2_resolved", to_dict(cfg))
         t0 = time.time()
@@ -152,11 +155,16 @@ def run_data(name: str, quick: bool, run_root: Path, rescore: bool = False) -> t
     return rows, cfg_out
 
 
-def main(out_dir: str | Path = "benchmarks/results", quick: bool = False, rescore: bool = False) -> Path:
+def run_tag(quick: bool, seed: int) -> str:
+    """The name of a run's results and its kept rows: ``egsc_it``, ``egsc_it_seed1``, ``egsc_it_quick``, ..."""
+    return "egsc_it" + (f"_seed{seed}" if seed else "") + ("_quick" if quick else "")
+
+
+def main(out_dir: str | Path = "benchmarks/results", quick: bool = False, rescore: bool = False, seed: int = 0) -> Path:
     t_all = time.time()
-    tag = "egsc_it" + ("_quick" if quick else "")
+    tag = run_tag(quick, seed)
     run_root, out = Path("runs/bench") / tag, Path(out_dir)
-    flags = [*(["--quick"] if quick else []), *(["--rescore"] if rescore else [])]
+    flags = [*(["--quick"] if quick else []), *(["--rescore"] if rescore else []), "--seed", str(seed)]
     workers = [subprocess.Popen([sys.executable, __file__, "--only", name, *flags]) for name in DATA]
     failed = [name for name, w in zip(DATA, workers, strict=True) if w.wait() != 0]
     if failed:
@@ -165,7 +173,7 @@ def main(out_dir: str | Path = "benchmarks/results", quick: bool = False, rescor
     rows: list[dict[str, Any]] = []
     configs: dict[str, Any] = {}
     for name in DATA:
-        data_rows, configs[name] = run_data(name, quick, run_root)  # every row is kept: this only collects them
+        data_rows, configs[name] = run_data(name, quick, run_root, seed=seed)  # every row is kept: this collects them
         for row in data_rows:
             task, _ = load_task(Path(row["run_dir"]) / "model.pt")
             row["translations_per_s_64"] = round(translations_per_second(task), 1)
@@ -178,7 +186,7 @@ def main(out_dir: str | Path = "benchmarks/results", quick: bool = False, rescor
         tag,
         rows=rows,
         columns=columns,
-        seed=0,
+        seed=seed,
         config={"rows": ROWS, "data": configs, "quick": quick},
         seconds=time.time() - t_all,
         title="EGSC-IT: exemplar-guided translation, full model vs ablations and baselines"
@@ -224,13 +232,16 @@ def _notes(rows: list[dict[str, Any]], seconds: float, quick: bool, rescore: boo
 
 
 if __name__ == "__main__":
-    if "--only" in sys.argv:  # a worker: one data set on one thread
+    import argparse
+
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true", help="smoke run: tiny networks, a few steps")
+    parser.add_argument("--rescore", action="store_true", help="score the kept rows' models again")
+    parser.add_argument("--seed", type=int, default=0, help="training seed (results: egsc_it_seed<S>.*)")
+    parser.add_argument("--only", choices=list(DATA), help="a worker: one data set on one thread")
+    args = parser.parse_args()
+    if args.only:
         torch.set_num_threads(1)
-        run_data(
-            sys.argv[sys.argv.index("--only") + 1],
-            "--quick" in sys.argv,
-            Path("runs/bench") / ("egsc_it" + ("_quick" if "--quick" in sys.argv else "")),
-            rescore="--rescore" in sys.argv,
-        )
+        run_data(args.only, args.quick, Path("runs/bench") / run_tag(args.quick, args.seed), args.rescore, args.seed)
     else:
-        print(main(quick="--quick" in sys.argv, rescore="--rescore" in sys.argv).read_text())
+        print(main(quick=args.quick, rescore=args.rescore, seed=args.seed).read_text())
