@@ -22,13 +22,14 @@ from semspace.data import create_dataset
 from semspace.data.datasets.digit_pairs import CORRELATED_PAIR
 from semspace.data.transforms import attach_transform
 from semspace.errors import ConfigError
-from semspace.eval.protocols.egsc_it import accuracy, train_classifier
+from semspace.eval.protocols.egsc_it import TranslationProtocol, accuracy
 from semspace.eval.report import write_benchmark
 from semspace.eval.translation import ssim_psnr
 from semspace.tasks import load_task
 
 RUN = Path("runs/bench/egsc_it/digits/egsc_it_textbook_adain")  # the full model's row of benchmarks/egsc_it.py
 CONFIG = "configs/egsc_it/digits_stage2.yaml"
+QUICK_JUDGE = ["eval.classifier_data.args.n=200", "eval.classifier_steps=20"]
 COLUMNS = ["group", "items", "semantic consistency", "judge on ground truth", "SSIM"]
 
 
@@ -48,11 +49,9 @@ def main(out_dir: str | Path = "benchmarks/results", quick: bool = False) -> Pat
     def unit(x: torch.Tensor) -> torch.Tensor:  # model input -> [0, 1]
         return (x * std + mean).clamp(0, 1)
 
-    ev = to_dict(load_run_cfg(CONFIG))["eval"]
-    judge_set = attach_transform(create_dataset(ev["classifier_data"]["name"], **ev["classifier_data"]["args"]), pre)
-    real = [judge_set[i] for i in range(len(judge_set) if not quick else 200)]
-    judge = train_classifier(unit(torch.stack([r["image"] for r in real])), torch.stack([r["label"] for r in real]),
-                             steps=20 if quick else 1000, seed=0)  # fmt: skip
+    # the protocol's own judge, from the config's eval section
+    ev = to_dict(load_run_cfg(CONFIG, QUICK_JUDGE if quick else []))["eval"]
+    judge = TranslationProtocol(**{k: v for k, v in ev.items() if k != "protocol"}).judge(task, unit)
     test = attach_transform(create_dataset(ev["data"]["name"], **ev["data"]["args"]), pre)
     n = 60 if quick else len(test)
     items, recipes = [test[i] for i in range(n)], [test.describe(i) for i in range(n)]

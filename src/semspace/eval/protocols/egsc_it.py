@@ -174,7 +174,7 @@ class TranslationProtocol:
                 logger.info("egsc_it_translation: the data has no %r: %s not measured", key, score)
         return d
 
-    def _judge(self, task: Any, unit: Any) -> nn.Module:
+    def judge(self, task: Any, unit: Any) -> nn.Module:
         """The consistency classifier, trained once per process for one data spec, preprocessing, step count and
         seed (a benchmark scores many translators with the same judge)."""
         pre = next(iter(task.domains().values())).preprocess
@@ -221,7 +221,7 @@ class TranslationProtocol:
                     per.append(task.translate(d[IMAGE][:n].to(device), ex_in, direction=self.direction).cpu())
                 metrics["diversity"] = diversity(unit(torch.stack(per, dim=1)))
         if self.classifier_set is not None and LABEL in d:
-            net = self._judge(task, unit)
+            net = self.judge(task, unit)
             metrics["semantic_consistency"] = accuracy(net, pred, d[LABEL])
             if target is not None:
                 metrics["classifier_acc_real"] = accuracy(net, target, d[LABEL])
