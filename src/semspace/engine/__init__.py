@@ -1,4 +1,4 @@
-"""The one training engine: trainer, distributed set-up, optimizers, sampler, logging."""
+"""The one training engine: trainer, data streams, checkpoints and resume, distributed set-up, optimizers, logging."""
 
 from semspace.engine.distributed import DistInfo as DistInfo
 from semspace.engine.distributed import init_distributed_device as init_distributed_device

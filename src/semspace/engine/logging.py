@@ -1,4 +1,5 @@
-"""Logging for entry points, running averages, and the ``metrics.jsonl`` writer (rank 0 only).
+"""Logging for entry points, running averages, the training progress bar, and the ``metrics.jsonl`` writer
+(rank 0 only).
 
 ``metrics.jsonl`` holds one JSON object per line: ``{"time", "step", "split", ...metrics}``, ``time`` being the
 run's training clock in seconds (it continues across a resume: ``MetricsWriter(elapsed=...)``). A run holds one
@@ -8,6 +9,7 @@ row written again for the same step and split replaces the old one.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import math
@@ -66,6 +68,29 @@ def setup_logging(log_file: str | Path | None = None, level: int = logging.INFO)
         h._semspace = True  # type: ignore[attr-defined]
         root.addHandler(h)
     root.setLevel(level)
+
+
+def format_metrics(metrics: dict[str, float]) -> str:
+    """``name value, ...`` for a log line (floats to 4 significant digits)."""
+    return ", ".join(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}" for k, v in metrics.items())
+
+
+def progress_bar(enabled: bool, total: int, initial: int) -> Any:
+    """A ``tqdm`` bar of training steps (``initial`` of ``total`` done), or None when not ``enabled``."""
+    if not enabled:
+        return None
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, initial=initial, desc="train", unit="step", dynamic_ncols=True, smoothing=0.1)
+
+
+def logs_beside_bar(bar: Any) -> contextlib.AbstractContextManager[Any]:
+    """While a progress bar is shown, console log lines are written above it (``tqdm.contrib.logging``)."""
+    if bar is None:
+        return contextlib.nullcontext()
+    from tqdm.contrib.logging import logging_redirect_tqdm
+
+    return logging_redirect_tqdm()
 
 
 class AverageMeter:

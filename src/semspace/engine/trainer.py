@@ -4,56 +4,49 @@ The trainer owns autocast, gradient accumulation (with DDP ``no_sync`` on all bu
 clipping, optimizer and scheduler steps (one optimizer per task-declared group, stepped in the declared
 order on the same micro-batches), EMA, the non-finite-loss check, callbacks, ``metrics.jsonl`` and atomic
 checkpoints. It never branches on the method: a task returns ``{"loss": ...}`` and the trainer does the rest.
+Its parts live beside it: the data streams in ``engine/streams.py``, what ``last.pt`` and ``model.pt`` hold and how
+a resume reads them back in ``engine/checkpointing.py``, the EMA copy in ``engine/ema.py``.
 
 Task hooks it honours, without knowing the method (``tasks/base.py``):
 
 * ``Task.train_sampler(dataset, *, stream, seed, num_replicas, rank)``: the sampler of each data stream
-  (None: a shuffled ``ShardSampler`` batched by the stream's batch size; a batch sampler such as
-  ``ClassBalancedSampler`` draws its own P x K batches);
-* several data streams: ``extra_datasets={name: dataset}`` are drawn in every step (and every micro-batch) beside
-  the main dataset, each with its own sampler, epoch and position; the batch carries each stream's batch under
-  its name (``batch["source"] = {...}``);
+  (``engine/streams.py``): the main dataset and ``extra_datasets={name: dataset}``, drawn in every step (and every
+  micro-batch), each with its own sampler, epoch and position and under its name in the batch;
 * ``Task.step_every() -> {group: N}``: a group runs forward, backward, optimizer and scheduler step only on trainer
   steps ``s`` with ``s % N == 0`` (0-based; the others keep stepping every step); only what ran is logged;
 * ``init=[InitSpec, ...]`` (``engine/stages.py``): pretrained submodules loaded from other runs and frozen
   (``Task.freeze``) before DDP, the EMA copy and the optimizers are built; parameters with
   ``requires_grad=False`` are never given to an optimizer.
 
-Resume: ``last.pt`` holds the task, optimizers, schedulers, scaler, EMA, RNG states, the step and the data
-position of every stream (main: ``epoch``, ``consumed``; extra streams: ``streams``) and the run's clock
-(``elapsed``). Every sampler order is a pure function of (seed, epoch), so a killed and resumed run follows the
-uninterrupted run step for step. On resume the ``init`` stages come from ``last.pt`` and only their freeze is
-applied again; ``metrics.jsonl`` drops the rows the killed run wrote after the checkpoint (the resumed run writes
-them again: one row per step) and its ``time`` continues from the checkpoint's clock. A ``last.pt`` of another
-model (another task, or weights of other shapes) is a ``CheckpointError`` naming the config keys that differ.
+Resume: ``last.pt`` holds everything to continue step for step (``engine/checkpointing.py``). On resume the
+``init`` stages come from ``last.pt`` and only their freeze is applied again; ``metrics.jsonl`` drops the rows the
+killed run wrote after the checkpoint (the resumed run writes them again: one row per step) and its ``time``
+continues from the checkpoint's clock.
 """
 
 from __future__ import annotations
 
 import contextlib
-import copy
-import inspect
 import logging
-import random
 import time
-import zlib
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 import yaml
-from torch.utils.data import DataLoader, Dataset
+from torch.utils.data import Dataset
 
 from semspace.config import InitSpec, TrainCfg, to_dict
 from semspace.data.collate import collate_dicts
-from semspace.data.samplers import ShardSampler
+from semspace.engine.checkpointing import elapsed_at, model_state, restore, resume_state
 from semspace.engine.distributed import DistInfo, barrier, init_distributed_device
-from semspace.engine.logging import AverageMeter, MetricsWriter, read_metrics
+from semspace.engine.ema import Ema
+from semspace.engine.logging import AverageMeter, MetricsWriter, format_metrics, logs_beside_bar, progress_bar
 from semspace.engine.optim import create_optimizer, create_scheduler
 from semspace.engine.stages import apply_init
-from semspace.errors import CheckpointError, ConfigError, SemspaceError
+from semspace.engine.streams import MAIN_STREAM, DataStream, build_streams, check_extra_streams, step_batches
+from semspace.errors import ConfigError, SemspaceError
 from semspace.models.checkpoint import load_checkpoint, save_checkpoint, unwrap_model
 from semspace.tasks.base import Task
 from semspace.utils.io import atomic_write_text
@@ -62,8 +55,6 @@ from semspace.utils.seed import seed_everything
 log = logging.getLogger(__name__)
 
 Callback = Callable[["Trainer", int, dict[str, float]], None]
-
-MAIN_STREAM = "train"  # the stream name of ``dataset`` (``data.train``) in ``Task.train_sampler``
 
 
 class NonFiniteLossError(SemspaceError):
@@ -113,16 +104,11 @@ class Trainer:
         self.run_cfg = run_cfg or {"task": task.name, "task_args": task.export_cfg(), "train": to_dict(cfg)}
         self.extra_datasets = dict(extra_datasets or {})
         self.extra_batch_sizes = dict(extra_batch_sizes or {})
-        for name in self.extra_datasets:
-            if not name or name == MAIN_STREAM:
-                raise ConfigError(f"data.extra stream name {name!r} is reserved or empty; name it after its role")
-        unknown = sorted(set(self.extra_batch_sizes) - set(self.extra_datasets))
-        if unknown:
-            raise ConfigError(f"extra_batch_sizes names {unknown}, which are not extra_datasets streams")
+        check_extra_streams(self.extra_datasets, self.extra_batch_sizes)
         self.init = list(init)
         self.callbacks: dict[str, list[Callback]] = {"on_step_end": []}
         self.step = 0
-        self.streams: dict[str, _Stream] = {}  # built by _setup: MAIN_STREAM first, then the extra streams
+        self.streams: dict[str, DataStream] = {}  # built by _setup: MAIN_STREAM first, then the extra streams
         self.last_logs: dict[str, float] = {}
         self._bar: Any = None  # the progress bar of fit, when shown
 
@@ -168,11 +154,11 @@ class Trainer:
             raise SemspaceError(f"train.precision {cfg.precision!r} is unknown; expected fp32, bf16 or fp16")
         self.amp_dtype = amp_dtype[cfg.precision]
         self.scaler = torch.amp.GradScaler(self.device.type, enabled=cfg.precision == "fp16")
-        self.ema = _Ema(self.task, cfg.ema_decay) if cfg.ema_decay > 0 else None
-        self.streams = {MAIN_STREAM: self._stream(MAIN_STREAM, self.dataset, cfg.batch_size, cfg.seed)}
-        for name, ds in self.extra_datasets.items():
-            size = self.extra_batch_sizes.get(name) or cfg.batch_size
-            self.streams[name] = self._stream(name, ds, size, _stream_seed(cfg.seed, name))
+        self.ema = Ema(self.task, cfg.ema_decay) if cfg.ema_decay > 0 else None
+        self.streams = build_streams(
+            self.task, self.dataset, self.extra_datasets, self.extra_batch_sizes,
+            batch_size=cfg.batch_size, seed=cfg.seed, num_replicas=self.dist.world_size, rank=self.dist.rank,
+        )  # fmt: skip
         self.sampler = self.streams[MAIN_STREAM].sampler
 
     def _step_every(self) -> dict[str, int]:
@@ -188,102 +174,15 @@ class Trainer:
             raise ConfigError(f"Task.step_every() of task {self.task.name!r}: {bad}; expected integers N >= 1")
         return {g: every.get(g, 1) for g in self.optimizers}
 
-    def _stream(self, name: str, dataset: Dataset, batch_size: int, seed: int) -> _Stream:
-        """The sampler of one data stream (the task's ``train_sampler`` or a shuffled ``ShardSampler``), checked."""
-        n_items = len(dataset)  # type: ignore[arg-type]
-        world, rank = self.dist.world_size, self.dist.rank
-        where = "dataset" if name == MAIN_STREAM else f"data.extra.{name}"
-        sampler: Any = self.task.train_sampler(dataset, stream=name, seed=seed, num_replicas=world, rank=rank)
-        if sampler is None:
-            sampler = ShardSampler(n_items, shuffle=True, seed=seed, num_replicas=world, rank=rank)
-        else:
-            _check_sampler(sampler, self.task.name, name)
-        if getattr(sampler, "yields_batches", False):
-            batch_size = int(sampler.batch_size)
-            if len(sampler) < 1:
-                raise SemspaceError(
-                    f"{where}: the sampler of Task.train_sampler ({type(sampler).__name__}) yields no batch per "
-                    f"process from {n_items} items; use a larger dataset or smaller batches"
-                )
-        elif len(sampler) < batch_size:
-            what = "train.batch_size" if name == MAIN_STREAM else f"the batch size of data.extra.{name}"
-            raise SemspaceError(
-                f"{where} has {n_items} items ({len(sampler)} per process), "
-                f"fewer than {what}={batch_size}; use a larger dataset or a smaller batch"
-            )
-        return _Stream(name, dataset, sampler, batch_size, seed)
-
-    def _stream_batches(self, s: _Stream) -> Iterator[dict[str, Any]]:
-        """Endless batches of one stream; crosses epoch boundaries and keeps (epoch, consumed) for resume.
-
-        In-memory datasets (``CachedDataset``) are read in the main process: forking workers that copy nothing
-        new would cost seconds per epoch.
-        """
-        while True:
-            s.sampler.set_epoch(s.epoch, start=s.consumed)
-            if getattr(s.sampler, "yields_batches", False):
-                batching: dict[str, Any] = {"batch_sampler": s.sampler}
-            else:
-                batching = {"batch_size": s.batch_size, "sampler": s.sampler, "drop_last": True}
-            loader = DataLoader(
-                s.dataset,
-                **batching,
-                num_workers=0 if getattr(s.dataset, "in_memory", False) else self.cfg.num_workers,
-                collate_fn=self.collate_fn,
-                pin_memory=self.device.type == "cuda",
-                # its own generator: starting an iterator must not consume the global RNG (exact resume)
-                generator=torch.Generator().manual_seed(s.seed * 1000 + s.epoch),
-            )
-            for batch in loader:
-                s.consumed += s.batch_size
-                yield batch
-            s.epoch, s.consumed = s.epoch + 1, 0
-
-    def _loader(self) -> Iterator[dict[str, Any]]:
-        """Endless step batches: the main stream's batch, with each extra stream's batch under its name."""
-        main = self._stream_batches(self.streams[MAIN_STREAM])
-        extra = {name: self._stream_batches(s) for name, s in self.streams.items() if name != MAIN_STREAM}
-        while True:
-            batch = next(main)
-            for name, it in extra.items():
-                if name in batch:
-                    raise ConfigError(
-                        f"data.extra stream {name!r} has the name of a key of the data.train batch; rename the stream"
-                    )
-                batch[name] = next(it)
-            yield batch
-
     # ---- checkpoints ----------------------------------------------------------------------------
-    def _state(self) -> dict[str, Any]:
-        return {
-            "task": self.task.name,
-            "task_cfg": self.task.export_cfg(),
-            "domains": [spec.to_dict() for spec in self.task.domains().values()],
-            "preprocess_cfg": (p.to_dict() if (p := self.task.preprocess_cfg()) else None),
-            "state_dict": unwrap_model(self.task).state_dict(),
-            "step": self.step,
-            "train_cfg": to_dict(self.cfg),
-            "run_cfg": self.run_cfg,
-        }
-
     def save(self, name: str = "last.pt") -> Path | None:
         """Writes ``run_dir/name`` atomically (rank 0 only; the other ranks wait)."""
         path = None
         if self.dist.primary:
-            state = self._state()
-            state.update(
-                optimizers={k: o.state_dict() for k, o in self.optimizers.items()},
-                schedulers={k: s.state_dict() for k, s in self.schedulers.items()},
-                scaler=self.scaler.state_dict(),
-                ema=self.ema.module.state_dict() if self.ema else None,
-                epoch=self.epoch,
-                consumed=self.consumed,
-                streams={
-                    k: {"epoch": s.epoch, "consumed": s.consumed} for k, s in self.streams.items() if k != MAIN_STREAM
-                },
-                rng=_rng_state(),
-                elapsed=self.writer.elapsed(),
-            )
+            state = self._model_state() | resume_state(
+                optimizers=self.optimizers, schedulers=self.schedulers, scaler=self.scaler, ema=self.ema,
+                streams=self.streams, elapsed=self.writer.elapsed(),
+            )  # fmt: skip
             path = save_checkpoint(self.run_dir / name, state)
         barrier()
         return path
@@ -292,82 +191,30 @@ class Trainer:
         """Writes the inference checkpoint (EMA weights when enabled; no optimizer state)."""
         path = None
         if self.dist.primary:
-            state = self._state()
+            state = self._model_state()
             if self.ema is not None:
                 state["state_dict"] = self.ema.module.state_dict()
             path = save_checkpoint(self.run_dir / name, state)
         barrier()
         return path
 
+    def _model_state(self) -> dict[str, Any]:
+        return model_state(self.task, step=self.step, train_cfg=self.cfg, run_cfg=self.run_cfg)
+
     def _resume(self, path: Path) -> None:
+        """Continues the run of ``path`` (``last.pt``): every state in place, the metrics after its step dropped."""
         ckpt = load_checkpoint(path, map_location=self.device)
-        missing = [k for k in ("state_dict", "optimizers", "schedulers", "scaler", "step", "epoch") if k not in ckpt]
-        if missing:
-            raise CheckpointError(
-                f"{path} is not a resumable checkpoint (no {', '.join(missing)}); remove it to train {self.run_dir} "
-                "from scratch, or use another run folder"
-            )
-        if ckpt.get("task") != self.task.name:
-            raise self._other_model(path, ckpt, f"task {ckpt.get('task')!r}, not {self.task.name!r}")
-        try:
-            unwrap_model(self.task).load_state_dict(ckpt["state_dict"])
-            for k, opt in self.optimizers.items():
-                opt.load_state_dict(ckpt["optimizers"][k])
-        except (RuntimeError, ValueError, KeyError) as exc:
-            reason = " ".join(str(exc).split())
-            raise self._other_model(path, ckpt, reason[:160] + ("..." if len(reason) > 160 else "")) from None
-        changed = _config_diff(ckpt["run_cfg"], self.run_cfg) if ckpt.get("run_cfg") else []
-        if changed:
-            log.warning(
-                "resuming %s with a changed config: %s (the optimizer and scheduler continue from their saved state)",
-                path, _describe_diff(changed),
-            )  # fmt: skip
-        for k, sched in self.schedulers.items():
-            sched.load_state_dict(ckpt["schedulers"][k])
-        self.scaler.load_state_dict(ckpt["scaler"])
-        if self.ema is not None and ckpt.get("ema") is not None:
-            self.ema.module.load_state_dict(ckpt["ema"])
-        self.step = ckpt["step"]
-        main = self.streams[MAIN_STREAM]
-        main.epoch, main.consumed = ckpt["epoch"], ckpt["consumed"]
-        saved = ckpt.get("streams") or {}
-        for name, s in self.streams.items():
-            if name == MAIN_STREAM:
-                continue
-            if name not in saved:
-                log.warning("%s has no position for data stream %r; it starts at epoch 0", path, name)
-                continue
-            s.epoch, s.consumed = saved[name]["epoch"], saved[name]["consumed"]
-        dropped = sorted(set(saved) - set(self.streams))
-        if dropped:
-            log.warning("%s: data stream(s) %s are no longer configured; they are dropped", path, dropped)
-        if self.dist.world_size == 1:
-            _set_rng_state(ckpt["rng"])
-        self.writer = MetricsWriter(self.run_dir, enabled=self.dist.primary, elapsed=self._elapsed_at(ckpt))
+        self.step = restore(
+            ckpt, path, run_dir=self.run_dir, run_cfg=self.run_cfg, task=self.task, optimizers=self.optimizers,
+            schedulers=self.schedulers, scaler=self.scaler, ema=self.ema, streams=self.streams,
+            rng=self.dist.world_size == 1,
+        )  # fmt: skip
+        self.writer = MetricsWriter(self.run_dir, enabled=self.dist.primary, elapsed=elapsed_at(ckpt, self.run_dir))
         redone = self.writer.truncate(self.step)
         log.info(
             "resumed from %s at step %d (%.1f s trained; %d metrics row(s) after it will be written again)",
             path, self.step, self.writer.elapsed(), redone,
         )  # fmt: skip
-
-    def _elapsed_at(self, ckpt: dict[str, Any]) -> float:
-        """The clock of a checkpoint: its ``elapsed``, else (written before it was stored) the time of the last
-        ``metrics.jsonl`` row up to its step, else 0."""
-        if isinstance(ckpt.get("elapsed"), int | float):
-            return float(ckpt["elapsed"])
-        times = [r["time"] for r in read_metrics(self.run_dir) if isinstance(r.get("step"), int)
-                 and r["step"] <= ckpt["step"] and isinstance(r.get("time"), int | float)]  # fmt: skip
-        return float(max(times, default=0.0))
-
-    def _other_model(self, path: Path, ckpt: dict[str, Any], reason: str) -> CheckpointError:
-        """The error for a ``last.pt`` that holds another model than the one configured."""
-        changed = _config_diff(ckpt["run_cfg"], self.run_cfg) if ckpt.get("run_cfg") else []
-        what = f"the config differs in {_describe_diff(changed)}" if changed else reason
-        return CheckpointError(
-            f"{self.run_dir} holds another model's checkpoint ({path.name}, step {ckpt.get('step')}): {what}. "
-            f"To start fresh, use another run folder or remove {self.run_dir} (--no-resume overwrites it); to resume "
-            f"it, train with the config it was trained with ({self.run_dir / 'config.yaml'})"
-        )
 
     # ---- the loop -------------------------------------------------------------------------------
     def fit(self, resume: bool = True) -> dict[str, float]:
@@ -406,8 +253,8 @@ class Trainer:
             self.task.name, self.run_dir, self.step, cfg.max_steps, cfg.batch_size, self.dist.world_size, n_items,
             self.device,
         )  # fmt: skip
-        bar = self._bar = _progress(self.progress and self.dist.primary, cfg.max_steps, self.step)
-        with _logging_beside(bar):
+        bar = self._bar = progress_bar(self.progress and self.dist.primary, cfg.max_steps, self.step)
+        with logs_beside_bar(bar):
             self._loop()
             if bar is not None:
                 bar.close()
@@ -418,12 +265,15 @@ class Trainer:
                 return dict(self.last_logs)
             log.info("evaluating the final model (the config's eval: section)")
             metrics = self._run_eval()
-            log.info("evaluation at step %d: %s", self.step, _fmt(metrics))
+            log.info("evaluation at step %d: %s", self.step, format_metrics(metrics))
             return metrics
 
     def _loop(self) -> None:
         cfg = self.cfg
-        batches = self._loader()
+        batches = step_batches(
+            self.streams, collate_fn=self.collate_fn, num_workers=cfg.num_workers,
+            pin_memory=self.device.type == "cuda",
+        )  # fmt: skip
         meters: dict[str, AverageMeter] = {}
         bar = self._bar
         self.task.train()
@@ -444,7 +294,7 @@ class Trainer:
                 rec["lr"] = next(iter(self.optimizers.values())).param_groups[0]["lr"]
                 rec["steps_per_s"] = steps_in_window / max(time.time() - t0, 1e-9)
                 self.writer.write({"step": self.step, "split": "train", **rec})
-                log.info("step %d/%d: %s", self.step, cfg.max_steps, _fmt(rec))
+                log.info("step %d/%d: %s", self.step, cfg.max_steps, format_metrics(rec))
                 self.last_logs = rec
                 meters, t0, steps_in_window = {}, time.time(), 0
             for fn in self.callbacks["on_step_end"]:
@@ -453,7 +303,7 @@ class Trainer:
                 self.save()
                 log.debug("step %d: wrote %s", self.step, self.run_dir / "last.pt")
             if self.evaluate and cfg.eval_every and self.step % cfg.eval_every == 0 and self.step < cfg.max_steps:
-                log.info("evaluation at step %d: %s", self.step, _fmt(self._run_eval()))
+                log.info("evaluation at step %d: %s", self.step, format_metrics(self._run_eval()))
 
     def _train_step(self, micro: list[dict[str, Any]]) -> dict[str, float]:
         cfg = self.cfg
@@ -509,33 +359,6 @@ class Trainer:
         return metrics
 
 
-class _Stream:
-    """One training data stream: its dataset, sampler, per-process batch size and position (epoch, consumed)."""
-
-    def __init__(self, name: str, dataset: Dataset, sampler: Any, batch_size: int, seed: int) -> None:
-        self.name, self.dataset, self.sampler, self.batch_size, self.seed = name, dataset, sampler, batch_size, seed
-        self.epoch = 0
-        self.consumed = 0  # items of the current epoch already consumed by this rank
-
-
-def _stream_seed(seed: int, name: str) -> int:
-    """An extra stream's sampler seed: differs from the main one's (equal-length sets get different orders)."""
-    return (int(seed) + zlib.crc32(name.encode())) % 2**31
-
-
-def _check_sampler(sampler: Any, task: str, stream: str) -> None:
-    where = f"Task.train_sampler of task {task!r} (stream {stream!r}) returned a {type(sampler).__name__}"
-    try:
-        inspect.signature(sampler.set_epoch).bind(0, start=0)
-    except (AttributeError, TypeError):
-        raise ConfigError(
-            f"{where} without set_epoch(epoch, start); resumable training needs a sampler that skips the first "
-            "`start` items of an epoch (see data.samplers.ShardSampler / ClassBalancedSampler)"
-        ) from None
-    if getattr(sampler, "yields_batches", False) and not isinstance(getattr(sampler, "batch_size", None), int):
-        raise ConfigError(f"{where} with yields_batches but no integer batch_size (the items per batch)")
-
-
 def _trainable(groups: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The param groups without frozen parameters (``requires_grad=False``); emptied groups are dropped."""
     out = []
@@ -544,86 +367,3 @@ def _trainable(groups: list[dict[str, Any]]) -> list[dict[str, Any]]:
         if params:
             out.append({**g, "params": params})
     return out
-
-
-class _Ema:
-    """Exponential moving average of a task's weights (buffers copied)."""
-
-    def __init__(self, task: Task, decay: float) -> None:
-        self.module = copy.deepcopy(unwrap_model(task)).eval()
-        self.decay = decay
-        for p in self.module.parameters():
-            p.requires_grad_(False)
-
-    @torch.no_grad()
-    def update(self, task: Task) -> None:
-        src = unwrap_model(task).state_dict()
-        for k, v in self.module.state_dict().items():
-            if v.dtype.is_floating_point:
-                v.mul_(self.decay).add_(src[k].detach(), alpha=1 - self.decay)
-            else:
-                v.copy_(src[k])
-
-
-def _config_diff(old: Any, new: Any, prefix: str = "") -> list[tuple[str, Any, Any]]:
-    """``(dotted key, old value, new value)`` for every leaf where two resolved configs differ; the model's keys
-    (``task``, ``task_args``) first."""
-    if isinstance(old, dict) and isinstance(new, dict):
-        out = []
-        for k in sorted(set(old) | set(new), key=lambda k: (k not in ("task", "task_args"), str(k))):
-            out += _config_diff(old.get(k, _MISSING), new.get(k, _MISSING), f"{prefix}.{k}" if prefix else str(k))
-        return out
-    if isinstance(old, list | tuple) and isinstance(new, list | tuple):
-        old, new = list(old), list(new)
-    return [] if old == new else [(prefix, old, new)]
-
-
-_MISSING = "(not set)"
-
-
-def _describe_diff(changed: list[tuple[str, Any, Any]], limit: int = 4) -> str:
-    def short(v: Any) -> str:
-        text = repr(v) if v is not _MISSING else v
-        return text if len(text) <= 40 else text[:37] + "..."
-
-    parts = [f"{key} {short(a)} -> {short(b)}" for key, a, b in changed[:limit]]
-    more = f" (and {len(changed) - limit} more)" if len(changed) > limit else ""
-    return ", ".join(parts) + more
-
-
-def _rng_state() -> dict[str, Any]:
-    return {
-        "python": random.getstate(),
-        "numpy": np.random.get_state(),
-        "torch": torch.get_rng_state(),
-        "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None,
-    }
-
-
-def _set_rng_state(state: dict[str, Any]) -> None:
-    random.setstate(state["python"])
-    np.random.set_state(state["numpy"])
-    torch.set_rng_state(state["torch"].cpu())
-    if state.get("cuda") is not None and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(state["cuda"])
-
-
-def _fmt(metrics: dict[str, float]) -> str:
-    return ", ".join(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}" for k, v in metrics.items())
-
-
-def _logging_beside(bar: Any) -> contextlib.AbstractContextManager[Any]:
-    """While a progress bar is shown, console log lines are written above it (``tqdm.contrib.logging``)."""
-    if bar is None:
-        return contextlib.nullcontext()
-    from tqdm.contrib.logging import logging_redirect_tqdm
-
-    return logging_redirect_tqdm()
-
-
-def _progress(enabled: bool, total: int, initial: int) -> Any:
-    if not enabled:
-        return None
-    from tqdm.auto import tqdm
-
-    return tqdm(total=total, initial=initial, desc="train", unit="step", dynamic_ncols=True, smoothing=0.1)
