@@ -83,7 +83,7 @@ def main(out_dir: str | Path = "benchmarks/results", quick: bool = False) -> Pat
                 idx.set_factory(factory)
                 idx.save()
                 idx = EmbeddingIndex.open(index)
-            ids = [int(it["id"]) for it in idx.store.iter_items()][:changed]
+            ids = [int(it["id"]) for it in idx.iter_items()][:changed]
             t0 = time.perf_counter()
             removed = idx.remove(ids)
             in_place = not idx._rebuild

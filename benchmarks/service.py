@@ -112,7 +112,7 @@ def _in_process(searcher: Searcher, kind: str, arg: Any) -> None:
     elif kind == "thumbnail":
         searcher.index.thumbnail_path(arg).read_bytes()  # type: ignore[union-attr]
     else:
-        searcher.index.store.domain_counts()
+        searcher.index.domain_counts()
 
 
 def _peak_kib(pid: int) -> int:

@@ -22,3 +22,13 @@ class CheckpointError(SemspaceError):
 
 class IndexMismatchError(SemspaceError):
     """An index is queried with another model/preprocessing than the one that built it."""
+
+
+class IndexBusyError(SemspaceError):
+    """Another process is writing the index and the caller asked not to wait (``--no-wait``); the CLI exits 2."""
+
+    exit_code = 2
+
+
+class IndexConflictError(DataError):
+    """An index changed on disk (another writer saved) between opening it and saving it: reopen and redo the change."""

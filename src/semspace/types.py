@@ -38,6 +38,9 @@ TARGET_KEY = "target_key"  # list[str] canonical key of the target scene
 PATH = "path"  # list[str] source URI of each item, when it came from disk
 SOURCE_INDEX = "source_index"  # (B,) int64 gallery position of a query's own source image (-1: not in the gallery)
 
+# ---- files ------------------------------------------------------------------------------------
+INDEX_LOCK_FILE = "semspace-index.lock"  # an index folder's writer lock; a folder source never reads a folder with it
+
 
 @dataclass(frozen=True)
 class SearchHit:

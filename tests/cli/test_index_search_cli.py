@@ -201,11 +201,11 @@ def test_one_index_holds_renders_and_their_descriptions(tmp_path: Path, capsys: 
     out = capsys.readouterr().out
     assert "as domain render3d (image; the items' own domain)" in out and "as domain text (text; --domain)" in out
     searcher = Searcher(index)
-    counts = searcher.index.store.domain_counts()
+    counts = searcher.index.domain_counts()
     assert counts == {"render3d": 20, "text": 20}  # one item per gallery position in each domain
-    item = next(it for it in searcher.index.store.iter_items() if it["domain"] == "text")
+    item = next(it for it in searcher.index.iter_items() if it["domain"] == "text")
     assert searcher.index.thumbnail(int(item["id"])) is None and item["caption"]
-    twins = searcher.index.store.ids_with_hashes([item["content_hash"]], ["text"])  # equal scenes: equal texts
+    twins = searcher.index.ids_with_hashes([item["content_hash"]], ["text"])  # equal scenes: equal texts
     text_query = ["search", "--index", str(index), "--text", item["caption"], "--domain", "text", "--json"]
     assert main([*text_query, "--keep-query"]) == 0
     doc = json.loads(capsys.readouterr().out)

@@ -14,6 +14,7 @@ from semspace.data.preprocess import PreprocessCfg
 from semspace.errors import ConfigError, DataError, IndexMismatchError
 from semspace.index import EmbeddingIndex, FaissIndex, ItemStore, ModelInfo, exact_knn
 from semspace.index.faiss_index import l2_normalize
+from semspace.index.layout import LOCK
 
 D = 16
 INFO = ModelInfo("runs/a/model.pt", "a" * 64, "align", D, "0.1.0")
@@ -67,7 +68,7 @@ def test_incremental_add_skips_unchanged_hashes(built: tuple[Path, np.ndarray]) 
     ids = index.add(_vectors(8, 3), mixed)
     assert ids == [-1, -1, 60, 61, -1, -1, 62, -1]  # stored ones and repeats within the call are skipped
     np.testing.assert_allclose(index.reconstruct(62), l2_normalize(_vectors(8, 3))[6], atol=1e-6)  # right vector
-    assert len(index) == 63 and index.vectors.ntotal == 63
+    assert len(index) == 63 and index._vectors.ntotal == 63
     same_hash_other_domain = _items(1, start=0, domain="blobs2d")
     assert index.add(_vectors(1, 4), same_hash_other_domain) == [63]
     index.save()
@@ -77,7 +78,8 @@ def test_incremental_add_skips_unchanged_hashes(built: tuple[Path, np.ndarray]) 
 
 
 def _files(root: Path) -> dict[str, bytes]:
-    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+    """Every file's bytes, but the writer lock's holder line (rewritten by every writer, saved or not)."""
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file() and p.name != LOCK}
 
 
 def test_crash_during_save_leaves_the_old_index_readable(
@@ -99,9 +101,12 @@ def test_crash_during_save_leaves_the_old_index_readable(
     assert _files(root) == before  # no partial generation, no temp files, nothing replaced
     old = EmbeddingIndex.open(root)
     assert len(old) == 60 and old.search(x[:1], 1)[0][0].id == 0
-    index.save()  # the retried save succeeds and leaves one generation
+    index.save()  # the retried save succeeds; the generation `old` still reads stays until it lets go
     assert len(EmbeddingIndex.open(root)) == 65
-    assert sorted(p.name for p in root.iterdir()) == ["gen-000003", "manifest.json"]
+    assert sorted(p.name for p in root.iterdir()) == ["gen-000002", "gen-000003", "manifest.json", LOCK]
+    old.close()
+    index.clean_up()
+    assert sorted(p.name for p in root.iterdir()) == ["gen-000003", "manifest.json", LOCK]
 
 
 def test_a_killed_save_leaves_files_the_next_save_removes(built: tuple[Path, np.ndarray]) -> None:
@@ -115,7 +120,12 @@ def test_a_killed_save_leaves_files_the_next_save_removes(built: tuple[Path, np.
     assert len(index) == 60
     index.add(_vectors(1, 9), _items(1, start=500))
     index.save()
-    assert sorted(p.name for p in root.iterdir()) == ["gen-000010", "manifest.json", "thumbs"]  # past the leftover
+    assert sorted(p.name for p in root.iterdir()) == [
+        "gen-000010",
+        "manifest.json",
+        LOCK,
+        "thumbs",
+    ]  # past the leftover
     assert not list((root / "thumbs").rglob("*"))  # the orphan thumbnail and its folder are gone
     assert len(EmbeddingIndex.open(root)) == 61
 
@@ -137,14 +147,14 @@ def test_a_path_is_one_item_updated_in_place_and_copies_are_their_own_items(buil
     copy = {**_items(1, start=3)[0], "uri": "img/copy-of-3.png"}  # the same content under a new name
     fresh = _vectors(1, 99)[0]
     ids = index.add(np.stack([fresh, x[3]]), [changed, copy])
-    assert ids == [7, 60] and len(index) == 61 and index.vectors.ntotal == 61  # in place; the copy is new
+    assert ids == [7, 60] and len(index) == 61 and index._vectors.ntotal == 61  # in place; the copy is new
     np.testing.assert_allclose(index.reconstruct(7), l2_normalize(fresh[None])[0], atol=1e-6)
     assert index.get_item(7)["content_hash"] == "new7"  # type: ignore[index]
     assert {h.id for h in index.search(x[3:4], k=2)[0]} == {3, 60}  # both paths are found
     index.save()
     reopened = EmbeddingIndex.open(root)
     assert reopened.search(fresh[None], k=1)[0][0].id == 7
-    assert reopened.store.item_vectors()[0].tolist() == list(range(61))  # every item has its stored embedding
+    assert reopened._store.item_vectors()[0].tolist() == list(range(61))  # every item has its stored embedding
 
 
 @pytest.mark.parametrize(("backend", "factory"), [("faiss", "Flat"), ("faiss", "HNSW16"), ("faiss", "IVF4,Flat"),
@@ -160,7 +170,7 @@ def test_removal_works_for_every_factory_and_ids_are_not_reused(tmp_path: Path, 
     index.save()
     index = EmbeddingIndex.open(tmp_path / "idx")
     left = np.array([i for i in range(300) if i % 3])
-    assert len(index) == index.vectors.ntotal == len(left)
+    assert len(index) == index._vectors.ntotal == len(left)
     hits = index.search(q, k=10)
     assert all(h.id % 3 for row in hits for h in row) and all(len(row) == 10 for row in hits)
     if factory in ("Flat", "HNSW16"):
@@ -170,7 +180,7 @@ def test_removal_works_for_every_factory_and_ids_are_not_reused(tmp_path: Path, 
         overlap = np.mean([len(set(a) & set(b)) for a, b in zip(found, exact, strict=True)])
         assert found == exact if factory == "Flat" else overlap >= 8
     assert index.add(_vectors(1, 13), _items(1, start=900)) == [300]  # the next id, not a freed one
-    assert index.store.prune_vectors() == 0  # the removed items' embeddings went with the save
+    assert index._store.prune_vectors() == 0  # the removed items' embeddings went with the save
 
 
 def test_a_new_factory_rebuilds_from_the_stored_embeddings(built: tuple[Path, np.ndarray]) -> None:
@@ -180,7 +190,11 @@ def test_a_new_factory_rebuilds_from_the_stored_embeddings(built: tuple[Path, np
     index.set_factory("HNSW32")
     index.save()
     rebuilt = EmbeddingIndex.open(root)
-    assert rebuilt.manifest["factory"] == "HNSW32" and rebuilt.vectors.remove([0]) is False  # HNSW cannot remove
+    assert (
+        rebuilt.factory == "HNSW32"
+        and rebuilt._manifest["factory"] == "HNSW32"
+        and rebuilt._vectors.remove([0]) is False
+    )  # HNSW cannot remove
     assert [[h.id for h in row] for row in rebuilt.search(x[:5], k=4)] == before
     with pytest.raises(ConfigError, match="not valid"):
         rebuilt.set_factory("Nonsense99")

@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 from semspace.errors import DataError
-from semspace.index.store import MIGRATIONS, ItemStore, ModelInfo, m001_create_items
+from semspace.index.migrations import MIGRATIONS, m001_create_items
+from semspace.index.store import ItemStore, ModelInfo
 
 INFO = ModelInfo("runs/a/model.pt", "ab" * 32, "align", 32, "0.1.0")
 

@@ -19,6 +19,7 @@ from semspace.data.transforms import attach_transform
 from semspace.engine.run import train
 from semspace.errors import CheckpointError, ConfigError, IndexMismatchError
 from semspace.index import EmbeddingIndex, exact_knn
+from semspace.index.layout import LOCK
 from semspace.models.checkpoint import load_checkpoint, save_checkpoint
 from semspace.retrieval import Searcher, build_index
 from semspace.tasks import load_task
@@ -98,7 +99,7 @@ def test_folder_images_of_any_mode_find_themselves(run: Path, tmp_path: Path) ->
         default = searcher.search_image(path, k=5)  # by default the query's own item is left out, and said so
         assert str(path.resolve()) not in [h.uri for h in default.hits] and len(default.hits) == 5
         assert default.notes and "identical to the query" in default.notes[0] and len(default.excluded) == 1
-    labels = {Path(it["uri"]).name: it["label"] for it in searcher.index.store.iter_items() if "photos" in it["uri"]}
+    labels = {Path(it["uri"]).name: it["label"] for it in searcher.index.iter_items() if "photos" in it["uri"]}
     assert labels == {"a.png": "", "b.png": "cats", "c.png": "cats", "d.png": ""}
     Image.new("RGB", (10, 10), (1, 2, 3)).save(files["rgb"])  # one file changes: only it is embedded again
     stats = build_index(run, f"folder:{tmp_path / 'photos'}/", out)  # the same source, with a trailing slash
@@ -155,7 +156,7 @@ def test_bad_arguments_are_clear_and_leave_no_index(run: Path, tmp_path: Path) -
     assert not (out / "manifest.json").exists()  # a failed first build leaves no index to trip over
     again = build_index(run, WORLD, out, factory="IVF4,Flat")  # and its finished embeddings are not lost
     assert (again["total"], again["resumed"], again["embedded"]) == (24, 24, 0)
-    assert sorted(p.name for p in out.iterdir()) == ["gen-000001", "manifest.json", "thumbs"]  # journal gone
+    assert sorted(p.name for p in out.iterdir()) == ["gen-000001", "manifest.json", LOCK, "thumbs"]  # no journal
     with pytest.raises(ConfigError, match="unknown dataset 'planets'"):
         build_index(run, "planets:n=3", tmp_path / "x")
     with pytest.raises(ConfigError, match="--domain 'text'"):

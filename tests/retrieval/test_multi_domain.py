@@ -107,20 +107,20 @@ def test_the_checkpoint_and_the_index_record_every_domain(three: dict[str, Any])
     ]  # fmt: skip (the feature file's items name their domain: no --domain needed)
     index = EmbeddingIndex.open(three["index"])
     assert index.domains() == task.domains()
-    assert index.store.domain_counts() == {"photo": 6, "drawing": 6, "vec": 5}
+    assert index.domain_counts() == {"photo": 6, "drawing": 6, "vec": 5}
     assert index.thumbnail(0) is not None and index.thumbnail(len(index) - 1) is None  # pictures only
 
 
 def test_each_collection_was_embedded_with_its_own_preprocessing(three: dict[str, Any]) -> None:
     task, index = three["task"], EmbeddingIndex.open(three["index"])
-    by_uri = {it["uri"]: it["id"] for it in index.store.iter_items()}
+    by_uri = {it["uri"]: it["id"] for it in index.iter_items()}
     drawing = sorted(three["drawings"].glob("*.png"))[0]
     with Image.open(drawing) as img:
         x = build_transform(task.domain("drawing").preprocess)(img.convert("L"))[None]  # (1, 1, 24, 24)
     with torch.no_grad():
         want = task.embed("drawing", x)[0].numpy()  # (D,)
     np.testing.assert_allclose(index.reconstruct(by_uri[str(drawing.resolve())]), want, atol=1e-5)
-    vec_ids = [it["id"] for it in index.store.iter_items() if it["domain"] == "vec"]
+    vec_ids = [it["id"] for it in index.iter_items() if it["domain"] == "vec"]
     with torch.no_grad():
         want_vec = task.embed("vec", torch.from_numpy(three["vectors"])).numpy()  # (5, D)
     np.testing.assert_allclose(np.stack([index.reconstruct(i) for i in vec_ids]), want_vec, atol=1e-5)

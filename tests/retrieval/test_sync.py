@@ -17,6 +17,7 @@ from semspace.engine.run import train
 from semspace.errors import DataError
 from semspace.index import EmbeddingIndex
 from semspace.index.journal import JOURNAL_NAME, BuildJournal
+from semspace.index.layout import LOCK
 from semspace.retrieval import Searcher, build_index
 from semspace.retrieval.indexing import normalise_source
 
@@ -48,7 +49,7 @@ def _photos(folder: Path, n: int = 6) -> list[Path]:
 
 def _state(index_dir: Path) -> dict[str, str]:
     """``{uri: content hash}`` of the index, asserting one item per uri."""
-    items = list(EmbeddingIndex.open(index_dir).store.iter_items())
+    items = list(EmbeddingIndex.open(index_dir).iter_items())
     uris = [it["uri"] for it in items]
     assert len(uris) == len(set(uris)), "an uri is stored twice"
     return {it["uri"]: it["content_hash"] for it in items}
@@ -57,8 +58,8 @@ def _state(index_dir: Path) -> dict[str, str]:
 def _no_orphans(index_dir: Path) -> None:
     index = EmbeddingIndex.open(index_dir)
     names = sorted(p.name for p in index_dir.iterdir())
-    assert names == [index.manifest["generation"], "manifest.json", "thumbs"], names  # one generation, no journal
-    hashes = index.store.content_hashes()
+    assert names == [index.generation, "manifest.json", LOCK, "thumbs"], names  # one generation, no journal
+    hashes = {it["content_hash"] for it in index.iter_items()}
     thumbs = [p for p in (index_dir / "thumbs").rglob("*") if p.is_file()]
     assert {p.stem for p in thumbs} == hashes  # exactly one thumbnail per content, no temp files
     assert not list(index_dir.rglob("*.tmp.*"))
@@ -75,7 +76,7 @@ def test_the_folder_trial_ends_with_one_item_per_existing_path(run: Path, tmp_pa
     paths = _photos(photos)
     first = build_index(run, f"folder:{photos}", out, batch_size=2)
     assert (first["added"], first["embedded"], first["total"]) == (6, 6, 6)
-    first_ids = {it["uri"]: it["id"] for it in EmbeddingIndex.open(out).store.iter_items()}
+    first_ids = {it["uri"]: it["id"] for it in EmbeddingIndex.open(out).iter_items()}
     same = build_index(run, f"folder:{photos}/", out)  # a trailing slash: the same source, nothing to do
     assert (same["unchanged"], same["embedded"], same["saved"]) == (6, 0, False)
 
@@ -94,7 +95,7 @@ def test_the_folder_trial_ends_with_one_item_per_existing_path(run: Path, tmp_pa
     searcher = Searcher(out)
     hit = searcher.search_image(paths[0], k=1, keep_query=True).hits[0]
     assert hit.uri == str(paths[0].resolve()) and hit.score == pytest.approx(1.0, abs=1e-4)
-    ids = {it["uri"]: it["id"] for it in searcher.index.store.iter_items()}
+    ids = {it["uri"]: it["id"] for it in searcher.index.iter_items()}
     assert ids[str(paths[0].resolve())] == first_ids[str(paths[0].resolve())]  # updated in place: the same id
 
 
@@ -173,7 +174,7 @@ def test_a_new_factory_rebuilds_without_embedding(run: Path, tmp_path: Path) -> 
     build_index(run, f"folder:{photos}", out)
     stats = build_index(run, f"folder:{photos}", out, factory="HNSW32")
     assert (stats["rebuilt_from"], stats["factory"], stats["embedded"], stats["saved"]) == ("Flat", "HNSW32", 0, True)
-    assert EmbeddingIndex.open(out).manifest["factory"] == "HNSW32" and len(_state(out)) == 5
+    assert EmbeddingIndex.open(out).factory == "HNSW32" and len(_state(out)) == 5
     kept = build_index(run, f"folder:{photos}", out)  # no --factory: the index keeps its own
     assert (kept["rebuilt_from"], kept["factory"], kept["saved"]) == (None, "HNSW32", False)
 
@@ -210,3 +211,49 @@ def test_cli_remove_and_info(run: Path, tmp_path: Path, capsys: pytest.CaptureFi
     assert main(["index", "remove", "--index", str(out), "--source", "folder:/nowhere"]) == 1
     assert "holds no items of source" in capsys.readouterr().err
     _no_orphans(out)
+
+
+@pytest.mark.timeout(120)  # opening the FIFO would hang the build: fail instead
+def test_fifos_sockets_and_broken_links_are_skipped_and_listed(
+    run: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import socket
+
+    photos = tmp_path / "photos"
+    paths = _photos(photos, 3)
+    os.mkfifo(photos / "pipe.png")
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    sock.bind(str(photos / "sock.png"))
+    os.symlink(photos / "nowhere.png", photos / "dangling.png")
+    try:
+        stats = build_index(run, f"folder:{photos}", tmp_path / "idx")
+        assert main(["index", "build", "--run-dir", str(run), "--data", f"folder:{photos}", "--out",
+                     str(tmp_path / "idx2")]) == 0  # fmt: skip
+    finally:
+        sock.close()
+    assert stats["added"] == 3 and stats["unreadable"] == 3
+    reasons = {Path(uri).name: reason for uri, reason in stats["unreadable_items"]}
+    assert set(reasons) == {"pipe.png", "sock.png", "dangling.png"}
+    assert "a FIFO" in reasons["pipe.png"] and "a socket" in reasons["sock.png"]
+    assert "broken link" in reasons["dangling.png"]
+    assert set(_state(tmp_path / "idx")) == {str(p.resolve()) for p in paths}
+    out = capsys.readouterr().out
+    assert "3 unreadable" in out and "unreadable: " in out and "pipe.png: a FIFO, not a regular file" in out
+
+
+def test_an_index_inside_its_own_source_is_never_read_as_part_of_it(run: Path, tmp_path: Path) -> None:
+    photos = tmp_path / "photos"
+    paths = _photos(photos, 4)
+    inside = photos / "ix"
+    first = build_index(run, f"folder:{photos}", inside)
+    again = build_index(run, f"folder:{photos}", inside)  # its thumbnails are now under the source folder
+    assert (first["added"], first["total"]) == (4, 4)
+    assert (again["added"], again["listed"], again["total"], again["saved"]) == (0, 4, 4, False)
+    assert set(_state(inside)) == {str(p.resolve()) for p in paths}
+    # another index folder of an older layout (a manifest beside its database) is left out too
+    old = photos / "old_index"
+    old.mkdir()
+    (old / "manifest.json").write_text("{}")
+    (old / "items.sqlite").write_bytes(b"")
+    _picture(old / "thumb.png", 9)
+    assert build_index(run, f"folder:{photos}", inside)["listed"] == 4

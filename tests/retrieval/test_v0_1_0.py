@@ -15,7 +15,8 @@ import torch
 
 from semspace.data.domains import InputKind
 from semspace.index import EmbeddingIndex
-from semspace.index.store import MIGRATIONS
+from semspace.index.layout import LOCK
+from semspace.index.migrations import MIGRATIONS
 from semspace.models.checkpoint import CKPT_FORMAT
 from semspace.retrieval import Searcher, build_index
 from semspace.tasks import load_task
@@ -38,7 +39,7 @@ def test_a_0_1_0_index_opens_searches_and_grows(tmp_path: Path) -> None:
     run = FIXTURE / "run"
     assert json.loads((index_dir / "manifest.json").read_text())["format"] == 1
     index = EmbeddingIndex.open(index_dir)
-    assert index.store.schema_version() == len(MIGRATIONS) and len(index) == 9
+    assert index._store.schema_version() == len(MIGRATIONS) and len(index) == 9
     task, _ = load_task(run / "model.pt")
     assert index.domains() == {"render3d": task.domain("render3d")}  # migration 4, from the model record
     searcher = Searcher(index_dir, run_dir=run)  # the model check passes on the migrated records
@@ -53,13 +54,13 @@ def test_a_0_1_0_index_opens_searches_and_grows(tmp_path: Path) -> None:
     assert more["reused"] >= 9 - more["unchanged"] and more["embedded"] == more["listed"] - 9
     manifest = json.loads((index_dir / "manifest.json").read_text())
     assert manifest["format"] == 3 and manifest["collections"]["render3d"]["kind"] == "image"
-    assert sorted(p.name for p in index_dir.iterdir()) == [manifest["generation"], "manifest.json", "thumbs"]
+    assert sorted(p.name for p in index_dir.iterdir()) == [manifest["generation"], "manifest.json", LOCK, "thumbs"]
     grown = EmbeddingIndex.open(index_dir)
-    assert grown.store.schema_version() == len(MIGRATIONS)
-    paths = [grown.thumbnail_path(int(it["id"])) for it in grown.store.iter_items()]
+    assert grown._store.schema_version() == len(MIGRATIONS)
+    paths = [grown.thumbnail_path(int(it["id"])) for it in grown.iter_items()]
     assert all(p is not None for p in paths)  # every item shows: the unchanged ones by their 0.1.0 thumbs/<id>.png
     assert sorted(p.name for p in (index_dir / "thumbs").glob("*.png")) == sorted(
         p.name for p in paths if p is not None and p.parent.name == "thumbs"
     )  # the updated items' old thumbnails are gone
     assert len([p for p in paths if p is not None and p.parent.name == "thumbs"]) == more["unchanged"]
-    assert {s["source"] for s in grown.store.sources()} == {more["source"]}  # the old items joined the source
+    assert {s["source"] for s in grown.sources()} == {more["source"]}  # the old items joined the source

@@ -117,7 +117,7 @@ def test_item_search_with_a_modification_reports_unknown_words(client: TestClien
 
 def test_text_search(client: TestClient, composed: Served) -> None:
     searcher = Searcher(composed.index)
-    caption = next(it["caption"] for it in searcher.index.store.iter_items() if it["domain"] == "text")
+    caption = next(it["caption"] for it in searcher.index.iter_items() if it["domain"] == "text")
     got = client.post("/api/search/text", json={"text": caption, "k": 4, "in_domains": ["render3d"]}).json()
     ref = searcher.search_text(caption, k=4, in_domains=["render3d"])
     assert [h["id"] for h in got["hits"]] == [h.id for h in ref.hits] and got["query"]["domain"] == "text"

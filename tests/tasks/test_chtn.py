@@ -128,8 +128,8 @@ def test_trained_run_reloads_evaluates_and_indexes_both_domains(tmp_path: Path) 
     searcher = Searcher(tmp_path / "index")
     hits = searcher.search_text("a red apple with a leaf", k=5, in_domains=["photo"]).hits
     assert len(hits) == 5 and {h.domain for h in hits} == {"photo"}
-    assert searcher.index.store.domain_counts()  # two collections, one index
-    assert set(searcher.index.store.get_domains()) == {"photo", "text"}
+    assert searcher.index.domain_counts()  # two collections, one index
+    assert set(searcher.index.domain_names()) == {"photo", "text"}
 
 
 def test_pairs_missing_a_modality_are_counted_and_reported(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:

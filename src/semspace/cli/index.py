@@ -13,6 +13,11 @@ from semspace.errors import ConfigError
 app = typer.Typer(help="Build (sync), inspect and prune searchable indexes of embedded data.", no_args_is_help=True)
 
 MAX_LISTED = 10  # unreadable files named in the summary (all of them with --json)
+NO_WAIT_HELP = "if another build or removal is writing the index, exit 2 at once instead of waiting for it"
+
+
+def _say(line: str) -> None:
+    typer.echo(line, err=True)
 
 
 @app.command("build")
@@ -42,12 +47,15 @@ def build(
     batch_size: Annotated[int, typer.Option("--batch-size", min=1, help="items embedded at a time")] = 128,
     device: Annotated[str, typer.Option("--device", help="cpu, cuda or auto")] = "cpu",
     as_json: Annotated[bool, typer.Option("--json", help="print the summary as one JSON document")] = False,
+    no_wait: Annotated[bool, typer.Option("--no-wait", help=NO_WAIT_HELP)] = False,
 ) -> None:
     """Sync an index with a source: new files are added, changed ones re-embedded in place, deleted ones removed.
 
     A file whose size and modification time did not change is not read; a copy or a rename takes the stored
     embedding; unreadable files are skipped and listed. A killed build leaves the index as it was, and running
-    the same command again resumes it without embedding again what was finished.
+    the same command again resumes it without embedding again what was finished. One build or removal writes an
+    index at a time: another one waits for it (saying whose it is), or exits 2 with --no-wait; searches and a
+    running service are never blocked.
 
     Example: semspace index build --run-dir runs/demo --data folder:photos/ --out runs/photos-index
 
@@ -58,7 +66,7 @@ def build(
     from semspace.retrieval import build_index
 
     s = build_index(run_dir, data, out, factory=factory, domain=domain, batch_size=batch_size, progress=True,
-                    device=device, strict=strict)  # fmt: skip
+                    device=device, strict=strict, wait=not no_wait, on_wait=_say)  # fmt: skip
     if as_json:
         typer.echo(json.dumps(s))
         return
@@ -95,6 +103,7 @@ def remove(
         str | None, typer.Option("--source", help="remove every item synced from this data spec (as given to build)")
     ] = None,
     ids: Annotated[list[int] | None, typer.Option("--id", help="remove the item with this id (repeatable)")] = None,
+    no_wait: Annotated[bool, typer.Option("--no-wait", help=NO_WAIT_HELP)] = False,
 ) -> None:
     """Remove items from an index, by source or by id; the index is rewritten atomically.
 
@@ -110,22 +119,17 @@ def remove(
 
     if (source is None) == (not ids):
         raise ConfigError("give either --source SPEC or one or more --id N")
-    idx = EmbeddingIndex.open(index)
-    if source is not None:
-        name = normalise_source(source)
-        known = sorted({s["source"] for s in idx.store.sources() if s["source"]})
-        chosen = [int(it["id"]) for it in idx.store.items_of_source(name)]
-        if not chosen:
-            raise ConfigError(f"index {index} holds no items of source {name!r}; its sources: {known or 'none'}")
-    else:
-        chosen = sorted(set(ids or []))
-        missing = [i for i in chosen if idx.get_item(i) is None]
-        if missing:
-            raise ConfigError(f"index {index} has no item with id {missing}; `semspace search --json` shows ids")
-    removed = idx.remove(chosen)
-    if source is not None:
-        idx.manifest["sources"] = [s for s in idx.manifest.get("sources", []) if s != name]
-    idx.save()
+    with EmbeddingIndex.writer(index, wait=not no_wait, on_wait=_say, what="removal"):
+        idx = EmbeddingIndex.open(index)
+        if source is not None:
+            removed = idx.remove_source(normalise_source(source))
+        else:
+            chosen = sorted(set(ids or []))
+            missing = [i for i in chosen if idx.get_item(i) is None]
+            if missing:
+                raise ConfigError(f"index {index} has no item with id {missing}; `semspace search --json` shows ids")
+            removed = idx.remove(chosen)
+        idx.save()
     typer.echo(f"removed {removed} item(s) from {index}; {len(idx)} left")
 
 

@@ -2,7 +2,8 @@
 
 Every user error is one line on stderr, ``error: ...``, and no traceback: a ``SemspaceError`` (bad config, data,
 checkpoint or index) or an ``OSError`` (a path that cannot be read or written) exits 1; a command-line usage error
-(a missing or malformed option, an unknown command) exits 2 with the command's ``--help`` named. ``--debug``
+(a missing or malformed option, an unknown command) exits 2 with the command's ``--help`` named, and so does an
+index another process is writing under ``--no-wait`` (``IndexBusyError``). ``--debug``
 anywhere on the command line shows the traceback instead.
 """
 
@@ -65,7 +66,7 @@ def main(argv: list[str] | None = None) -> int:
         if debug:
             raise
         typer.echo(f"error: {_one_line(str(exc))}", err=True)
-        return 1
+        return int(getattr(exc, "exit_code", 1))  # 1, or 2 for a busy index under --no-wait
     except typer.Exit as exc:
         return int(exc.exit_code)
     except (typer.Abort, KeyboardInterrupt):

@@ -15,14 +15,16 @@ from __future__ import annotations
 
 import logging
 import os
+import stat
 from collections.abc import Iterable
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from semspace.errors import DataError
+from semspace.types import INDEX_LOCK_FILE
 
 logger = logging.getLogger(__name__)
 
@@ -152,9 +154,23 @@ def array_to_image(arr: np.ndarray) -> Image.Image:
 
 
 def list_images(folder: str | os.PathLike[str], extensions: Iterable[str] = IMAGE_EXTENSIONS) -> list[Path]:
-    """All image files under ``folder`` (recursive, sorted, hidden files and folders skipped).
+    """All image files under ``folder`` (``scan_images``' regular files; what it skipped is logged)."""
+    found, skipped = scan_images(folder, extensions)
+    for path, reason in skipped[:10]:
+        logger.warning("%s: skipped (%s)", path, reason)
+    return found
 
-    Symlinked folders are not followed, so a link loop cannot hang the scan.
+
+def scan_images(
+    folder: str | os.PathLike[str], extensions: Iterable[str] = IMAGE_EXTENSIONS
+) -> tuple[list[Path], list[tuple[str, str]]]:
+    """The image files under ``folder`` (recursive, sorted, hidden files and folders skipped), and what was skipped.
+
+    Only regular files (or links to them) are listed: a FIFO, socket, device or broken link with an image suffix is
+    never opened (opening a FIFO would wait forever) and comes back in ``skipped`` as ``(path, reason)``. Symlinked
+    folders are not followed, so a link loop cannot hang the scan, and a semspace index folder inside ``folder``
+    (one holding ``INDEX_LOCK_FILE``, or a manifest beside its database) is not read: an index built inside its own
+    source never indexes its thumbnails.
 
     Args:
         folder: the folder to scan.
@@ -162,12 +178,62 @@ def list_images(folder: str | os.PathLike[str], extensions: Iterable[str] = IMAG
     """
     exts = {e.lower() if e.startswith(".") else f".{e.lower()}" for e in extensions}
     found: list[Path] = []
-    for dirpath, dirnames, filenames in os.walk(folder):
-        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
-        for fn in sorted(filenames):
-            if not fn.startswith(".") and os.path.splitext(fn)[1].lower() in exts:
-                found.append(Path(dirpath) / fn)
-    return found
+    skipped: list[tuple[str, str]] = []
+    pending = [os.fspath(folder)]
+    while pending:
+        here = pending.pop()
+        try:
+            entries = sorted(os.scandir(here), key=lambda e: e.name)
+        except OSError as exc:
+            skipped.append((here, f"cannot list the folder ({exc.strerror or exc})"))
+            continue
+        names = {e.name for e in entries}
+        if here != os.fspath(folder) and _is_index_folder(names):
+            continue
+        subdirs = []
+        for e in entries:
+            if e.name.startswith("."):
+                continue
+            if e.is_dir(follow_symlinks=False):
+                subdirs.append(e.path)
+            elif os.path.splitext(e.name)[1].lower() in exts:
+                if e.is_file():  # a regular file, or a link to one
+                    found.append(Path(e.path))
+                else:
+                    skipped.append((e.path, _not_regular(e.path)))
+        pending.extend(reversed(subdirs))  # depth first, in name order (as os.walk lists them)
+    return sorted(found, key=_walk_order(os.fspath(folder))), skipped
+
+
+def _walk_order(root: str) -> Any:
+    """Sort key giving ``os.walk``'s order: a folder's own files before its sub-folders', each level by name."""
+
+    def key(p: Path) -> tuple[tuple[str, ...], str]:
+        rel = os.path.relpath(p, root).split(os.sep)
+        return tuple(rel[:-1]), rel[-1]
+
+    return key
+
+
+def _is_index_folder(names: set[str]) -> bool:
+    if INDEX_LOCK_FILE in names:
+        return True
+    return "manifest.json" in names and ("items.sqlite" in names or any(n.startswith("gen-") for n in names))
+
+
+def _not_regular(path: str) -> str:
+    """Why ``path`` is not read: what kind of file it is."""
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        return "a broken link, not a regular file: never opened"
+    except OSError as exc:
+        return f"cannot be inspected ({exc.strerror or exc}): never opened"
+    for test, what in ((stat.S_ISFIFO, "a FIFO"), (stat.S_ISSOCK, "a socket"), (stat.S_ISCHR, "a character device"),
+                       (stat.S_ISBLK, "a block device")):  # fmt: skip
+        if test(mode):
+            return f"{what}, not a regular file: never opened"
+    return "not a regular file: never opened"
 
 
 def _to_8bit(img: Image.Image) -> Image.Image:

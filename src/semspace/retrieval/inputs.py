@@ -27,7 +27,7 @@ from semspace.data.domains import DomainSpec, InputKind
 from semspace.data.images import load_image
 from semspace.data.transforms import build_transform, denormalize, to_pil
 from semspace.errors import DataError
-from semspace.index.embedding_index import thumbnail_png
+from semspace.index.thumbnails import thumbnail_png
 from semspace.retrieval.runs import file_sha256
 from semspace.types import INDEX, KEY, LABEL, PATH, TEXT
 
@@ -60,24 +60,6 @@ def query_input(spec: DomainSpec, raw: RawQuery) -> Any:
             f"domain {spec.name!r} takes finite feature vectors of width {spec.feature_dim}, got {x.shape[1]}"
         )
     return x
-
-
-def batch_inputs(batch: dict[str, Any], spec: DomainSpec, source: str) -> tuple[str, Any]:
-    """``(key, inputs)``: where a collated dataset batch holds ``spec``'s inputs, and those inputs.
-
-    Raises:
-        DataError: the batch has none of the keys of the kind (names the dataset and what was expected).
-    """
-    for key in spec.kind.batch_keys:
-        if key in batch:
-            value = batch[key]
-            if spec.kind is InputKind.TEXT:
-                value = [str(t) for t in value]
-            return key, value
-    raise DataError(
-        f"dataset {source!r} items have none of {list(spec.kind.batch_keys)}, so they cannot be embedded as domain "
-        f"{spec.name!r} ({spec.kind}); they have {sorted(batch)}. Pick the domain with --domain"
-    )
 
 
 def content_hashes(batch: dict[str, Any], key: str, spec: DomainSpec) -> Iterator[str]:

@@ -99,7 +99,7 @@ class Searcher:
         if not mine:
             kinds = {name: spec.kind.value for name, spec in self.domains.items()}
             raise ConfigError(f"task {self.task.name!r} embeds no {kind.value} domain; its domains: {kinds}")
-        counts = self.index.store.domain_counts()  # largest first
+        counts = self.index.domain_counts()  # largest first
         indexed = [d for d in counts if d in mine]
         return indexed[0] if indexed else mine[-1]
 
@@ -191,9 +191,9 @@ class Searcher:
                 logger.info("unknown word(s) in the modification, ignored by the model: %s", ", ".join(unknown))
             with torch.no_grad():
                 z = composer.compose(z, [modify])  # (1, D)
-        searched = list(in_domains) if in_domains else list(self.index.store.get_domains())
-        held = sum(n for d, n in self.index.store.domain_counts().items() if d in searched)
-        same = set(self.index.store.ids_with_hashes(own, searched)) if own else set()
+        searched = list(in_domains) if in_domains else self.index.domain_names()
+        held = sum(n for d, n in self.index.domain_counts().items() if d in searched)
+        same = set(self.index.ids_with_hashes(own, searched)) if own else set()
         hits = self.index.search(z.float().cpu().numpy(), k + len(same), domains=in_domains or None)[0]
         left_out = [h.id for h in hits if h.id in same]
         hits = [h for h in hits if h.id not in same][:k]

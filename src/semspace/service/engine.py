@@ -77,7 +77,7 @@ class ServiceEngine:
     def info(self) -> dict[str, Any]:
         """The run, its domains, the index and the limits: everything the page needs to lay itself out."""
         s, task, domains = self.searcher, self.searcher.task, self.searcher.domains
-        counts = self.index.store.domain_counts()
+        counts = self.index.domain_counts()
         defaults = {}
         for kind in InputKind:
             try:
@@ -98,7 +98,7 @@ class ServiceEngine:
             "default_domains": defaults,
             "index": {
                 "items": len(self.index),
-                "factory": str(self.index.manifest.get("factory", "")),
+                "factory": str(self.index.factory),
                 "dim": self.index.dim,
                 "domains": counts,
             },  # fmt: skip
@@ -135,7 +135,7 @@ class ServiceEngine:
             if kind is not None and domains[query_domain].kind is not kind:
                 raise ServiceError(400, f"domain {query_domain!r} is of kind {domains[query_domain].kind.value}, not "
                                         f"{kind.value}; leave domain out to use the default one")  # fmt: skip
-        held = self.index.store.get_domains()
+        held = self.index.domain_names()
         missing = [d for d in in_domains or [] if d not in held]
         if missing:
             raise ServiceError(400, f"in_domain {missing}: the index holds {sorted(held)}")
@@ -161,7 +161,7 @@ class ServiceEngine:
         return self._answer(result, query, start)
 
     def _answer(self, result: SearchResult, query: dict[str, Any], start: float) -> dict[str, Any]:
-        meta = self.index.store.get_many([h.id for h in result.hits])
+        meta = self.index.items([h.id for h in result.hits])
         hits = []
         for rank, h in enumerate(result.hits, start=1):
             item = meta.get(h.id) or {"id": h.id, "domain": h.domain, "uri": h.uri, "label": h.label,
@@ -196,12 +196,12 @@ class ServiceEngine:
         return self._item(item)
 
     def list_items(self, domain: str | None, offset: int, limit: int) -> dict[str, Any]:
-        held = self.index.store.get_domains()
+        held = self.index.domain_names()
         if domain is not None and domain not in held:
             raise ServiceError(400, f"domain {domain!r}: the index holds {sorted(held)}")
-        ids = sorted(self.index.store.ids_in_domains([domain] if domain else list(held)))
+        ids = sorted(self.index.ids_in_domains([domain] if domain else list(held)))
         page = ids[offset : offset + limit]
-        meta = self.index.store.get_many(page)
+        meta = self.index.items(page)
         return {"total": len(ids), "offset": offset, "items": [self._item(meta[i]) for i in page if i in meta]}
 
     def thumbnail(self, item_id: int) -> tuple[bytes, str]:

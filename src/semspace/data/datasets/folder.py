@@ -1,7 +1,9 @@
 """``folder``: a folder of images a user brings (DESIGN §4, ``--data folder:PATH``).
 
 The folder is scanned recursively (hidden files and folders skipped, symlinked folders not
-followed, sorted for a stable order). When images sit in first-level sub-folders, the sub-folder
+followed, sorted for a stable order); only regular files are read: FIFOs, sockets, devices and broken links
+are listed in ``skipped``, never opened, and an index folder inside the folder is not read (``scan_images``).
+When images sit in first-level sub-folders, the sub-folder
 name is the class (the ImageFolder convention of torchvision and of Sketchy/TU-Berlin): ``LABEL`` is
 the index of the class in the sorted class names and ``KEY`` the name. Images directly under the
 root are unlabelled (``LABEL`` -1, ``KEY`` ""); a root that mixes both is accepted with a warning.
@@ -18,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from semspace.data.base import BaseDataset
-from semspace.data.images import IMAGE_EXTENSIONS, list_images
+from semspace.data.images import IMAGE_EXTENSIONS, scan_images
 from semspace.data.registry import DATASETS
 from semspace.errors import DataError
 from semspace.types import IMAGE, KEY, LABEL, PATH
@@ -62,7 +64,9 @@ class ImageFolderDataset(BaseDataset):
     def validate_layout(self) -> None:
         """Scans the folder; fails if it is missing or empty."""
         self.require(".", "a folder of images (optionally one sub-folder per class)", kind="dir")
-        self.paths: list[Path] = list_images(self.root, self.extensions)
+        self.paths: list[Path]
+        self.skipped: list[tuple[str, str]]  # (path, why): found but never opened (a FIFO, a socket, a broken link)
+        self.paths, self.skipped = scan_images(self.root, self.extensions)
         if not self.paths:
             raise DataError(
                 f"{type(self).__name__}: no images with extensions {list(self.extensions)} under {self.root}; "

@@ -17,17 +17,17 @@ composer; 2D queries searching 3D renders), each reported under its own name: ``
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 import torch
-from torch.utils.data import DataLoader
 
 from semspace.capabilities import require
 from semspace.data.cache import CachedDataset
-from semspace.data.collate import collate_dicts
 from semspace.data.transforms import attach_transform
 from semspace.errors import ConfigError
+from semspace.eval.embedding import embed_dataset, gather, iter_embeddings
 from semspace.eval.metrics import retrieval_metrics, similarity_ranking
 from semspace.eval.protocols.registry import PROTOCOLS
 from semspace.types import IMAGE, LABEL, MOD_TEXT, SOURCE_INDEX, TARGET_LABEL
@@ -111,27 +111,20 @@ class ComposedRetrievalProtocol:
             return dataset
         return CachedDataset(dataset, num_workers=self.num_workers, batch_size=self.batch_size)
 
-    def _loader(self, dataset: Any) -> DataLoader:
-        workers = 0 if isinstance(dataset, CachedDataset) else self.num_workers
-        return DataLoader(dataset, batch_size=self.batch_size, num_workers=workers, collate_fn=collate_dicts)
-
     # ---- embedding --------------------------------------------------------------------------------
     def embed(self, task: Any, exp: ComposedExperiment) -> dict[str, torch.Tensor]:
         """Composed queries (Q, D), their target labels and source positions, gallery (N, D) and labels."""
         device = next(task.parameters()).device
         queries, gallery = self.datasets(exp, task)
         composer = require(task, "compose")
-        out: dict[str, list[torch.Tensor]] = {"query": [], "target_label": [], "source_index": []}
-        for batch in self._loader(queries):
-            z = task.embed(exp.query_domain, batch[IMAGE].to(device))  # (B, D)
-            out["query"].append(composer.compose(z, list(batch[MOD_TEXT])).float().cpu())  # (B, D)
-            out["target_label"].append(batch[TARGET_LABEL])
-            out["source_index"].append(batch[SOURCE_INDEX])
-        out["gallery"], out["gallery_label"] = [], []
-        for batch in self._loader(gallery):
-            out["gallery"].append(task.embed(exp.gallery_domain, batch[IMAGE].to(device)).float().cpu())  # (B, D)
-            out["gallery_label"].append(batch[LABEL])
-        return {k: torch.cat(v) for k, v in out.items()}
+        bs, workers = self.batch_size, self.num_workers
+        pairs = iter_embeddings(task, queries, task.domain(exp.query_domain), batch_size=bs, device=device,
+                                num_workers=workers, key=IMAGE)  # fmt: skip
+        q = gather(_composed(composer, pairs), keep=(TARGET_LABEL, SOURCE_INDEX))
+        g = embed_dataset(task, gallery, task.domain(exp.gallery_domain), batch_size=bs, device=device,
+                          num_workers=workers, key=IMAGE, keep=(LABEL,))  # fmt: skip
+        return {"query": q.embeddings, "target_label": q[TARGET_LABEL], "source_index": q[SOURCE_INDEX],
+                "gallery": g.embeddings, "gallery_label": g[LABEL]}  # fmt: skip
 
     def resolve(self, task: Any) -> list[ComposedExperiment]:
         """Fills default domains and names from the task (its ``cfg.target_domain``)."""
@@ -170,6 +163,14 @@ class ComposedRetrievalProtocol:
         scores, idx = similarity_ranking(e["query"], e["gallery"], k=k, exclude=e["source_index"])
         queries, gallery = self.datasets(exp, task)
         return scores, idx, queries, gallery
+
+
+def _composed(composer: Any, pairs: Iterable[tuple[Any, torch.Tensor]]) -> Iterator[tuple[Any, torch.Tensor]]:
+    """``(batch, composed queries (B, D))`` of ``(batch, source image embeddings (B, D))`` and the batch's MOD_TEXT."""
+    for batch, z in pairs:
+        with torch.inference_mode():
+            q = composer.compose(z, list(batch[MOD_TEXT]))  # (B, D)
+        yield batch, q
 
 
 def _experiment(spec: dict[str, Any]) -> ComposedExperiment:

@@ -20,11 +20,9 @@ from collections.abc import Sequence
 from typing import Any
 
 import torch
-from torch.utils.data import DataLoader
 
-from semspace.data.collate import collate_dicts
-from semspace.data.transforms import attach_transform
 from semspace.errors import ConfigError
+from semspace.eval.embedding import forward_dataset
 from semspace.eval.metrics import retrieval_metrics
 from semspace.eval.protocols.registry import PROTOCOLS
 from semspace.types import LABEL
@@ -107,16 +105,10 @@ class CrossModalMapProtocol:
         if self._dataset is None:
             self._dataset = create_dataset(self.data["name"], **self.data["args"])
         spec = task.domain(img)
-        attach_transform(self._dataset, spec.preprocess if spec.kind.is_visual else None)
+        pre = spec.preprocess if spec.kind.is_visual else None
         device = next(task.parameters()).device
-        loader = DataLoader(self._dataset, batch_size=self.batch_size, collate_fn=collate_dicts)
-        zi, zt, labels = [], [], []
-        for batch in loader:
-            out = task.eval_forward(task.prepare_batch(batch, device))
-            zi.append(out[img].float().cpu())  # (B, D)
-            zt.append(out[txt].float().cpu())  # (B, D)
-            labels.append(torch.as_tensor(batch[LABEL]).cpu())
-        return torch.cat(zi), torch.cat(zt), torch.cat(labels)
+        z, fields = forward_dataset(task, self._dataset, pre, batch_size=self.batch_size, device=device, keep=(LABEL,))
+        return z[img], z[txt], fields[LABEL]
 
     def __call__(self, task: Any) -> dict[str, float]:
         was_training = task.training

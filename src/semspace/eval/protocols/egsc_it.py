@@ -32,11 +32,9 @@ from typing import Any
 import torch
 from torch import nn
 from torch.nn import functional as F
-from torch.utils.data import DataLoader
 
-from semspace.data.collate import collate_dicts
-from semspace.data.transforms import attach_transform
 from semspace.errors import ConfigError
+from semspace.eval.embedding import iter_batches
 from semspace.eval.protocols.registry import PROTOCOLS
 from semspace.eval.translation import diversity, ssim_psnr, style_distance
 from semspace.types import EXEMPLAR, IMAGE, LABEL, TARGET
@@ -142,11 +140,9 @@ class TranslationProtocol:
     def _load(self, dataset: Any, task: Any, keys: tuple[str, ...],
               optional: tuple[str, ...] = ()) -> dict[str, torch.Tensor]:  # fmt: skip
         """The ``keys`` (required) and ``optional`` keys of every item of ``dataset``, as tensors."""
-        specs = task.domains()
-        pre = next(iter(specs.values())).preprocess
-        attach_transform(dataset, pre)
+        pre = next(iter(task.domains().values())).preprocess
         out: dict[str, list[torch.Tensor]] = {}
-        for batch in DataLoader(dataset, batch_size=self.batch_size, collate_fn=collate_dicts):
+        for batch in iter_batches(dataset, pre, batch_size=self.batch_size):
             for k in keys:
                 if k not in batch:
                     raise ConfigError(

@@ -11,10 +11,8 @@ from __future__ import annotations
 from typing import Any
 
 import torch
-from torch.utils.data import DataLoader
 
-from semspace.data.collate import collate_dicts
-from semspace.data.transforms import attach_transform
+from semspace.eval.embedding import forward_dataset
 from semspace.eval.metrics import retrieval_metrics
 from semspace.eval.protocols.registry import PROTOCOLS
 from semspace.types import LABEL
@@ -40,16 +38,9 @@ class PairedRetrievalProtocol:
     def embed(self, task: Any) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
         """All items -> ({domain: (N, D)}, labels (N,))."""
         device = next(task.parameters()).device
-        attach_transform(self.dataset, _preprocess(task))  # the inputs the model was trained on
-        loader = DataLoader(self.dataset, batch_size=self.batch_size, collate_fn=collate_dicts)
-        feats: dict[str, list[torch.Tensor]] = {}
-        labels = []
-        for batch in loader:
-            out = task.eval_forward(task.prepare_batch(batch, device))
-            for name, z in out.items():
-                feats.setdefault(name, []).append(z.float().cpu())
-            labels.append(batch[LABEL])
-        return {k: torch.cat(v) for k, v in feats.items()}, torch.cat(labels)
+        pre = _preprocess(task)  # the inputs the model was trained on
+        z, fields = forward_dataset(task, self.dataset, pre, batch_size=self.batch_size, device=device, keep=(LABEL,))
+        return z, fields[LABEL]
 
     def __call__(self, task: Any) -> dict[str, float]:
         was_training = task.training

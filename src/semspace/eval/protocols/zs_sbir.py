@@ -22,11 +22,9 @@ from collections.abc import Sequence
 from typing import Any
 
 import torch
-from torch.utils.data import DataLoader
 
-from semspace.data.collate import collate_dicts
-from semspace.data.transforms import attach_transform
 from semspace.errors import ConfigError, DataError
+from semspace.eval.embedding import embed_dataset
 from semspace.eval.metrics import retrieval_metrics
 from semspace.eval.protocols.registry import PROTOCOLS
 from semspace.types import KEY, LABEL
@@ -116,18 +114,10 @@ class ZsSbirProtocol:
         ds = self._datasets[which]
         if len(ds) == 0:
             raise DataError(f"zs_sbir: the {which} dataset {spec['name']!r} is empty")
-        dspec = task.domain(domain)
-        attach_transform(ds, dspec.preprocess)
         device = next(task.parameters()).device
-        zs, labels, keys = [], [], []
-        for batch in DataLoader(ds, batch_size=self.batch_size, collate_fn=collate_dicts):
-            key = next((k for k in dspec.kind.batch_keys if k in batch), None)
-            if key is None:
-                raise DataError(f"zs_sbir: {which} items have none of {list(dspec.kind.batch_keys)}: {sorted(batch)}")
-            zs.append(task.embed(domain, batch[key].to(device)).float().cpu())  # (B, D)
-            labels.append(torch.as_tensor(batch[LABEL]).cpu())
-            keys += [str(k) for k in batch.get(KEY, [""] * len(batch[LABEL]))]
-        return torch.cat(zs), torch.cat(labels), keys
+        e = embed_dataset(task, ds, task.domain(domain), batch_size=self.batch_size, device=device, keep=(LABEL, KEY),
+                          source=spec["name"])  # fmt: skip
+        return e.embeddings, e[LABEL], [str(k) for k in e.fields.get(KEY, [""] * len(e.embeddings))]
 
     def __call__(self, task: Any) -> dict[str, float]:
         sd = self._domain(task, self.sketch_domain, "sketch")

@@ -1,0 +1,247 @@
+"""The one embedding loop: a dataset seen as one domain of a task -> its embeddings, batch by batch.
+
+Every evaluation protocol and the index build embed data the same way: the dataset gets the preprocessing of the
+domain's record (``DomainSpec.preprocess`` attached as its transform, ``data.transforms.attach_transform``), a
+``DataLoader`` batches it (``collate_dicts`` unless the caller brings its own collate), each batch's inputs are
+found by the domain's input kind (``batch_inputs``: ``IMAGE`` for an image domain, ``SKETCH`` or ``IMAGE`` for a
+sketch domain, ``TEXT``, ``FEATURES``) and ``task.embed(domain, inputs)`` makes them ``(B, D)`` embeddings under
+``torch.inference_mode``. Two levels:
+
+* ``iter_embeddings`` yields ``(batch, embeddings (B, D))`` as it goes, on the task's device: the caller composes
+  (composed retrieval), or hashes and stores (the index build, with a tolerant collate and ``rows``: only the rows
+  of a batch whose content it does not hold yet);
+* ``embed_dataset`` returns an ``Embedded``: every item's embedding ``(N, D)`` float32 on the CPU in dataset order,
+  with the per-item fields the caller keeps (``LABEL``, ``KEY``, ``TARGET_LABEL``, ...).
+
+``forward_dataset`` is the same loop through ``task.eval_forward`` for paired data whose items hold every domain
+under the task's own batch keys (paired retrieval, cross-modal MAP); ``iter_batches`` is the loop without a model
+(the translation protocol reads its images with it). Data loading never runs in inference mode; embeddings come out
+as inference tensors, so protocols use them under ``torch.no_grad`` (as they do) or clone them before autograd.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from torch.utils.data import DataLoader
+from tqdm import tqdm
+
+from semspace.data.collate import collate_dicts
+from semspace.data.domains import DomainSpec, InputKind
+from semspace.data.preprocess import PreprocessCfg
+from semspace.data.transforms import attach_transform
+from semspace.errors import DataError
+
+Rows = Callable[[dict[str, Any]], Sequence[int]]  # batch -> the rows of it to embed, in the order wanted
+
+
+@dataclass
+class Embedded:
+    """A dataset's embeddings and the fields of its items that the caller kept."""
+
+    embeddings: torch.Tensor  # (N, D) float32 on the CPU, in dataset order
+    fields: dict[str, Any]  # kept batch key -> (N, ...) tensor, or a list of N values (strings); absent keys left out
+
+    def __getitem__(self, key: str) -> Any:
+        return self.fields[key]
+
+
+def batch_inputs(batch: dict[str, Any], spec: DomainSpec, source: str) -> tuple[str, Any]:
+    """``(key, inputs)``: where a collated dataset batch holds ``spec``'s inputs, and those inputs.
+
+    Raises:
+        DataError: the batch has none of the keys of the kind (names the dataset and what was expected).
+    """
+    for key in spec.kind.batch_keys:
+        if key in batch:
+            value = batch[key]
+            if spec.kind is InputKind.TEXT:
+                value = [str(t) for t in value]
+            return key, value
+    raise DataError(
+        f"dataset {source!r} items have none of {list(spec.kind.batch_keys)}, so they cannot be embedded as domain "
+        f"{spec.name!r} ({spec.kind}); they have {sorted(batch)}. Pick another domain of the task (index build: "
+        "--domain)"
+    )
+
+
+def iter_batches(
+    dataset: Any,
+    preprocess: PreprocessCfg | None,
+    *,
+    batch_size: int,
+    num_workers: int = 0,
+    collate_fn: Callable[[list[Any]], Any] | None = None,
+    progress: bool = False,
+    desc: str | None = None,
+) -> Iterator[Any]:
+    """The collated batches of ``dataset`` read with ``preprocess`` (attached unless it has a transform already).
+
+    A dataset held in memory (``in_memory``, ``data.cache.CachedDataset``) is read without worker processes. The
+    progress bar (tqdm, on stderr, counting batches) shows only with ``progress``.
+    """
+    attach_transform(dataset, preprocess)
+    workers = 0 if getattr(dataset, "in_memory", False) else num_workers
+    loader = DataLoader(dataset, batch_size=batch_size, num_workers=workers, collate_fn=collate_fn or collate_dicts)
+    yield from tqdm(loader, desc=desc, unit="batch", disable=not progress)
+
+
+def embed_batch(
+    task: Any,
+    batch: dict[str, Any],
+    domain: DomainSpec,
+    *,
+    device: torch.device | str,
+    rows: Sequence[int] | None = None,
+    key: str | None = None,
+    source: str = "",
+) -> torch.Tensor:
+    """``task.embed(domain.name, inputs)`` of one collated batch, in inference mode: ``(B, D)`` on the task's
+    device, or ``(len(rows), D)`` for the chosen rows only (``(0, D)`` without calling the task when none).
+
+    Args:
+        key: the batch key holding the inputs (default: the first key of the domain's kind the batch has).
+        source: the data's name in the error of a batch without such a key.
+    """
+    inputs = batch[key] if key is not None else batch_inputs(batch, domain, source)[1]
+    if rows is not None:
+        rows = list(rows)
+        if not rows:
+            return torch.empty(0, int(domain.embed_dim), device=device)  # (0, D)
+        inputs = [inputs[i] for i in rows] if isinstance(inputs, list) else inputs[rows]
+    if isinstance(inputs, torch.Tensor):
+        inputs = inputs.to(device)
+    with torch.inference_mode():
+        return task.embed(domain.name, inputs)  # (B, D)
+
+
+def iter_embeddings(
+    task: Any,
+    dataset: Any,
+    domain: DomainSpec,
+    *,
+    batch_size: int,
+    device: torch.device | str,
+    num_workers: int = 0,
+    collate_fn: Callable[[list[Any]], Any] | None = None,
+    rows: Rows | None = None,
+    key: str | None = None,
+    progress: bool = False,
+    desc: str | None = None,
+    source: str = "",
+) -> Iterator[tuple[Any, torch.Tensor]]:
+    """``(collated batch, embeddings (B, D) on device)`` for every batch of ``dataset`` embedded as ``domain``.
+
+    Args:
+        task: anything with ``embed(domain_name, inputs) -> (B, D)`` (a ``Task``).
+        dataset: a map-style dataset of dict items; it gets ``domain.preprocess`` unless it has a transform.
+        domain: the domain's record (``task.domain(name)``).
+        batch_size: items per batch.
+        device: where the inputs go (the task's device).
+        num_workers: DataLoader worker processes.
+        collate_fn: default ``collate_dicts``. It may return a batch dict, or a tuple whose first element is the
+            batch dict or None (the rest is the caller's: a tolerant collate's ``(batch, errors)``); the tuple is
+            yielded as it is, and a None batch comes with ``(0, D)`` embeddings.
+        rows: ``batch -> rows to embed``; the embeddings are then ``(len(rows), D)``, in that order (the index
+            build leaves out content it holds already). Default: every row.
+        key: the batch key holding the inputs (default: found by the domain's kind, ``batch_inputs``).
+        progress: show a progress bar; ``desc`` its label (default ``"embedding as DOMAIN"``).
+        source: the data's name in errors (default: the dataset's class name).
+
+    Raises:
+        DataError: the items hold no input of the domain's kind.
+    """
+    desc = desc or f"embedding as {domain.name}"
+    name = source or type(dataset).__name__
+    loop = iter_batches(dataset, domain.preprocess, batch_size=batch_size, num_workers=num_workers,
+                        collate_fn=collate_fn, progress=progress, desc=desc)  # fmt: skip
+    for collated in loop:
+        batch = collated[0] if isinstance(collated, tuple) else collated
+        if batch is None:
+            yield collated, torch.empty(0, int(domain.embed_dim), device=device)  # (0, D)
+            continue
+        chosen = None if rows is None else rows(batch)
+        yield collated, embed_batch(task, batch, domain, device=device, rows=chosen, key=key, source=name)
+
+
+def gather(pairs: Iterable[tuple[dict[str, Any], torch.Tensor]], keep: Sequence[str] = ()) -> Embedded:
+    """Concatenates ``(batch, embeddings (B, D))`` pairs into an ``Embedded`` (float32, CPU) with the ``keep``
+    fields of the batches.
+
+    Raises:
+        DataError: there was no batch (an empty dataset).
+    """
+    zs: list[torch.Tensor] = []
+    parts: dict[str, list[Any]] = {k: [] for k in keep}
+    for batch, z in pairs:
+        zs.append(z.float().cpu())  # (B, D)
+        _keep(parts, batch)
+    if not zs:
+        raise DataError("nothing to embed: the dataset holds no items")
+    return Embedded(torch.cat(zs), _concat(parts))  # (N, D)
+
+
+def embed_dataset(
+    task: Any,
+    dataset: Any,
+    domain: DomainSpec,
+    *,
+    batch_size: int,
+    device: torch.device | str,
+    keep: Sequence[str] = (),
+    num_workers: int = 0,
+    key: str | None = None,
+    progress: bool = False,
+    desc: str | None = None,
+    source: str = "",
+) -> Embedded:
+    """Every item of ``dataset`` embedded as ``domain``: ``embeddings (N, D)`` float32 on the CPU in dataset order,
+    and ``fields[k]`` for each ``k`` of ``keep`` the items have (``(N,)`` tensors, or lists of N strings).
+
+    Arguments as ``iter_embeddings``.
+    """
+    pairs = iter_embeddings(task, dataset, domain, batch_size=batch_size, device=device, num_workers=num_workers,
+                            key=key, progress=progress, desc=desc, source=source)  # fmt: skip
+    return gather(pairs, keep)
+
+
+def forward_dataset(
+    task: Any,
+    dataset: Any,
+    preprocess: PreprocessCfg | None,
+    *,
+    batch_size: int,
+    device: torch.device | str,
+    keep: Sequence[str] = (),
+    progress: bool = False,
+    desc: str | None = None,
+) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+    """Paired data through ``task.eval_forward(task.prepare_batch(batch, device))`` in inference mode, each domain
+    read from the task's own batch keys: ``({domain: (N, D) float32 on the CPU}, kept fields)`` (``Embedded``)."""
+    zs: dict[str, list[torch.Tensor]] = {}
+    parts: dict[str, list[Any]] = {k: [] for k in keep}
+    for batch in iter_batches(dataset, preprocess, batch_size=batch_size, progress=progress, desc=desc):
+        with torch.inference_mode():
+            out = task.eval_forward(task.prepare_batch(batch, device))  # {domain: (B, D)}
+        for name, z in out.items():
+            zs.setdefault(name, []).append(z.float().cpu())  # (B, D)
+        _keep(parts, batch)
+    return {name: torch.cat(z) for name, z in zs.items()}, _concat(parts)  # {domain: (N, D)}
+
+
+def _keep(parts: dict[str, list[Any]], batch: dict[str, Any]) -> None:
+    for k, chunks in parts.items():
+        if k in batch:
+            chunks.append(batch[k])
+
+
+def _concat(parts: dict[str, list[Any]]) -> dict[str, Any]:
+    """Per key: the batches' ``(B, ...)`` tensors as one ``(N, ...)``, or their lists as one list."""
+    out: dict[str, Any] = {}
+    for k, chunks in parts.items():
+        if chunks:
+            out[k] = torch.cat(chunks) if isinstance(chunks[0], torch.Tensor) else [v for c in chunks for v in c]
+    return out
