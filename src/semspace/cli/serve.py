@@ -51,6 +51,7 @@ def serve(
     url = f"http://{'localhost' if host in ('127.0.0.1', '::1', 'localhost') else host}:{bound}/"
     typer.echo(f"semspace: serving {index} ({len(engine.index)} items, task {engine.searcher.task.name}) at {url}  "
                f"(API: {url}api/docs; Ctrl+C stops)")  # fmt: skip
+    del engine  # the app's own engine follows the index; this one must not keep the first generation leased
     server.run(sockets=[sock])
 
 

@@ -10,11 +10,14 @@ By default the query's own item is left out of its hits, as the papers' protocol
 from its ranking: an indexed item with the same content (``inputs.query_hashes``: the file's bytes, or the model
 input it makes) is not returned, and ``SearchResult.notes`` says so (``keep_query=True`` keeps it). The notes also
 say when ``k`` is more than the searched domains hold and when a blank modification made a plain search.
-``semspace search`` and the service use this class; ``retrieval/indexing.py`` builds the indexes it reads.
+``semspace search`` and the service use this class; ``retrieval/indexing.py`` builds the indexes it reads. A
+long-lived user (the service) follows a rebuilt index with ``reopened()``: a new ``Searcher`` on the folder's
+current generation that shares the loaded task, while this one keeps reading (and leasing) its own generation.
 """
 
 from __future__ import annotations
 
+import copy
 import logging
 import os
 from dataclasses import dataclass, field
@@ -83,8 +86,28 @@ class Searcher:
         self.device = query_device(device)
         self.task, ckpt = load_run(ckpt, self.device)
         self.domains: dict[str, DomainSpec] = self.task.domains()
-        self.index.check_model(model_info_for(ckpt, self.task), self.domains)
+        self.model_info = model_info_for(ckpt, self.task)  # the loaded weights' identity (sha256 read once)
+        self.index.check_model(self.model_info, self.domains)
         self.capabilities = capabilities(self.task)
+
+    def reopened(self) -> Searcher:
+        """A ``Searcher`` on the current generation of the same index folder, sharing this one's loaded task (no
+        weights are read again); the new generation is checked against the model as at start-up. This one is
+        unchanged: it keeps its generation (and the lease on it) until it is dropped.
+
+        Raises:
+            DataError: the folder holds no readable index now (removed, or half-written by hand).
+            IndexMismatchError: it was rebuilt with another model or another preprocessing of a domain.
+        """
+        index = EmbeddingIndex.open(self.index.root)
+        try:
+            index.check_model(self.model_info, self.domains)
+        except BaseException:
+            index.close()
+            raise
+        new = copy.copy(self)  # task, device, domains, capabilities and model record shared
+        new.index = index
+        return new
 
     # ---- what can be asked -------------------------------------------------------------------------
     def default_domain(self, kind: InputKind | str) -> str:

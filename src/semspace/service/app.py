@@ -1,9 +1,11 @@
 """``create_app(settings)``: the FastAPI app of one index and its model (DESIGN section 7; docs/service.md).
 
-The lifespan loads the ``Searcher`` once (``ServiceEngine``) and closes its thread pool at shutdown. Routes:
+The lifespan loads the ``Searcher`` once (``ServiceEngine``) and closes its thread pools at shutdown; the engine
+follows the index folder from then on (a rebuilt index is served from the next requests on, ``IndexFollower``).
+Routes:
 
 * ``GET /``: the page (``static/index.html``, ``app.js``, ``app.css``; plain HTML, CSS and JavaScript);
-* ``/api/health``, ``/api/info``, ``/api/search``, ``/api/search/sketch``, ``/api/search/text``,
+* ``/api/health``, ``/api/info``, ``/api/reload``, ``/api/search``, ``/api/search/sketch``, ``/api/search/text``,
   ``/api/translate``, ``/api/items``, ``/api/items/{id}``, ``/api/items/{id}/thumbnail``, ``/api/items/{id}/image``;
   the schema at ``/api/openapi.json`` and its browser at ``/api/docs``.
 
@@ -42,15 +44,19 @@ def create_app(settings: ServiceSettings, *, searcher: Searcher | None = None) -
 
     Args:
         settings: what to load and the limits (``ServiceSettings``; ``SEMSPACE_*`` variables).
-        searcher: an already loaded ``Searcher`` to serve instead of loading ``settings.index`` (tests, notebooks).
+        searcher: an already loaded ``Searcher`` to serve instead of loading ``settings.index`` (tests, notebooks); the
+            app's first start takes it and keeps no reference of its own, so its generation is let go once the
+            service follows a rebuilt index (a second start loads ``settings.index``).
 
     Raises:
         DataError, CheckpointError, IndexMismatchError: at start-up, when the index or its model cannot be loaded.
     """
 
+    given = [searcher] if searcher is not None else []
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        engine = ServiceEngine(settings, searcher)
+        engine = ServiceEngine(settings, given.pop() if given else None)
         app.state.engine = engine
         logger.info("serving %s (%d items, task %s)", settings.index, len(engine.index), engine.searcher.task.name)
         try:

@@ -1,4 +1,6 @@
-"""FastAPI dependencies: the process's ``ServiceEngine`` (made at start-up, ``app.state.engine``)."""
+"""FastAPI dependencies: the process's ``ServiceEngine`` (made at start-up, ``app.state.engine``) and the generation
+of the index a request runs on (``GenerationView``: taken once, as the request starts; FastAPI caches it for the
+request, so every step of one request reads the same generation)."""
 
 from __future__ import annotations
 
@@ -8,6 +10,7 @@ from fastapi import Depends, Request
 
 from semspace.service.engine import ServiceEngine
 from semspace.service.errors import ServiceError
+from semspace.service.generation_view import GenerationView
 
 
 def get_engine(request: Request) -> ServiceEngine:
@@ -18,3 +21,11 @@ def get_engine(request: Request) -> ServiceEngine:
 
 
 EngineDep = Annotated[ServiceEngine, Depends(get_engine)]
+
+
+async def get_view(engine: EngineDep) -> GenerationView:
+    # async: runs on the event loop, where the follower decides (one thread) whether to look at the folder
+    return engine.view()
+
+
+ViewDep = Annotated[GenerationView, Depends(get_view)]

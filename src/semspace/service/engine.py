@@ -1,57 +1,64 @@
-"""``ServiceEngine``: the one ``Searcher`` of a service process (index and model loaded once at start-up), the bounded
-thread pool that embeds and searches off the event loop, and the read-only views of the index the routes serve.
+"""``ServiceEngine``: the model and index of a service process (loaded once at start-up, then following the index
+folder's generations), and the bounded thread pool that embeds and searches off the event loop.
 
-Every call into the searcher or its index runs in the pool under one lock (the index's in-memory SQLite copy and
-the model are shared), so a slow query never stalls the event loop: other requests are accepted, queue for a worker
-(at most ``max_pending``, then 503) and each waits at most ``request_timeout_s`` (then 504). Nothing here writes
-the index: the service only reads it.
+Every call into a searcher or its index runs in the pool under one lock (the model is shared by every generation,
+and each index's in-memory SQLite copy by its requests), so a slow query never stalls the event loop: other
+requests are accepted, queue for a worker (at most ``max_pending``, then 503) and each waits at most
+``request_timeout_s`` (then 504). A request runs on the generation current when it starts (``view()``); the
+``IndexFollower`` switches to a rebuilt index between requests. Nothing here writes the index.
 """
 
 from __future__ import annotations
 
 import asyncio
-import io
-import logging
 import threading
-import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
-from pathlib import Path
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 
-import torch
-
-from semspace.capabilities import capabilities, require, supports
-from semspace.data.domains import InputKind
-from semspace.data.transforms import to_pil
-from semspace.errors import ConfigError
+from semspace.index import EmbeddingIndex
 from semspace.retrieval import Searcher
-from semspace.retrieval.inputs import domain_mismatches, query_input
-from semspace.retrieval.search import SearchResult
 from semspace.service.errors import ServiceError
-from semspace.service.panels import panel_status
+from semspace.service.generation_view import GenerationView
+from semspace.service.index_follower import IndexFollower
 from semspace.service.settings import ServiceSettings
-from semspace.service.uploads import MEDIA_TYPE, Picture, sniff_format
-from semspace.version import __version__
 
-logger = logging.getLogger(__name__)
 T = TypeVar("T")
 
 
 class ServiceEngine:
-    """The searcher of one service process and the pool its work runs in (see module docstring)."""
+    """The model and index of one service process, the generation it serves and the pool its work runs in (see
+    module docstring)."""
 
     def __init__(self, settings: ServiceSettings, searcher: Searcher | None = None) -> None:
         self.settings = settings
-        self.searcher = searcher or Searcher(settings.index, run_dir=settings.run_dir, device=settings.device)
-        self.index = self.searcher.index
+        first = searcher or Searcher(settings.index, run_dir=settings.run_dir, device=settings.device)
+        self.follower = IndexFollower(GenerationView(first, settings))
         self.lock = threading.Lock()
         self.pool = ThreadPoolExecutor(settings.workers, thread_name_prefix="semspace-query")
         self.pending = 0  # requests queued or running in the pool (touched on the event loop only)
 
     def close(self) -> None:
         self.pool.shutdown(wait=False, cancel_futures=True)
+        self.follower.close()
+
+    # ---- the generation served -------------------------------------------------------------------
+    def view(self) -> GenerationView:
+        """The generation a request starting now runs on, after at most one look at the folder
+        (``IndexFollower.poll``; call it on the event loop, once per request)."""
+        self.follower.poll()
+        return self.follower.current
+
+    @property
+    def searcher(self) -> Searcher:
+        """The searcher of the current generation."""
+        return self.follower.current.searcher
+
+    @property
+    def index(self) -> EmbeddingIndex:
+        """The current generation's index."""
+        return self.follower.current.index
 
     # ---- running work off the event loop -------------------------------------------------------
     async def run(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
@@ -72,198 +79,3 @@ class ServiceEngine:
     def _locked(self, fn: Callable[..., T], args: tuple[Any, ...], kwargs: dict[str, Any]) -> T:
         with self.lock:
             return fn(*args, **kwargs)
-
-    # ---- what the run can do ---------------------------------------------------------------------
-    def info(self) -> dict[str, Any]:
-        """The run, its domains, the index and the limits: everything the page needs to lay itself out."""
-        s, task, domains = self.searcher, self.searcher.task, self.searcher.domains
-        counts = self.index.domain_counts()
-        defaults = {}
-        for kind in InputKind:
-            try:
-                defaults[kind.value] = s.default_domain(kind)
-            except ConfigError:
-                pass
-        modify = list(cast(Any, task).composable_domains()) if supports(task, "compose") else []
-        return {
-            "version": __version__,
-            "task": str(getattr(task, "name", type(task).__name__)),
-            "capabilities": capabilities(task),
-            "panels": panel_status(task, domains),
-            "modify_domains": modify,
-            "domains": [
-                {"name": n, "kind": spec.kind.value, "embed_dim": int(spec.embed_dim), "items": int(counts.get(n, 0))}
-                for n, spec in domains.items()
-            ],  # fmt: skip
-            "default_domains": defaults,
-            "index": {
-                "items": len(self.index),
-                "factory": str(self.index.factory),
-                "dim": self.index.dim,
-                "domains": counts,
-            },  # fmt: skip
-            "limits": {
-                "default_k": self.settings.default_k,
-                "max_k": self.settings.max_k,
-                "max_upload_bytes": self.settings.max_upload_bytes,
-                "max_pixels": self.settings.max_pixels,
-                "max_text_chars": self.settings.max_text_chars,
-                "page_size_max": self.settings.page_size_max,
-            },  # fmt: skip
-            "auth": self.settings.api_token is not None,
-        }
-
-    def require_kind(self, kind: InputKind, what: str) -> None:
-        """409 unless the task embeds a domain of ``kind``."""
-        if not any(spec.kind is kind for spec in self.searcher.domains.values()):
-            kinds = ", ".join(f"{n} ({spec.kind.value})" for n, spec in self.searcher.domains.items())
-            raise ServiceError(409, f"this run cannot {what}: its task embeds no {kind.value} domain ({kinds})")
-
-    def require_capability(self, name: str) -> Any:
-        """The task when it supports ``name``; 409 with what it can do otherwise."""
-        try:
-            return require(self.searcher.task, name)
-        except ConfigError as exc:
-            raise ServiceError(409, f"this run cannot {name.replace('_', ' ')}: {exc}") from None
-
-    def check_domains(self, query_domain: str | None, kind: InputKind | None, in_domains: list[str] | None) -> None:
-        """400 for a query domain the task lacks (or of another kind) and for collections the index lacks."""
-        domains = self.searcher.domains
-        if query_domain is not None:
-            if query_domain not in domains:
-                raise ServiceError(400, f"domain {query_domain!r}: the run's task embeds {sorted(domains)}")
-            if kind is not None and domains[query_domain].kind is not kind:
-                raise ServiceError(400, f"domain {query_domain!r} is of kind {domains[query_domain].kind.value}, not "
-                                        f"{kind.value}; leave domain out to use the default one")  # fmt: skip
-        held = self.index.domain_names()
-        missing = [d for d in in_domains or [] if d not in held]
-        if missing:
-            raise ServiceError(400, f"in_domain {missing}: the index holds {sorted(held)}")
-
-    # ---- queries (run in the pool) ---------------------------------------------------------------
-    def search(self, query: Any, *, kind: InputKind, domain: str | None, modify: str | None, k: int,
-               in_domains: list[str] | None, keep_query: bool) -> dict[str, Any]:  # fmt: skip
-        start = time.perf_counter()
-        dom = domain or self.searcher.default_domain(kind)
-        result = self.searcher.search(query, domain=dom, modify=modify, k=k, in_domains=in_domains,
-                                      keep_query=keep_query)  # fmt: skip
-        return self._answer(result, {"kind": kind.value, "domain": dom, "modify": modify}, start)
-
-    def search_item(self, item_id: int, *, modify: str | None, k: int, in_domains: list[str] | None,
-                    keep_query: bool) -> dict[str, Any]:  # fmt: skip
-        start = time.perf_counter()
-        item = self.index.get_item(item_id)
-        if item is None:
-            raise ServiceError(404, f"item {item_id} is not in the index ({len(self.index)} items); pick an id "
-                                    "from /api/items or a search result")  # fmt: skip
-        result = self.searcher.search_item(item_id, modify=modify, k=k, in_domains=in_domains, keep_query=keep_query)
-        query = {"kind": "item", "domain": str(item["domain"]), "modify": modify, "item": self._item(item)}
-        return self._answer(result, query, start)
-
-    def _answer(self, result: SearchResult, query: dict[str, Any], start: float) -> dict[str, Any]:
-        meta = self.index.items([h.id for h in result.hits])
-        hits = []
-        for rank, h in enumerate(result.hits, start=1):
-            item = meta.get(h.id) or {"id": h.id, "domain": h.domain, "uri": h.uri, "label": h.label,
-                                      "caption": h.caption}  # fmt: skip
-            hits.append({"rank": rank, "score": float(h.score), **self._item(item)})
-        return {"query": query, "hits": hits, "unknown_words": result.unknown_words, "notes": result.notes,
-                "excluded": result.excluded, "searched_domains": result.searched_domains,
-                "seconds": round(time.perf_counter() - start, 4)}  # fmt: skip
-
-    # ---- items (run in the pool) -------------------------------------------------------------------
-    def _item(self, item: dict[str, Any]) -> dict[str, Any]:
-        i = int(item["id"])
-        uri = str(item.get("uri") or "")
-        return {"id": i, "domain": str(item.get("domain", "")), "label": str(item.get("label") or ""),
-                "caption": str(item.get("caption") or ""), "name": Path(uri).name if uri else "",
-                "thumbnail": f"/api/items/{i}/thumbnail" if self.index.thumbnail_path(i) else None,
-                "image": f"/api/items/{i}/image" if self._file_of(item) else None}  # fmt: skip
-
-    @staticmethod
-    def _file_of(item: dict[str, Any]) -> Path | None:
-        """The item's source file: only a recorded absolute path of an existing file (never one built from input)."""
-        uri = str(item.get("uri") or "")
-        if not uri.startswith("/"):
-            return None
-        p = Path(uri)
-        return p if p.is_file() else None
-
-    def get_item(self, item_id: int) -> dict[str, Any]:
-        item = self.index.get_item(item_id)
-        if item is None:
-            raise ServiceError(404, f"item {item_id} is not in the index ({len(self.index)} items)")
-        return self._item(item)
-
-    def list_items(self, domain: str | None, offset: int, limit: int) -> dict[str, Any]:
-        held = self.index.domain_names()
-        if domain is not None and domain not in held:
-            raise ServiceError(400, f"domain {domain!r}: the index holds {sorted(held)}")
-        ids = sorted(self.index.ids_in_domains([domain] if domain else list(held)))
-        page = ids[offset : offset + limit]
-        meta = self.index.items(page)
-        return {"total": len(ids), "offset": offset, "items": [self._item(meta[i]) for i in page if i in meta]}
-
-    def thumbnail(self, item_id: int) -> tuple[bytes, str]:
-        """PNG bytes of the item's thumbnail and an ETag (its content hash)."""
-        item = self.index.get_item(item_id)
-        path = self.index.thumbnail_path(item_id) if item is not None else None
-        if item is None or path is None:
-            what = "is not in the index" if item is None else "has no thumbnail (a text or feature item)"
-            raise ServiceError(404, f"item {item_id} {what}")
-        return path.read_bytes(), str(item["content_hash"])
-
-    def image_file(self, item_id: int) -> tuple[Path, str]:
-        """The item's source file and its media type, sniffed from its bytes."""
-        item = self.index.get_item(item_id)
-        if item is None:
-            raise ServiceError(404, f"item {item_id} is not in the index")
-        path = self._file_of(item)
-        if path is None:
-            raise ServiceError(404, f"item {item_id} was not indexed from a file that still exists (it was rendered "
-                                    f"or moved); its thumbnail is /api/items/{item_id}/thumbnail")  # fmt: skip
-        with open(path, "rb") as fh:
-            fmt = sniff_format(fh.read(16))
-        if fmt is None:
-            raise ServiceError(404, f"item {item_id}'s file is not a picture this service serves")
-        return path, MEDIA_TYPE[fmt]
-
-    # ---- translation (run in the pool) ---------------------------------------------------------------
-    def translation_domains(self, direction: str) -> tuple[str, str]:
-        """(content domain, exemplar domain) of ``direction`` (``a2b``: the task's first image domain, then its
-        second); a task with one image domain reads both pictures as that one."""
-        if direction not in ("a2b", "b2a"):
-            raise ServiceError(422, f"direction {direction!r}: expected a2b or b2a")
-        images = [n for n, spec in self.searcher.domains.items() if spec.kind is InputKind.IMAGE]
-        if not images:
-            raise ServiceError(409, "this run cannot translate: its task has no image domain")
-        a, b = (images[0], images[1]) if len(images) > 1 else (images[0], images[0])
-        return (a, b) if direction == "a2b" else (b, a)
-
-    def translate(self, content: Picture, exemplar: Picture, direction: str = "a2b") -> bytes:
-        """PNG bytes of ``content`` in the style of ``exemplar``, each read with its own domain's preprocessing
-        (``translation_domains``); a picture that looks like the other domain by the run's training colours
-        (``guess_domain``, where the task has it) is refused with 422, naming the domain expected."""
-        task = self.require_capability("translate")
-        names = self.translation_domains(direction)
-        xs = []
-        for role, pic, name in zip(("content", "exemplar"), (content, exemplar), names, strict=True):
-            spec = self.searcher.domains[name]
-            pre = spec.preprocess
-            assert pre is not None  # image domains always have one
-            x = query_input(spec, pic.decode(background=pre.background, channels=pre.channels,
-                                             max_pixels=self.settings.max_pixels)).to(self.searcher.device)  # fmt: skip
-            got = domain_mismatches(task, x, name)[0] if names[0] != names[1] else None
-            if got is not None:
-                other = "b2a" if direction == "a2b" else "a2b"
-                raise ServiceError(
-                    422,
-                    f"the {role} looks like domain {got!r}, but direction {direction} expects the {role} from "
-                    f"domain {name!r}; swap the pictures or use direction {other}",
-                )
-            xs.append(x)  # (1, C, H, W)
-        with torch.no_grad():
-            out = task.translate(xs[0], xs[1], direction=direction)  # (1, C, H, W)
-        buf = io.BytesIO()
-        to_pil(out[0].float().cpu(), self.searcher.domains[names[1]].preprocess).save(buf, format="PNG")
-        return buf.getvalue()

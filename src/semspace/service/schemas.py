@@ -68,6 +68,16 @@ class Info(BaseModel):
     auth: bool
 
 
+class Reload(BaseModel):
+    """The answer of ``POST /api/reload``: the generations served before and after it."""
+
+    before: str = Field(description="the generation served when the request came ('gen-NNNNNN'; '' for the flat "
+                        "layout of semspace 0.1-0.2)")  # fmt: skip
+    after: str = Field(description="the generation served now: requests that start from here on read it")
+    changed: bool = Field(description="whether the service switched to another generation")
+    items: int = Field(description="items in the generation served now")
+
+
 def text_query_model(*, default_k: int, max_k: int, max_chars: int) -> type[BaseModel]:
     """The body of ``POST /api/search/text`` with this service's limits in its schema."""
 

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import FileResponse, Response
 
-from semspace.service.deps import EngineDep
+from semspace.service.deps import EngineDep, ViewDep
 from semspace.service.schemas import Item, ItemPage
 from semspace.service.settings import ServiceSettings
 
@@ -21,20 +21,21 @@ def items_router(settings: ServiceSettings) -> APIRouter:
     @router.get("/items", response_model=ItemPage, summary="A page of indexed items (the gallery to pick from)")
     async def list_items(
         engine: EngineDep,
+        view: ViewDep,
         domain: Annotated[str | None, Query(max_length=200, description="only this collection")] = None,
         offset: Annotated[int, Query(ge=0, le=2**62)] = 0,
         limit: Annotated[int, Query(ge=1, le=settings.page_size_max)] = min(48, settings.page_size_max),
     ) -> Any:
-        return await engine.run(engine.list_items, domain, offset, limit)
+        return await engine.run(view.list_items, domain, offset, limit)
 
     @router.get("/items/{item_id}", response_model=Item, summary="One indexed item")
-    async def get_item(engine: EngineDep, item_id: ItemId) -> Any:
-        return await engine.run(engine.get_item, item_id)
+    async def get_item(engine: EngineDep, view: ViewDep, item_id: ItemId) -> Any:
+        return await engine.run(view.get_item, item_id)
 
     @router.get("/items/{item_id}/thumbnail", response_class=Response, responses={200: PNG},
                 summary="The item's thumbnail (PNG)")  # fmt: skip
-    async def thumbnail(engine: EngineDep, item_id: ItemId, request: Request) -> Response:
-        data, etag = await engine.run(engine.thumbnail, item_id)
+    async def thumbnail(engine: EngineDep, view: ViewDep, item_id: ItemId, request: Request) -> Response:
+        data, etag = await engine.run(view.thumbnail, item_id)
         tag = f'"{etag}"'
         headers = {"ETag": tag, "Cache-Control": "private, max-age=3600"}
         if request.headers.get("if-none-match") == tag:
@@ -44,8 +45,8 @@ def items_router(settings: ServiceSettings) -> APIRouter:
     @router.get("/items/{item_id}/image", response_class=FileResponse,
                 responses={200: {"content": {"image/*": {}}, "description": "the source picture"}},
                 summary="The item's source picture (items indexed from files)")  # fmt: skip
-    async def image(engine: EngineDep, item_id: ItemId) -> FileResponse:
-        path, media_type = await engine.run(engine.image_file, item_id)
+    async def image(engine: EngineDep, view: ViewDep, item_id: ItemId) -> FileResponse:
+        path, media_type = await engine.run(view.image_file, item_id)
         return FileResponse(path, media_type=media_type, headers={"Cache-Control": "private, max-age=3600"})
 
     return router

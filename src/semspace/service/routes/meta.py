@@ -1,11 +1,12 @@
-"""``GET /api/health`` (no token needed) and ``GET /api/info`` (what the loaded run can do)."""
+"""``GET /api/health`` (no token needed), ``GET /api/info`` (what the loaded run can do, the generation served) and
+``POST /api/reload`` (follow a rebuilt index now rather than at the next look, ``IndexFollower``)."""
 
 from typing import Any
 
 from fastapi import APIRouter
 
-from semspace.service.deps import EngineDep
-from semspace.service.schemas import Health, Info
+from semspace.service.deps import EngineDep, ViewDep
+from semspace.service.schemas import Health, Info, Reload
 from semspace.version import __version__
 
 
@@ -13,8 +14,8 @@ def health_router() -> APIRouter:
     router = APIRouter(tags=["meta"])
 
     @router.get("/health", response_model=Health, summary="Liveness: the index and model are loaded")
-    async def health(engine: EngineDep) -> dict[str, Any]:
-        return {"status": "ok", "version": __version__, "items": len(engine.index)}
+    async def health(view: ViewDep) -> dict[str, Any]:
+        return {"status": "ok", "version": __version__, "items": len(view.index)}
 
     return router
 
@@ -23,7 +24,14 @@ def info_router() -> APIRouter:
     router = APIRouter(tags=["meta"])
 
     @router.get("/info", response_model=Info, summary="The run: task, capabilities, panels, domains, index, limits")
-    async def info(engine: EngineDep) -> dict[str, Any]:
-        return await engine.run(engine.info)
+    async def info(engine: EngineDep, view: ViewDep) -> dict[str, Any]:
+        return await engine.run(view.info, engine.follower.error)
+
+    @router.post("/reload", response_model=Reload, responses={409: {"description": "the rebuilt index cannot be "
+                 "served (removed, half-written, another model); the old generation still is"}},
+                 summary="Serve the index folder's current generation now")  # fmt: skip
+    async def reload(engine: EngineDep) -> dict[str, Any]:
+        before, after = await engine.follower.reload()
+        return {"before": before, "after": after, "changed": before != after, "items": len(engine.index)}
 
     return router

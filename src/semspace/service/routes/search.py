@@ -9,9 +9,10 @@ from fastapi import APIRouter, File, Form, UploadFile
 
 from semspace.data.domains import InputKind
 from semspace.errors import SemspaceError
-from semspace.service.deps import EngineDep
+from semspace.service.deps import EngineDep, ViewDep
 from semspace.service.engine import ServiceEngine
 from semspace.service.errors import ServiceError
+from semspace.service.generation_view import GenerationView
 from semspace.service.schemas import SearchAnswer, text_query_model
 from semspace.service.settings import ServiceSettings
 from semspace.service.uploads import check_picture
@@ -23,12 +24,13 @@ IN_DOMAINS = Annotated[list[str] | None, Form(max_length=64, description="collec
 KEEP = Annotated[bool, Form(description="keep the query's own item (same content) among the results")]
 
 
-async def _upload_search(engine: ServiceEngine, upload: UploadFile, field: str, kind: InputKind, **opts: Any) -> Any:
+async def _upload_search(engine: ServiceEngine, view: GenerationView, upload: UploadFile, field: str, kind: InputKind,
+                         **opts: Any) -> Any:  # fmt: skip
     pic = check_picture(await upload.read(), field=field, filename=upload.filename,
                         max_pixels=engine.settings.max_pixels)  # fmt: skip
     with pic.as_file() as path:
         try:
-            return await engine.run(engine.search, path, kind=kind, **opts)
+            return await engine.run(view.search, path, kind=kind, **opts)
         except SemspaceError as exc:  # name the upload, not the temporary file
             raise ServiceError(400, str(exc).replace(str(path), pic.name)) from None
 
@@ -43,6 +45,7 @@ def search_router(settings: ServiceSettings) -> APIRouter:
     @router.post("/search", response_model=SearchAnswer, summary="Search by a picture or an item, optionally modified")
     async def search(
         engine: EngineDep,
+        view: ViewDep,
         image: Annotated[
             UploadFile | None, File(description="the query picture (PNG, JPEG, GIF, WebP, BMP, TIFF)")
         ] = None,
@@ -56,42 +59,43 @@ def search_router(settings: ServiceSettings) -> APIRouter:
         if (image is None) == (item_id is None):
             raise ServiceError(422, "give exactly one query: image (a picture file) or item_id (an indexed item)")
         if modify is not None and modify.strip():
-            engine.require_capability("compose")
-        engine.check_domains(domain, InputKind.IMAGE, in_domain)
+            view.require_capability("compose")
+        view.check_domains(domain, InputKind.IMAGE, in_domain)
         opts = {"modify": modify, "k": k, "in_domains": in_domain or None, "keep_query": keep_query}
         if item_id is not None:
             if domain is not None:
                 raise ServiceError(422, "domain applies to an uploaded image; an item is read as its own domain")
-            return await engine.run(engine.search_item, item_id, **opts)
+            return await engine.run(view.search_item, item_id, **opts)
         assert image is not None
-        engine.require_kind(InputKind.IMAGE, "search by image")
-        return await _upload_search(engine, image, "image", InputKind.IMAGE, domain=domain, **opts)
+        view.require_kind(InputKind.IMAGE, "search by image")
+        return await _upload_search(engine, view, image, "image", InputKind.IMAGE, domain=domain, **opts)
 
     @router.post("/search/sketch", response_model=SearchAnswer, summary="Search by a drawing")
     async def search_sketch(
         engine: EngineDep,
+        view: ViewDep,
         sketch: Annotated[UploadFile, File(description="the drawing (PNG from the page's canvas, or any picture)")],
         k: k_form = settings.default_k,
         domain: NAME = None,
         in_domain: IN_DOMAINS = None,
         keep_query: KEEP = False,
     ) -> Any:
-        engine.require_kind(InputKind.SKETCH, "search by sketch")
-        engine.check_domains(domain, InputKind.SKETCH, in_domain)
-        return await _upload_search(engine, sketch, "sketch", InputKind.SKETCH, domain=domain, modify=None, k=k,
+        view.require_kind(InputKind.SKETCH, "search by sketch")
+        view.check_domains(domain, InputKind.SKETCH, in_domain)
+        return await _upload_search(engine, view, sketch, "sketch", InputKind.SKETCH, domain=domain, modify=None, k=k,
                                     in_domains=in_domain or None, keep_query=keep_query)  # fmt: skip
 
     TextQuery = text_query_model(default_k=settings.default_k, max_k=settings.max_k,
                                  max_chars=settings.max_text_chars)  # fmt: skip
 
     @router.post("/search/text", response_model=SearchAnswer, summary="Search by a text")
-    async def search_text(engine: EngineDep, body: TextQuery) -> Any:  # type: ignore[valid-type]
+    async def search_text(engine: EngineDep, view: ViewDep, body: TextQuery) -> Any:  # type: ignore[valid-type]
         q: Any = body
         if not q.text.strip():
             raise ServiceError(422, "text is blank; type what to look for ('a large red cube')")
-        engine.require_kind(InputKind.TEXT, "search by text")
-        engine.check_domains(q.domain, InputKind.TEXT, q.in_domains)
-        return await engine.run(engine.search, q.text, kind=InputKind.TEXT, domain=q.domain, modify=None, k=q.k,
+        view.require_kind(InputKind.TEXT, "search by text")
+        view.check_domains(q.domain, InputKind.TEXT, q.in_domains)
+        return await engine.run(view.search, q.text, kind=InputKind.TEXT, domain=q.domain, modify=None, k=q.k,
                                 in_domains=q.in_domains or None, keep_query=q.keep_query)  # fmt: skip
 
     return router

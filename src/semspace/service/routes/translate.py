@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, File, Form, UploadFile
 from fastapi.responses import Response
 
-from semspace.service.deps import EngineDep
+from semspace.service.deps import EngineDep, ViewDep
 from semspace.service.uploads import check_picture
 
 
@@ -19,6 +19,7 @@ def translate_router() -> APIRouter:
                  summary="Translate a content picture into the style of an exemplar")  # fmt: skip
     async def translate(
         engine: EngineDep,
+        view: ViewDep,
         content: Annotated[UploadFile, File(description="the picture whose content is kept")],
         exemplar: Annotated[UploadFile, File(description="the picture whose style is taken")],
         direction: Annotated[
@@ -29,14 +30,14 @@ def translate_router() -> APIRouter:
             ),  # fmt: skip
         ] = "a2b",
     ) -> Response:
-        engine.require_capability("translate")
-        engine.translation_domains(direction)
+        view.require_capability("translate")
+        view.translation_domains(direction)
         limit = engine.settings.max_pixels
         pics = []
         for field, upload in (("content", content), ("exemplar", exemplar)):
             pic = check_picture(await upload.read(), field=field, filename=upload.filename, max_pixels=limit)
             pics.append(pic)
-        png = await engine.run(engine.translate, pics[0], pics[1], direction)
+        png = await engine.run(view.translate, pics[0], pics[1], direction)
         return Response(png, media_type="image/png")
 
     return router
