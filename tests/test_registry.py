@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import importlib.metadata
 import subprocess
 import sys
 import textwrap
@@ -11,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from semspace.registry import Registry
+from semspace.registry import Registry, provider_modules
 
 
 def test_register_create_list() -> None:
@@ -168,6 +169,31 @@ def test_discover_runs_on_membership_and_get(plugin_package: str) -> None:
     widgets = importlib.import_module(f"{plugin_package}.widgets").WIDGETS
     assert "square_widget" in widgets
     assert widgets.create("round_widget").__class__.__name__ == "RoundWidget"
+
+
+def test_entry_point_providers_are_imported_on_first_lookup(
+    plugin_package: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A registry with an entry-point group imports the modules its entry points name (here faked), as a package
+    above the registry's or a user's own package declares them."""
+    _write(
+        tmp_path / plugin_package / "gadgets.py",
+        'from semspace.registry import Registry\n\nGADGETS = Registry("gadget", entry_points="test.gadgets")\n',
+    )
+    _write(tmp_path / plugin_package / "more" / "__init__.py", "")
+    _write(
+        tmp_path / plugin_package / "more" / "lamp.py",
+        f"from {plugin_package}.gadgets import GADGETS\n\nGADGETS.add('lamp', dict)\n",
+    )
+    ep = importlib.metadata.EntryPoint(name="more", value=f"{plugin_package}.more", group="test.gadgets")
+    other = importlib.metadata.EntryPoint(name="x", value="not_imported", group="test.other")
+    monkeypatch.setattr(
+        importlib.metadata, "entry_points", lambda **kw: importlib.metadata.EntryPoints((ep, other)).select(**kw)
+    )
+    gadgets = importlib.import_module(f"{plugin_package}.gadgets").GADGETS
+    assert f"{plugin_package}.more.lamp" not in sys.modules
+    assert gadgets.list() == ["lamp"]
+    assert provider_modules("test.gadgets") == [f"{plugin_package}.more"]
 
 
 def test_registry_without_discover_imports_nothing() -> None:

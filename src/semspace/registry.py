@@ -9,7 +9,11 @@ validate a config's names and arguments without building anything (``engine/vali
 
 Entries are found, not listed: a registry names the packages that provide its entries (``discover=``), and the
 first lookup imports every module below them (``import_submodules``), so each module's ``@REG.register(name)``
-decorator runs. Adding a loss, a task or a dataset is adding a file; no module list is edited.
+decorator runs. Adding a loss, a task or a dataset is adding a file; no module list is edited. A registry may also
+name an entry-point group (``entry_points=``): every installed distribution's entry point of that group names a
+module or package whose modules are imported the same way, so a package above the registry's own (the world
+registers datasets) or a user's own package provides entries without the registry naming it
+(``provider_modules``).
 """
 
 from __future__ import annotations
@@ -17,9 +21,12 @@ from __future__ import annotations
 import difflib
 import fnmatch
 import importlib
+import importlib.metadata
 import inspect
 import pkgutil
+import tomllib
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any, Generic, TypeVar
 
 from semspace.errors import ConfigError
@@ -79,6 +86,35 @@ def import_submodules(package: str) -> list[str]:
     return names
 
 
+def provider_modules(group: str) -> list[str]:
+    """The modules (or packages) named by the entry points of ``group``, each once; ``module:attr`` names ``module``.
+
+    They come from the installed distributions' metadata, except semspace's own when it runs from its source
+    checkout: those are read from the checkout's ``pyproject.toml`` (``[project.entry-points."<group>"]``), so an
+    editable install whose metadata predates an entry-point change still finds what the checkout declares.
+
+    Example (a user's ``pyproject.toml``):
+        ``[project.entry-points."semspace.datasets"]`` ``my_data = "my_package.datasets"``
+    """
+    own = _checkout_entry_points(group)
+    values = list(own or [])
+    for ep in importlib.metadata.entry_points(group=group):
+        if own is None or ep.dist is None or ep.dist.name != "semspace":
+            values.append(ep.value)
+    return list(dict.fromkeys(v.split(":", 1)[0].strip() for v in values))
+
+
+def _checkout_entry_points(group: str) -> list[str] | None:
+    """Values of ``group`` in the source checkout's ``pyproject.toml``; None outside a checkout (an installed wheel)."""
+    pyproject = Path(__file__).resolve().parents[2] / "pyproject.toml"  # <checkout>/src/semspace/registry.py
+    if not pyproject.is_file():
+        return None
+    project = tomllib.loads(pyproject.read_text(encoding="utf-8")).get("project", {})
+    if project.get("name") != "semspace":
+        return None
+    return list(project.get("entry-points", {}).get(group, {}).values())
+
+
 class Registry(Generic[T]):
     """Maps snake_case names to classes or factory functions of one family.
 
@@ -86,6 +122,8 @@ class Registry(Generic[T]):
         kind: the family name used in error messages ("encoder", "loss", "dataset", ...).
         discover: packages whose modules register entries; they are imported (``import_submodules``) on the
             first lookup, listing or membership test.
+        entry_points: an entry-point group whose modules register entries too (``provider_modules``); imported
+            after ``discover`` on the first lookup ("": none).
 
     Example:
         >>> LOSSES = Registry("loss")
@@ -95,18 +133,21 @@ class Registry(Generic[T]):
         ['soft_triplet']
     """
 
-    def __init__(self, kind: str, *, discover: tuple[str, ...] = ()) -> None:
+    def __init__(self, kind: str, *, discover: tuple[str, ...] = (), entry_points: str = "") -> None:
         self.kind = kind
         self._entries: dict[str, T] = {}
         self._discover = tuple(discover)
-        self._discovered = not self._discover
+        self._entry_points = entry_points
+        self._discovered = not (self._discover or self._entry_points)
 
     def discover(self) -> None:
-        """Imports the provider packages once, so that their modules register their entries."""
+        """Imports the provider packages once (then those of the entry-point group), so that their modules
+        register their entries."""
         if self._discovered:
             return
         self._discovered = True  # set first: the imported modules call add() and may look entries up
-        for package in self._discover:
+        plugins = provider_modules(self._entry_points) if self._entry_points else []
+        for package in (*self._discover, *plugins):
             import_submodules(package)
 
     def register(self, name: str | None = None) -> Callable[[T], T]:

@@ -10,7 +10,7 @@
   layers, weights i/5; deeper layers count more);
 * ``PerceptualStyleLoss``: ``sum_i L1(Gram(phi_i(x)), Gram(phi_i(y)))`` with ``Gram = F^T F / (H W)`` per sample.
 
-The feature maps come in already L2-normalised over H x W (``models/egsc_it_perceptual.py``); reconstruction and
+The feature maps come in already L2-normalised over H x W (``models/egsc_it/perceptual.py``); reconstruction and
 cycle terms are a plain ``F.l1_loss`` in the task (weighted 100). L1 is the mean absolute difference.
 """
 

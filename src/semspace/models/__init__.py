@@ -3,7 +3,8 @@
 ``create_model("tiny_cnn")`` builds a preset from ``models/configs/``; ``list_models()`` lists them;
 ``add_model_config(path)`` adds users' presets. ``ENCODERS`` maps architecture names to encoder classes.
 ``COMPOSERS`` maps composer names ("tirg", "concat", "image_only", "text_only") to composer classes
-(``create_composer(name, dim=D)``).
+(``create_composer(name, dim=D)``). The networks of one method live in its family folder (``chtn/``, ``ssgn/``,
+``egsc_it/``), imported from there by its task.
 """
 
 from semspace.models.backbones import SmallCnnBackbone as SmallCnnBackbone

@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 from semspace.errors import ConfigError
-from semspace.models import encoders as _encoders  # noqa: F401  (fills ENCODERS)
 from semspace.models.encoders.base import BaseEncoder, resolve_cfg
 from semspace.models.registry import ENCODERS
 from semspace.registry import UnknownNameError

@@ -13,7 +13,8 @@ The features are kept per process (one computation per distinct spec) and, with 
 ``<cache_dir>/<sha of the spec>.npz``.
 
 The module sits in the ``models`` layer (it builds an encoder) and registers in ``data``'s dataset registry, which
-names it among its providers (``data.registry.PROVIDERS``) as it names the world: ``data`` never imports it.
+finds it through its entry point (group ``semspace.datasets`` in ``pyproject.toml``), as it finds the world's: ``data``
+never imports it nor names it.
 """
 
 from __future__ import annotations

@@ -61,10 +61,11 @@ from semspace.data.domains import DomainSpec
 from semspace.errors import ConfigError, DataError
 from semspace.losses.mmd import MmdLoss
 from semspace.losses.paired_distance import PairedContrastiveLoss
-from semspace.models import ENCODERS, create_model, get_model_cfg, list_models
+from semspace.models import create_model
 from semspace.models.chtn import ChtnBranch, ChtnCorrelationHead
 from semspace.models.joint import describe_encoder
-from semspace.tasks.base import Task, TaskCfg, batch_value
+from semspace.tasks.base import Task, TaskCfg
+from semspace.tasks.cross_modal_inputs import encoder_spec, input_encoder, pair_input, resolve_pair_inputs
 from semspace.tasks.registry import TASKS
 from semspace.types import IMAGE, LABEL, TEXT
 
@@ -137,13 +138,13 @@ class ChtnTask(Task):
             raise ConfigError(f"chtn: image_domain and text_domain are both {cfg.image_domain!r}")
         self.frozen: Any = None
         if cfg.image_frozen:
-            self.frozen = create_model(_spec(cfg.image_frozen), **{"embed_dim": 0, **cfg.image_frozen_args})
+            self.frozen = create_model(encoder_spec(cfg.image_frozen), **{"embed_dim": 0, **cfg.image_frozen_args})
             self.frozen.lock(0)
             self.frozen.eval()
-        trunk: Any = create_model(_spec(cfg.image_trunk), **_no_projection(cfg.image_trunk, cfg.image_trunk_args))
+        trunk: Any = input_encoder(cfg.image_trunk, cfg.image_trunk_args)
         if cfg.trunk_unlocked_groups is not None:
             trunk.lock(cfg.trunk_unlocked_groups)
-        text: Any = create_model(_spec(cfg.text_encoder), **_no_projection(cfg.text_encoder, cfg.text_encoder_args))
+        text: Any = input_encoder(cfg.text_encoder, cfg.text_encoder_args)
         self.trunk, self.text_encoder = trunk, text
         f_img, f_txt = int(trunk.output_dim), int(text.output_dim)
         self.img_branch = ChtnBranch(f_img, cfg.widths, input_norm=cfg.image_input_norm)
@@ -170,21 +171,8 @@ class ChtnTask(Task):
     @classmethod
     def resolve_cfg(cls, cfg: ChtnCfg, dataset: Any | None = None) -> ChtnCfg:
         """Fills from the training pairs: C (``num_classes``), the bag-of-words vocabulary and the width of given
-        features (``identity_features`` / ``mlp_features`` ``in_dim``)."""
-        if not cfg.num_classes and dataset is not None:
-            cfg.num_classes = _num_classes(dataset)
-        if dataset is not None:
-            report_missing_modalities(dataset, "chtn")
-        for preset, args, key in ((cfg.image_trunk, cfg.image_trunk_args, cfg.image_key),
-                                  (cfg.text_encoder, cfg.text_encoder_args, cfg.text_key)):  # fmt: skip
-            spec = _spec(preset)
-            arch = spec["architecture"]
-            if arch == "bow_text" and not args.get("vocab") and not spec["cfg"].get("vocab"):
-                args["vocab"] = _bow_vocab(dataset, cfg.bow_max_words)
-            if arch in ("identity_features", "mlp_features") and "in_dim" not in args and dataset is not None:
-                width = getattr(dataset, "feature_dim", None)
-                if callable(width) and key.startswith("features."):
-                    args["in_dim"] = int(width(key.split(".", 1)[1]))
+        features (``identity_features`` / ``mlp_features`` ``in_dim``; ``tasks.cross_modal_inputs``)."""
+        resolve_pair_inputs(cfg, dataset)
         return cfg
 
     def export_cfg(self) -> dict[str, Any]:
@@ -253,14 +241,14 @@ class ChtnTask(Task):
     # ---- training ---------------------------------------------------------------------------------
     def training_forward(self, batch: dict[str, Any], group: str = "main") -> dict[str, torch.Tensor]:
         c = self.cfg
-        x_t, txt, y_t = _get(batch, c.image_key), _get(batch, c.text_key), batch[LABEL].long()
+        x_t, txt, y_t = pair_input(batch, c.image_key), pair_input(batch, c.text_key), batch[LABEL].long()
         self._check_labels(y_t, c.num_classes, "target")
         source = batch.get(c.source_stream) if (c.use_source and self.src_branch is not None) else None
         if source is None:
             self._say_off(batch)
             u = self.image_branch(x_t)
         else:
-            x_s, y_s = _get(source, c.source_key), source[LABEL].long()
+            x_s, y_s = pair_input(source, c.source_key), source[LABEL].long()
             self._check_labels(y_s, c.num_source_classes, "source")
             feats = self.encode_images(_cat(x_s, x_t))  # (Bs + Bt, F): one trunk pass, as the prototxt's Concat
             n_s = len(y_s)
@@ -323,93 +311,12 @@ class ChtnTask(Task):
         """``{image_domain: (B, D), text_domain: (B, D)}`` of a batch of pairs."""
         c = self.cfg
         return {
-            c.image_domain: self.embed(c.image_domain, _get(batch, c.image_key)),
-            c.text_domain: self.embed(c.text_domain, _get(batch, c.text_key)),
+            c.image_domain: self.embed(c.image_domain, pair_input(batch, c.image_key)),
+            c.text_domain: self.embed(c.text_domain, pair_input(batch, c.text_key)),
         }
-
-
-def missing_modality_counts(dataset: Any) -> dict[str, int]:
-    """Training pairs that lack a modality, per modality: empty captions (``texts``) and all-zero feature rows
-    (``modalities()`` / ``features(m)`` of the feature loaders; a NUS-WIDE image without tags, for example)."""
-    out: dict[str, int] = {}
-    texts = getattr(dataset, "texts", None)
-    if texts is not None:
-        out["text"] = sum(1 for t in texts if not str(t).strip())
-    feats, mods = getattr(dataset, "features", None), getattr(dataset, "modalities", None)
-    if callable(feats) and callable(mods):
-        for m in mods():
-            out[m] = int((~feats(m).any(axis=1)).sum())  # rows with every feature 0
-    return out
-
-
-def report_missing_modalities(dataset: Any, who: str) -> dict[str, int]:
-    """Counts the pairs missing a modality and says so in one line (they are kept: never silently dropped)."""
-    counts = missing_modality_counts(dataset)
-    if any(counts.values()):
-        n = len(dataset)
-        parts = ", ".join(f"{v} without {m}" for m, v in counts.items() if v)
-        log.warning(
-            "%s: %s of the %d training pairs miss a modality (%s: empty caption or all-zero feature row); "
-            "they are kept, their missing side embeds as an empty input",
-            who,
-            parts,
-            n,
-            "; ".join(counts),
-        )
-    return counts
-
-
-def _spec(preset: str | dict[str, Any]) -> dict[str, Any]:
-    """``{"architecture", "cfg"}`` of a preset name, of a bare architecture name (``bow_text``,
-    ``identity_features``: their defaults) or of such a dict."""
-    if isinstance(preset, dict):
-        return preset
-    if preset in list_models():
-        return get_model_cfg(preset)
-    if ENCODERS.is_registered(preset):
-        return {"architecture": preset, "cfg": {}}
-    return get_model_cfg(preset)  # the error lists the presets
-
-
-def _no_projection(preset: str | dict[str, Any], args: dict[str, Any]) -> dict[str, Any]:
-    """The overrides with ``embed_dim: 0`` for encoders that have a projection (the branches replace it)."""
-    spec = _spec(preset)
-    out = dict(args)
-    if "embed_dim" in spec["cfg"] and spec["architecture"] != "mlp_features":
-        out.setdefault("embed_dim", 0)
-    return out
-
-
-def _get(batch: dict[str, Any], key: str) -> Any:
-    """``batch[key]`` (dotted keys read ``data.extra`` streams; ``tasks.base.batch_value``)."""
-    return batch_value(batch, key, task="chtn", hint="image_key/text_key/source_key", error=DataError)
 
 
 def _cat(a: Any, b: Any) -> Any:
     if isinstance(a, torch.Tensor):
         return torch.cat([a, b])  # (Bs + Bt, ...)
     return list(a) + list(b)
-
-
-def _num_classes(dataset: Any) -> int:
-    n = getattr(dataset, "num_classes", None)
-    if isinstance(n, int) and n > 0:
-        return n
-    labels = getattr(dataset, "labels", None)
-    if labels is None:
-        raise ConfigError("chtn: cannot tell the number of classes of the training data; set task_args.num_classes")
-    labels = torch.as_tensor(labels)
-    if len(labels) == 0 or int(labels.min()) < 0:
-        raise DataError("chtn: the training pairs need class labels 0..C-1 (found unlabelled pairs, label -1)")
-    return int(labels.max()) + 1
-
-
-def _bow_vocab(dataset: Any, max_words: int) -> list[str]:
-    from semspace.data.tokenizer import WordTokenizer
-
-    texts = getattr(dataset, "texts", None)
-    if texts is None and hasattr(dataset, "vocabulary"):
-        return list(dataset.vocabulary())[:max_words]
-    if texts is None:
-        raise ConfigError("chtn: bow_text needs the training captions (a dataset with texts); or pass its vocab")
-    return WordTokenizer.build(list(texts), max_size=max_words).itos[2:]

@@ -21,10 +21,9 @@ from torch.nn import functional as F
 
 from semspace.data.domains import DomainSpec
 from semspace.losses.dscmr import DscmrLoss
-from semspace.models import create_model
 from semspace.models.joint import describe_encoder
 from semspace.tasks.base import Task, TaskCfg
-from semspace.tasks.chtn import ChtnTask, _get, _no_projection, _num_classes, _spec
+from semspace.tasks.cross_modal_inputs import input_encoder, pair_input, resolve_pair_inputs
 from semspace.tasks.registry import TASKS
 from semspace.types import IMAGE, LABEL, TEXT
 
@@ -57,10 +56,10 @@ class DscmrTask(Task):
 
     def __init__(self, cfg: DscmrCfg) -> None:
         super().__init__(cfg)
-        trunk: Any = create_model(_spec(cfg.image_trunk), **_no_projection(cfg.image_trunk, cfg.image_trunk_args))
+        trunk: Any = input_encoder(cfg.image_trunk, cfg.image_trunk_args)
         if cfg.trunk_unlocked_groups is not None:
             trunk.lock(cfg.trunk_unlocked_groups)
-        text: Any = create_model(_spec(cfg.text_encoder), **_no_projection(cfg.text_encoder, cfg.text_encoder_args))
+        text: Any = input_encoder(cfg.text_encoder, cfg.text_encoder_args)
         self.trunk, self.text_encoder = trunk, text
         self.img_net = nn.Sequential(nn.Linear(trunk.output_dim, cfg.hidden_dim), nn.ReLU())
         self.txt_net = nn.Sequential(nn.Linear(text.output_dim, cfg.hidden_dim), nn.ReLU())
@@ -74,10 +73,8 @@ class DscmrTask(Task):
 
     @classmethod
     def resolve_cfg(cls, cfg: DscmrCfg, dataset: Any | None = None) -> DscmrCfg:
-        """Fills C, the bag-of-words vocabulary and feature widths as ``chtn`` does."""
-        if not cfg.num_classes and dataset is not None:
-            cfg.num_classes = _num_classes(dataset)
-        ChtnTask.resolve_cfg(cfg, dataset)  # type: ignore[arg-type]  # same field names
+        """Fills C, the bag-of-words vocabulary and feature widths as ``chtn`` does (``tasks.cross_modal_inputs``)."""
+        resolve_pair_inputs(cfg, dataset)
         return cfg
 
     def export_cfg(self) -> dict[str, Any]:
@@ -94,8 +91,8 @@ class DscmrTask(Task):
 
     def training_forward(self, batch: dict[str, Any], group: str = "main") -> dict[str, torch.Tensor]:
         c = self.cfg
-        u = self.features(c.image_domain, _get(batch, c.image_key))  # (B, D)
-        v = self.features(c.text_domain, _get(batch, c.text_key))  # (B, D)
+        u = self.features(c.image_domain, pair_input(batch, c.image_key))  # (B, D)
+        v = self.features(c.text_domain, pair_input(batch, c.text_key))  # (B, D)
         out = self.loss(u, v, self.classifier(u), self.classifier(v), batch[LABEL].long(), output_dict=True)
         assert isinstance(out, dict)
         return out
@@ -111,6 +108,6 @@ class DscmrTask(Task):
     def eval_forward(self, batch: dict[str, Any]) -> dict[str, torch.Tensor]:
         c = self.cfg
         return {
-            c.image_domain: self.embed(c.image_domain, _get(batch, c.image_key)),
-            c.text_domain: self.embed(c.text_domain, _get(batch, c.text_key)),
+            c.image_domain: self.embed(c.image_domain, pair_input(batch, c.image_key)),
+            c.text_domain: self.embed(c.text_domain, pair_input(batch, c.text_key)),
         }

@@ -25,13 +25,13 @@ w_kl (KL(mu_a) + KL(mu_ab)) + w_content L_content(x_a, x_ab) + w_style L_style(x
 weights are the code's (10, 100, 100, 0.1) with the perceptual weights of an experiment preset (``PRESETS``).
 
 Deviations (``docs/egsc_it.md``): EfficientNet-Lite0 features in place of VGG-19 for the perceptual terms
-(``models/egsc_it_perceptual.py``). The code's poly decay ``lr (1 - step / total)^0.9`` is the engine's
+(``models/egsc_it/perceptual.py``). The code's poly decay ``lr (1 - step / total)^0.9`` is the engine's
 ``train.scheduler: poly``, which the shipped configs use; AdaIN in both forms (``adain: code | textbook``), the
 default ``textbook`` picked by measurement in ``benchmarks/egsc_it.py`` (three seeds: ahead of the authors' ``code``
 form on the world pairs on every score, level on the digits' SSIM; ``docs/egsc_it.md``). Ablations are
 config: ``adain: no_exemplar`` (UNIT-like, the style from the domain only), ``use_mask: false``, perceptual
 weights 0. The MUNIT-style peer is ``adain: munit`` with ``use_mask: false``: a trained style encoder and MLP per
-domain map the exemplar to AdaIN's (scale, bias) in the textbook form (``models/egsc_it_munit.py``), no stage 1.
+domain map the exemplar to AdaIN's (scale, bias) in the textbook form (``models/egsc_it/munit_style.py``), no stage 1.
 
 Both tasks embed domains ``a`` and ``b`` (the mean-pooled shared latent mu, unit norm), so an index can be built
 for the service, and record running colour statistics of each domain's training images, with which
@@ -60,15 +60,16 @@ from semspace.losses.translation import (
     PerceptualStyleLoss,
 )
 from semspace.models.egsc_it import (
+    ADAIN_FORMS,
     DomainDecoder,
     DomainEncoder,
     FeatureMaskAutoEncoder,
+    MunitStylePath,
     PatchDiscriminator,
+    PerceptualFeatures,
     SharedLatent,
+    style_stats,
 )
-from semspace.models.egsc_it_layers import ADAIN_FORMS, style_stats
-from semspace.models.egsc_it_munit import MunitStylePath
-from semspace.models.egsc_it_perceptual import PerceptualFeatures
 from semspace.tasks.base import Task, TaskCfg, batch_value, param_groups
 from semspace.tasks.registry import TASKS
 from semspace.types import EXEMPLAR, IMAGE
@@ -293,7 +294,9 @@ class EgscItTask(_EgscBase):
         self.shared = SharedLatent(self.latent_width())
         self.decoders = nn.ModuleDict({d: DomainDecoder(channels=cfg.channels, n_down=cfg.n_down, n_res=cfg.n_res)
                                        for d in ("a", "b")})  # fmt: skip
-        if cfg.adain == "munit":  # the MUNIT-style peer: a trained style code per domain (models/egsc_it_munit.py)
+        if (
+            cfg.adain == "munit"
+        ):  # the MUNIT-style peer: a trained style code per domain (models/egsc_it/munit_style.py)
             width = self.latent_width()
             self.style_paths = nn.ModuleDict(
                 {d: MunitStylePath(channels=cfg.channels, out_channels=width, style_dim=cfg.style_dim) for d in "ab"}

@@ -7,25 +7,25 @@ classes (``data/datasets/sbir_pairs.py``); at test an unseen-class sketch is map
 and matched by cosine against the real photo features of the gallery::
 
     taps      t_1..t_L = pool(block_l(x_sketch))             pooled intermediate blocks (fusion_layers, pooling)
-    fusion    h = Fuse(t_1..t_L)                             models.ssgn_fusion.MultiLayerFusion (fusion)
+    fusion    h = Fuse(t_1..t_L)                             models.ssgn.fusion.MultiLayerFusion (fusion)
     photo     f = Std(avgpool(backbone(x_photo)))            real photo feature, standardised by running stats
     stage 1   c = G1([s_y; z1])                              category level, from the class semantics s_y
     stage 2   g = c + G2([c; h; z2])                         instance level, from stage 1 and the sketch
     L = reg ||g - f||^2 + coarse ||c - f||^2 + cls (CE(W g, y) + CE(W f, y)) + sem CE(cos(R(h), S_seen) / tau, y)
 
 * Backbone: the offline ImageNet EfficientNet-Lite0 **frozen** (``frozen: true``; its taps are memoised per image,
-  ``ssgn_fusion.FrozenFeatureMemo``, so training is CPU-cheap) and shared by sketches and photos, as the paper
+  ``models.ssgn.fusion.FrozenFeatureMemo``, so training is CPU-cheap) and shared by sketches and photos, as the paper
   applies one ImageNet CNN to both; or a ``small_cnn`` trained from scratch (``frozen: false``: the photo
   classification term ``CE(W f, y)`` then trains the photo features, and the regression target is detached).
 * Class semantics ``s_y`` (``semantics``): the world's attributes, MiniLM of class names or descriptions, or a
-  user's ``npz:PATH`` (``models/ssgn_semantics.py``); one unit row per class of the label space (``class_names``).
+  user's ``npz:PATH`` (``tasks/class_semantics.py``); one unit row per class of the label space (``class_names``).
 * Semantics at query time: the test sketch's class is unknown, so its semantics are inferred from the sketch: a
   head ``R(h)`` is trained (``sem`` term) to pick the sketch's class among the seen classes by cosine to their
   semantics, and at test the stage-1 input is ``softmax(cos(R(h), S_q) / tau) S_q`` over the **candidate classes**
   ``query_classes`` (the unseen classes in the zero-shot setting, every class in the generalised one; the standard
   zero-shot assumption that the unseen classes' names are known). ``semantic_query: regress`` feeds ``R(h)``
   itself, ``nearest`` the semantics of the best candidate.
-* Not a CVAE: the decoder is a deterministic conditional generator with training noise (``models/ssgn_decoder.py``
+* Not a CVAE: the decoder is a deterministic conditional generator with training noise (``models/ssgn/decoder.py``
   says why); ``method: cvae`` is Yelamarthi et al. 2018's CVAE (KL + regression, conditioned on the sketch only).
 
 ``method`` selects the baselines of the benchmark on the same inputs: ``ssgn``; ``single_stage`` (one decoder
@@ -47,6 +47,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from semspace.data.domains import DomainSpec, InputKind
+from semspace.data.sketch_input import normalize_sketches
 from semspace.errors import ConfigError, DataError
 from semspace.losses.ssgn import (
     FeatureRegressionLoss,
@@ -55,11 +56,18 @@ from semspace.losses.ssgn import (
     PrototypeClassificationLoss,
 )
 from semspace.models import create_model
-from semspace.models.ssgn_decoder import CoarseToFineDecoder, CvaeDecoder, SingleStageDecoder
-from semspace.models.ssgn_fusion import MEMOS, FrozenFeatureMemo, MultiLayerFusion, backbone_taps, tap_widths
-from semspace.models.ssgn_semantics import class_semantics
-from semspace.models.ssgn_sketch_input import normalize_sketches
+from semspace.models.ssgn import (
+    MEMOS,
+    CoarseToFineDecoder,
+    CvaeDecoder,
+    FrozenFeatureMemo,
+    MultiLayerFusion,
+    SingleStageDecoder,
+    backbone_taps,
+    tap_widths,
+)
 from semspace.tasks.base import Task, TaskCfg
+from semspace.tasks.class_semantics import class_semantics
 from semspace.tasks.registry import TASKS
 from semspace.types import IMAGE, LABEL, SKETCH
 

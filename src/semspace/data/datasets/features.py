@@ -131,24 +131,30 @@ def load_layout(path: Any) -> tuple[dict[str, Any], dict[str, Path], str]:
         bad = [p for p in path if not isinstance(p, str | os.PathLike)]
         if bad:
             raise DataError(f"feature files: expected a list of paths, got {bad[0]!r} ({type(bad[0]).__name__})")
-        return _merge([Path(p) for p in path], one_per_file=False)
+        return load_merged([Path(p) for p in path], one_per_file=False)
     if not isinstance(path, str | os.PathLike):
         raise DataError(f"feature file: expected a path (file or folder) or a list of paths, got {type(path).__name__}")
     p = Path(path)
     if p.is_dir():
         if (p / "raw_features.mat").is_file():
-            return _wikipedia(p / "raw_features.mat")
+            return load_wikipedia(p / "raw_features.mat")
         files = sorted(f for f in p.iterdir() if f.suffix.lower() in (".mat", ".npz") and f.is_file())
         if not files:
             raise DataError(f"feature folder {p}: no .mat or .npz files; accepted layouts: {'; '.join(LAYOUTS)}")
-        return _merge(files, one_per_file=True)
+        return load_merged(files, one_per_file=True)
     arrays = load_arrays(p)
     if set(WIKI_KEYS) & set(arrays):
-        return _wikipedia(p, arrays)
+        return load_wikipedia(p, arrays)
     return arrays, {k: p for k in arrays}, "file"
 
 
-def _merge(files: list[Path], *, one_per_file: bool) -> tuple[dict[str, Any], dict[str, Path], str]:
+def load_merged(files: list[Path], *, one_per_file: bool) -> tuple[dict[str, Any], dict[str, Path], str]:
+    """The arrays of several files merged, as ``load_layout`` returns them; with ``one_per_file`` each file must hold
+    one array named like the file (DSCMR's ``train_img.mat`` -> ``train_img``).
+
+    Raises:
+        DataError: a file of a one-array-per-file folder with other keys, or a key in two files (both named).
+    """
     arrays: dict[str, Any] = {}
     where: dict[str, Path] = {}
     for f in files:
@@ -165,8 +171,13 @@ def _merge(files: list[Path], *, one_per_file: bool) -> tuple[dict[str, Any], di
     return arrays, where, "one array per file"
 
 
-def _wikipedia(mat: Path, arrays: dict[str, Any] | None = None) -> tuple[dict[str, Any], dict[str, Path], str]:
-    """Rasiwasia et al.'s ``raw_features.mat`` + category lists -> ``train_img``, ``train_txt``, ``train_labels``..."""
+def load_wikipedia(mat: Path, arrays: dict[str, Any] | None = None) -> tuple[dict[str, Any], dict[str, Path], str]:
+    """Rasiwasia et al.'s ``raw_features.mat`` + category lists -> ``train_img``, ``train_txt``, ``train_labels``...
+    (as ``load_layout`` returns them; ``arrays``: the ``.mat`` file's arrays when already read).
+
+    Raises:
+        DataError: a missing category list, or one whose length or lines do not match its array (the list named).
+    """
     arrays = load_arrays(mat) if arrays is None else arrays
     out: dict[str, Any] = {}
     where: dict[str, Path] = {}

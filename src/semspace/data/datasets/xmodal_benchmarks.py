@@ -30,7 +30,7 @@ from typing import Any
 
 import numpy as np
 
-from semspace.data.datasets.features import FeatureDataset, _merge, _wikipedia
+from semspace.data.datasets.features import FeatureDataset, load_merged, load_wikipedia
 from semspace.data.registry import DATASETS
 from semspace.errors import ConfigError, DataError
 
@@ -63,7 +63,7 @@ class WikipediaXmodalDataset(FeatureDataset):
         return len(self.classes) or 10
 
     def validate_layout(self) -> None:
-        self._arrays, self._files, self.layout = _wikipedia(self.path / "raw_features.mat")
+        self._arrays, self._files, self.layout = load_wikipedia(self.path / "raw_features.mat")
         self._group_keys()
 
     def get_item(self, idx: int) -> dict[str, Any]:
@@ -100,7 +100,7 @@ class PascalSentencesDataset(FeatureDataset):
         return 20
 
     def validate_layout(self) -> None:
-        self._arrays, self._files, self.layout = _merge(self._split_files, one_per_file=True)
+        self._arrays, self._files, self.layout = load_merged(self._split_files, one_per_file=True)
         self._group_keys()
         lab = f"{self.split}_img_lab"
         a = np.asarray(self._arrays[lab])

@@ -1,4 +1,4 @@
-"""Query sketches: inverted ones normalised, blank ones and photos refused (models/ssgn_sketch_input.py)."""
+"""Query sketches: inverted ones normalised, blank ones and photos refused (data/sketch_input.py)."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ import torch
 from PIL import Image
 
 from semspace.data.preprocess import PreprocessCfg
+from semspace.data.sketch_input import normalize_sketches
 from semspace.data.transforms import build_transform
 from semspace.errors import DataError
-from semspace.models.ssgn_sketch_input import normalize_sketches
 from semspace.world.objects.dataset import ObjectDataset
 
 PRE = PreprocessCfg(size=32)

@@ -1,4 +1,4 @@
-"""Query drawings as SSGN's sketch domain was trained on: dark strokes on a white background.
+"""Query drawings as a sketch domain is trained on (SSGN's, ``tasks/ssgn.py``): dark strokes on a white background.
 
 ``semspace search --sketch`` reads any size, greyscale or RGB (the domain's preprocessing resizes and converts);
 this module then looks at the model input itself (``(B, C, H, W)``, undone to pixels with the preprocessing's

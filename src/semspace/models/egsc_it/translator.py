@@ -16,7 +16,7 @@ class ``UNIT_MultiEncSpecificBranchFromImg_Cycle_ChangeRes_FeaMask_VggStyleConte
   from the 2nd) -> 1x1 conv to one logit per patch; trained least-squares (LSGAN);
 * ``FeatureMaskAutoEncoder``: the separately pre-trained reconstruction auto-encoder of one domain (``model=0``,
   ``UNIT_VAEGAN_recon``: E -> shared enc -> shared gen -> G); its encoder's last res-block map f gives the source's
-  feature mask and the exemplar's AdaIN statistics (``models/egsc_it_layers.py``). It is trained first and frozen.
+  feature mask and the exemplar's AdaIN statistics (``models/egsc_it/layers.py``). It is trained first and frozen.
 
 Our instance norm in the discriminator is computed by hand (``_instance_norm``) so that a 1x1 patch map at 28 px
 (MNIST's 28 -> 14 -> 7 -> 3 -> 1) is defined (zero) instead of torch's error in training mode.
@@ -28,7 +28,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from semspace.models.egsc_it_layers import EPS, AdainForm, ResBlock, adain, feature_mask, style_stats
+from semspace.models.egsc_it.layers import EPS, AdainForm, ResBlock, adain, feature_mask, style_stats
 
 SLOPE = 0.2  # LeakyReLU slope of every conv layer (authors: lrelu 0.2)
 

@@ -1,4 +1,4 @@
-"""The MUNIT-style peer of EGSC-IT (models/egsc_it_munit.py, ``egsc_it`` with ``adain: munit``)."""
+"""The MUNIT-style peer of EGSC-IT (models/egsc_it/munit_style.py, ``egsc_it`` with ``adain: munit``)."""
 
 from __future__ import annotations
 
@@ -10,10 +10,10 @@ import torch
 from semspace.config import load_run_cfg
 from semspace.engine.run import train
 from semspace.errors import ConfigError
-from semspace.models.egsc_it_munit import AdainParamMlp, MunitStylePath
+from semspace.models.egsc_it.munit_style import AdainParamMlp, MunitStylePath
 from semspace.tasks import create_task, load_task
 
-STAGE2 = str(Path(__file__).resolve().parents[2] / "configs" / "egsc_it" / "digits_stage2.yaml")
+STAGE2 = str(Path(__file__).resolve().parents[3] / "configs" / "egsc_it" / "digits_stage2.yaml")
 ARCH = {"size": 16, "channels": 4, "n_res": 1, "disc_channels": 4, "disc_layers": 2}
 
 

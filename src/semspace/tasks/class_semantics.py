@@ -11,6 +11,9 @@
 
 Every row is L2-normalised (a design choice: the sources differ in scale by orders of magnitude; unit rows give
 the decoder the same input range whichever is used). A class without a vector is a ``DataError`` naming it.
+
+The ``ssgn`` task (``tasks/ssgn.py``) resolves its ``semantics`` here; the module sits in the tasks layer because
+its sources span the world (attributes, descriptions) and the models (MiniLM).
 """
 
 from __future__ import annotations

@@ -1,12 +1,12 @@
-"""EGSC-IT's AdaIN (both forms) and feature masks against direct formulas (models/egsc_it_layers.py)."""
+"""EGSC-IT's AdaIN (both forms) and feature masks against direct formulas (models/egsc_it/layers.py)."""
 
 from __future__ import annotations
 
 import pytest
 import torch
 
-from semspace.models.egsc_it import DomainDecoder
-from semspace.models.egsc_it_layers import EPS, adain, feature_mask, style_stats
+from semspace.models.egsc_it.layers import EPS, adain, feature_mask, style_stats
+from semspace.models.egsc_it.translator import DomainDecoder
 
 
 def _moments_loop(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
