@@ -19,9 +19,9 @@ def demo(
 
     Example: semspace demo --out runs/demo --quick
     """
-    from semspace.demo import DEMO_INTRO, run_demo
+    from semspace.demo import demo_intro, run_demo
 
-    typer.echo(DEMO_INTRO)
+    typer.echo(demo_intro())
     metrics = run_demo(out, quick=quick, seed=seed, progress=True)
     typer.echo(metrics["table"])
     typer.echo(f"report: {out / 'report.md'}  metrics: {out / 'metrics.json'}  ({metrics['seconds']} s)")

@@ -3,11 +3,9 @@ photo-caption pairs plus labelled source photos, its MAP table, a two-domain ind
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Any
-
-from semspace.config import DataSpec, load_run_cfg, to_dict
-from semspace.demo.common import project_file, stack
+from semspace.config import DataSpec, to_dict
+from semspace.demo.common import shipped_run_cfg, stack
+from semspace.demo.sections import SectionResult, SectionRun, demo_section
 from semspace.engine.run import build_evaluator
 from semspace.engine.trainer import Trainer
 from semspace.eval.figures import save_figure
@@ -21,14 +19,15 @@ CHTN_ROW = "CHTN (warm-started on the source)"
 CHTN_QUERIES = ("a red chair with four legs", "a blue mug with a handle", "a green truck with wheels")
 
 
-def chtn_section(out: str | Path, *, quick: bool = False, progress: bool = False) -> dict[str, Any]:
+@demo_section("chtn", order=20, blurb="CHTN (text <-> image with a labelled source)", configs=(CHTN_CONFIG,))
+def chtn_section(run: SectionRun) -> SectionResult:
     """The CHTN part of the demo: a shortened ``configs/chtn/world.yaml`` run (few photo-caption pairs plus the
     labelled source photos) warm-started from a source-only run (``tasks.chtn.warm_start_init``), CHTN's MAP table
     against the same model trained without the source, one index holding the test photos and captions, and a
-    picture of text -> image searches. Returns its metrics and Markdown."""
+    picture of text -> image searches. Its metrics are the MAP table's rows."""
     from semspace.engine.run import build_task_and_datasets
 
-    out = Path(out)
+    out, quick, progress = run.out, run.quick, run.progress
     # the section adds at most 90 s to the demo: most of it is the frozen features (train, source and test photos,
     # and the test photos again for the index), then the two short runs
     steps, test_per_class = (30 if quick else 60), 10
@@ -48,7 +47,7 @@ def chtn_section(out: str | Path, *, quick: bool = False, progress: bool = False
         (CHTN_ROW, "run", [], True),
     )
     for label, folder, extra, warm in runs:
-        cfg = load_run_cfg(project_file(CHTN_CONFIG), over + extra)
+        cfg = shipped_run_cfg(CHTN_CONFIG, over + extra)
         seed_everything(cfg.train.seed)
         task, train_set, streams = build_task_and_datasets(cfg, progress=progress)
         run_cfg = to_dict(cfg) | {"task_args": task.export_cfg()}
@@ -85,4 +84,4 @@ def chtn_section(out: str | Path, *, quick: bool = False, progress: bool = False
         "`--domain text`); text queries searching the photos (`semspace search --index chtn/index --text "
         f"\"{CHTN_QUERIES[0]}\" --domain photo`):", "", "![CHTN text to image](chtn/chtn_text_to_image.png)", "",
     ])  # fmt: skip
-    return {"map": tables, "markdown": md}
+    return SectionResult(tables, md)

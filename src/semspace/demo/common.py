@@ -1,9 +1,12 @@
-"""What the demo's sections share: stacking grids, finding the shipped configs."""
+"""What the demo's sections share: stacking grids, loading the configs shipped in the package."""
 
 from __future__ import annotations
 
-from pathlib import Path
+from importlib import resources
+from importlib.resources.abc import Traversable
 from typing import Any
+
+from semspace.config import RunCfg, load_run_cfg
 
 
 def stack(pictures: list[Any]) -> Any:
@@ -18,9 +21,19 @@ def stack(pictures: list[Any]) -> Any:
     return sheet
 
 
-def project_file(rel: str) -> Path:
-    """A shipped file (``configs/...``) of the project, found from the working directory or the source tree."""
-    for root in (Path.cwd(), Path(__file__).resolve().parents[3]):
-        if (root / rel).is_file():
-            return root / rel
-    raise FileNotFoundError(f"{rel} not found; run the demo from the project root")
+def shipped_run_cfg(rel: str, overrides: list[str] | None = None) -> RunCfg:
+    """``load_run_cfg`` of a config shipped in the package (``rel``: ``configs/<method>/<name>.yaml``, package data of
+    ``semspace``; a checkout's top-level ``configs/`` links to the same files), wherever the working directory is."""
+    with resources.as_file(shipped_file(rel)) as path:
+        return load_run_cfg(path, overrides)
+
+
+def shipped_file(rel: str) -> Traversable:
+    """The package's file ``rel`` (``configs/...``); a file missing from the installed package raises
+    ``FileNotFoundError``."""
+    ref = resources.files("semspace")
+    for part in rel.split("/"):
+        ref = ref / part
+    if not ref.is_file():
+        raise FileNotFoundError(f"{rel} is not in the installed semspace package; reinstall it")
+    return ref

@@ -7,13 +7,12 @@ digits above 4 in the other colour pairs are combinations the model never saw.""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import torch
 
-from semspace.config import load_run_cfg
-from semspace.demo.common import project_file
+from semspace.demo.common import shipped_run_cfg
+from semspace.demo.sections import SectionResult, SectionRun, demo_section
 from semspace.engine.run import train
 from semspace.eval.figures import save_figure, translation_grid
 from semspace.eval.report import markdown_table
@@ -24,20 +23,21 @@ GRID_DIGITS = (0, 2, 5, 7, 9)  # the grid's rows: 5, 7 and 9 were red on green o
 COLUMNS = ["method", "SSIM", "PSNR", "semantic consistency", "style distance", "diversity"]
 
 
-def egsc_it_section(out: str | Path, *, quick: bool = False, progress: bool = False) -> dict[str, Any]:
+@demo_section("egsc_it", order=40, blurb="EGSC-IT (MNIST digits in an exemplar's colours)", configs=(STAGE1, STAGE2))
+def egsc_it_section(run: SectionRun) -> SectionResult:
     """Trains both stages into ``out/stage1`` and ``out/run``, scores the translator and draws
-    ``out/egsc_it_digits_grid.png``; returns ``{"metrics", "markdown"}``."""
-    out = Path(out)
+    ``out/egsc_it_digits_grid.png``; its metrics are the translator's scores."""
+    out, quick, progress = run.out, run.quick, run.progress
     # at most 90 s on 2 cores: stage 1 is cheap (about 12 steps/s), stage 2 pays for EfficientNet-Lite0's
     # perceptual features; the test set and the consistency classifier are cut to match
     s1_steps, s2_steps, n_test, judge_steps = (40, 40, 60, 60) if quick else (200, 240, 200, 400)
     book = ["train.log_every=100", "train.ckpt_every=100000", "train.num_workers=0"]
     s1 = out / "stage1"
-    train(load_run_cfg(project_file(STAGE1), [f"train.max_steps={s1_steps}", *book]), s1, resume=False,
+    train(shipped_run_cfg(STAGE1, [f"train.max_steps={s1_steps}", *book]), s1, resume=False,
           evaluate=False, progress=progress)  # fmt: skip
     over = [f"train.max_steps={s2_steps}", *book, f"init=[{{checkpoint: {s1 / 'model.pt'}, module: mask_ae}}]",
             f"eval.data.args.n={n_test}", f"eval.classifier_steps={judge_steps}"]  # fmt: skip
-    cfg = load_run_cfg(project_file(STAGE2), over)
+    cfg = shipped_run_cfg(STAGE2, over)
     m = train(cfg, out / "run", resume=False, progress=progress)
     task, _ = load_task(out / "run" / "model.pt")
     save_figure(digit_grid(task, cfg.eval["data"]["args"]), out / "egsc_it_digits_grid.png")
@@ -58,7 +58,7 @@ def egsc_it_section(out: str | Path, *, quick: bool = False, progress: bool = Fa
         "B/ --out grid.png` draws the same for folders):", "", "![EGSC-IT digits](egsc_it/egsc_it_digits_grid.png)",
         "",
     ])  # fmt: skip
-    return {"metrics": m, "markdown": md}
+    return SectionResult(m, md)
 
 
 def digit_grid(task: Any, data_args: dict[str, Any]) -> Any:

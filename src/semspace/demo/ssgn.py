@@ -3,13 +3,11 @@ unseen classes' table, an index of their photos and a grid of sketch queries."""
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Any
-
 import torch
 
-from semspace.config import DataSpec, load_run_cfg, to_dict
-from semspace.demo.common import project_file, stack
+from semspace.config import DataSpec, to_dict
+from semspace.demo.common import shipped_run_cfg, stack
+from semspace.demo.sections import SectionResult, SectionRun, demo_section
 from semspace.engine.run import build_evaluator, build_task_and_data
 from semspace.engine.trainer import Trainer
 from semspace.eval.figures import save_figure
@@ -20,7 +18,8 @@ from semspace.utils.seed import seed_everything
 SSGN_CONFIG = "configs/ssgn/world.yaml"
 
 
-def ssgn_section(out: str | Path, *, quick: bool = False, progress: bool = False) -> dict[str, Any]:
+@demo_section("ssgn", order=30, blurb="SSGN (sketches of unseen classes -> photos)", configs=(SSGN_CONFIG,))
+def ssgn_section(run: SectionRun) -> SectionResult:
     """The SSGN part of the demo: a shortened ``configs/ssgn/world.yaml`` run (64 px, a few sketches per seen class),
     the zero-shot table on the 17 unseen classes, an index of their photos and a grid of sketch queries with their top
     photos (``semspace search --index ssgn/index --sketch ...``). Returns its metrics and Markdown."""
@@ -28,7 +27,7 @@ def ssgn_section(out: str | Path, *, quick: bool = False, progress: bool = False
 
     from semspace.data import create_dataset
 
-    out = Path(out)
+    out, quick, progress = run.out, run.quick, run.progress
     # at most 90 s on 2 cores: the frozen EfficientNet-Lite0 sees every image once at 64 px, the steps are small MLPs
     per_seen, per_query, per_photo, steps = (3, 4, 8, 100) if quick else (6, 6, 12, 200)
     over = [f"train.max_steps={steps}", "train.log_every=100", "train.ckpt_every=100000",
@@ -37,7 +36,7 @@ def ssgn_section(out: str | Path, *, quick: bool = False, progress: bool = False
             f"eval.sketches.args.n={17 * per_query}", f"eval.photos.args.n={17 * per_photo}"]  # fmt: skip
     over += [f"{k}.args.size=64" for k in ("data.train.args.sketches", "data.train.args.photos", "eval.sketches",
                                             "eval.photos")]  # fmt: skip
-    cfg = load_run_cfg(project_file(SSGN_CONFIG), over)
+    cfg = shipped_run_cfg(SSGN_CONFIG, over)
     seed_everything(cfg.train.seed)
     task, train_set = build_task_and_data(cfg, progress=progress)
     run_dir = out / "run"
@@ -78,4 +77,4 @@ def ssgn_section(out: str | Path, *, quick: bool = False, progress: bool = False
         "An index of the unseen classes' photos answers sketch queries (`semspace search --index ssgn/index --sketch "
         "ssgn/queries/sketch_0.png -k 6`):", "", "![SSGN sketch to photo](ssgn/ssgn_sketch_to_photo.png)", "",
     ])  # fmt: skip
-    return {"metrics": m, "markdown": md}
+    return SectionResult(m, md)

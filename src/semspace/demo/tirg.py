@@ -1,36 +1,28 @@
-"""``semspace demo``: the main job on the world, end to end: transferred transformations, an index, searches.
+"""The demo's main section: transferred transformations (LTT, Vo, Jiang, Hays 2019, arXiv:1903.00793) on TIRG
+(arXiv:1812.07119), an index and searches.
 
-LTT (Vo, Jiang, Hays 2019, arXiv:1903.00793) on TIRG (arXiv:1812.07119): a composer that applies a text
-modification ("make the large red cube blue") to an image embedding is trained on **2D blob** scene triplets
-only, while the 2D and 3D encoders are aligned on paired, unmodified views; it is then applied to **3D render**
-queries it never saw modified. The demo
+A composer that applies a text modification ("make the large red cube blue") to an image embedding is trained on
+**2D blob** scene triplets only, while the 2D and 3D encoders are aligned on paired, unmodified views; it is then
+applied to **3D render** queries it never saw modified. The section
 
-1. generates a small world of every kind (PNG + JSONL) with contact sheets;
-2. trains that model (``configs/transfer/world_2d_to_3d.yaml``, shortened) with the one engine;
-3. scores it under TIRG's protocol (Recall@K, query image removed, hit = the target scene) against the same
+1. trains that model (``configs/transfer/world_2d_to_3d.yaml``, shortened) with the one engine;
+2. scores it under TIRG's protocol (Recall@K, query image removed, hit = the target scene) against the same
    encoders searching without the modification (image only) and against the untrained model;
-4. builds a FAISS + SQLite index of the 3D test gallery and runs three example searches with modifications;
-5. runs the sections of the other methods (``demo/chtn.py``, ``demo/ssgn.py``, ``demo/egsc_it.py``);
-6. writes ``OUT/report.md`` (tables and pictures) and ``OUT/metrics.json``.
+3. builds a FAISS + SQLite index of the 3D test gallery and runs three example searches with modifications.
 """
 
 from __future__ import annotations
 
-import json
-import logging
-import time
 from pathlib import Path
 from typing import Any
 
 import torch
 
 from semspace.capabilities import require
-from semspace.config import DataSpec, RunCfg, load_run_cfg, to_dict
+from semspace.config import DataSpec, RunCfg, to_dict
 from semspace.data.transforms import denormalize
-from semspace.demo.chtn import chtn_section
-from semspace.demo.common import project_file
-from semspace.demo.egsc_it import egsc_it_section
-from semspace.demo.ssgn import ssgn_section
+from semspace.demo.common import shipped_run_cfg
+from semspace.demo.sections import SectionResult, SectionRun, demo_section
 from semspace.engine.run import build_evaluator, build_task_and_data
 from semspace.engine.trainer import Trainer
 from semspace.eval.figures import retrieval_grid, save_figure
@@ -39,21 +31,12 @@ from semspace.eval.report import markdown_table
 from semspace.retrieval import Searcher, build_index
 from semspace.tasks import Task
 from semspace.types import IMAGE, KEY, MOD_TEXT, TARGET_KEY
-from semspace.utils.io import atomic_write_text
 from semspace.utils.seed import seed_everything
-from semspace.world import KINDS
-from semspace.world.export import export_world
-from semspace.world.preview import save_contact_sheet
-
-log = logging.getLogger(__name__)
 
 CONFIG = "configs/transfer/world_2d_to_3d.yaml"
-DEMO_INTRO = (
-    "semspace demo: trains a TIRG composer on 2D-blob scene modifications only and applies it to 3D renders it "
-    "never saw modified (LTT), scores it against baselines, builds a search index and runs three example "
-    "searches; then a short run of each other method on the world or packaged real data: CHTN (text <-> image "
-    "with a labelled source), SSGN (sketches of unseen classes -> photos) and EGSC-IT (MNIST digits in an "
-    "exemplar's colours). About 7 minutes on 2 cores (--quick: about 2); writes OUT/report.md and OUT/metrics.json."
+BLURB = (
+    "trains a TIRG composer on 2D-blob scene modifications only and applies it to 3D renders it never saw modified "
+    "(LTT), scores it against baselines, builds a search index and runs three example searches"
 )
 EXAMPLES = (0, 1, 2)  # test queries shown as example searches
 
@@ -70,22 +53,16 @@ def demo_run_cfg(quick: bool, seed: int = 0) -> RunCfg:
             "eval.data.args.size=32",
         ]  # fmt: skip
     bookkeeping = ["train.log_every=50", "train.ckpt_every=250", f"train.seed={seed}"]
-    return load_run_cfg(project_file(CONFIG), overrides + bookkeeping)
+    return shipped_run_cfg(CONFIG, overrides + bookkeeping)
 
 
-def run_demo(
-    out: str | Path = "runs/demo", *, quick: bool = False, seed: int = 0, progress: bool = False
-) -> dict[str, Any]:
-    """Runs the demo into ``out`` with training seed ``seed``; returns the metrics also written to
-    ``out/metrics.json``."""
-    out = Path(out)
-    t0 = time.time()
-    sheets = {}
-    for kind in KINDS:
-        export_world(kind, out / "world" / kind, n=32 if quick else 64, seed=0, progress=progress)
-        sheets[kind] = save_contact_sheet(kind, out / "sheets" / f"{kind}.png", n=6)
-
-    cfg = demo_run_cfg(quick, seed)
+@demo_section("tirg", order=10, blurb=BLURB, configs=(CONFIG,), main=True)
+def tirg_section(run: SectionRun) -> SectionResult:
+    """Trains the transfer run into ``out/run``, scores it and its baselines, indexes the 3D test gallery into
+    ``out/index`` and runs the example searches; its metrics are the three rows' Recall@K, the index's size and
+    time and the searches."""
+    out, progress = run.out, run.progress
+    cfg = demo_run_cfg(run.quick, run.seed)
     seed_everything(cfg.train.seed)
     task, train_set = build_task_and_data(cfg, progress=progress)  # the config caches the rendered views
     protocol = build_evaluator(cfg)
@@ -109,24 +86,9 @@ def run_demo(
     gallery_spec = DataSpec(cfg.eval["data"]["name"], dict(cfg.eval["data"]["args"]))  # the evaluated 3D gallery
     stats = build_index(run_dir, gallery_spec, out / "index", progress=progress)
     examples = _example_searches(out, protocol, exp, task)
-
     metrics = {"untrained": untrained, "image_only": image_only, "tirg_transferred": trained,
-               "index": {k: stats[k] for k in ("total", "seconds")}, "examples": examples,
-               "seconds": round(time.time() - t0, 1), "torch_threads": torch.get_num_threads()}  # fmt: skip
-    atomic_write_text(out / "metrics.json", json.dumps(metrics, indent=2) + "\n")
-    atomic_write_text(out / "report.md", _report(sheets, table, examples, metrics, n_test))
-    chtn = chtn_section(out / "chtn", quick=quick, progress=progress)  # the CHTN section (its own function)
-    metrics["chtn"] = chtn["map"]
-    ssgn = ssgn_section(out / "ssgn", quick=quick, progress=progress)  # the SSGN section (its own function)
-    metrics["ssgn"] = ssgn["metrics"]
-    egsc = egsc_it_section(out / "egsc_it", quick=quick, progress=progress)  # the EGSC-IT section
-    metrics["egsc_it"] = egsc["metrics"]
-    metrics["seconds"] = round(time.time() - t0, 1)
-    atomic_write_text(out / "metrics.json", json.dumps(metrics, indent=2) + "\n")
-    sections = [chtn["markdown"], ssgn["markdown"], egsc["markdown"]]
-    atomic_write_text(out / "report.md", "\n".join([_report(sheets, table, examples, metrics, n_test), *sections]))
-    metrics["table"] = table
-    return metrics
+               "index": {k: stats[k] for k in ("total", "seconds")}, "examples": examples}  # fmt: skip
+    return SectionResult(metrics, _markdown(table, examples, stats["total"], n_test), table)
 
 
 class _ImageOnly:
@@ -191,16 +153,12 @@ def _example_searches(out: Path, protocol: Any, exp: ComposedExperiment, task: T
     return examples
 
 
-def _report(sheets: dict[str, Path], table: str, examples: list[dict[str, Any]], m: dict[str, Any], n: int) -> str:
+def _markdown(table: str, examples: list[dict[str, Any]], total: int, n: int) -> str:
     lines = [
-        "# semspace demo report",
-        "",
-        DEMO_INTRO,
-        "",
         "## Transferred transformations: 2D-trained composer, 3D queries",
         "",
         f"Recall@K under TIRG's protocol on {n} unseen test queries (4 modifications per source scene) and their "
-        f"{m['index']['total']}-image 3D gallery: the query image is removed from its own ranking and a hit is a "
+        f"{total}-image 3D gallery: the query image is removed from its own ranking and a hit is a "
         "render of the exact target scene. 3D->3D: 3D query "
         "composed with the modification, 3D gallery; 2D->3D: 2D query, 3D gallery. The composer never saw a 3D "
         "modification; the benchmark (`make bench`, `benchmarks/results/transfer.md`) adds the in-domain upper "
@@ -212,7 +170,7 @@ def _report(sheets: dict[str, Path], table: str, examples: list[dict[str, Any]],
         "",
         "![3D results](results_3d.png)",
         "",
-        f"## Search through the index ({m['index']['total']} 3D renders, FAISS + SQLite in `index/`)",
+        f"## Search through the index ({total} 3D renders, FAISS + SQLite in `index/`)",
         "",
         "Each query image is a render in the index; as in TIRG's protocol it is left out of its own results "
         "(`semspace search` says so in a note; `--keep-query` keeps it).",
@@ -227,10 +185,4 @@ def _report(sheets: dict[str, Path], table: str, examples: list[dict[str, Any]],
             f"![search {ex['query']}]({ex['picture']})",
             "",
         ]
-    lines += [
-        "## The world",
-        "",
-        *[f"### {kind}\n\n![{kind}](sheets/{kind}.png)\n" for kind in sheets],
-        f"Wall time {m['seconds']} s. Run folder: `run/` (config.yaml, metrics.jsonl, model.pt).",
-    ]
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines)
