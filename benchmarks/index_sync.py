@@ -99,6 +99,7 @@ def main(out_dir: str | Path = "benchmarks/results", quick: bool = False) -> Pat
             rows.append({"operation": f"rebuild {len(idx)} vectors ({factory}) from the stored embeddings",
                          "seconds": round(t_rebuild, 3), "of_first_build": f"{100 * t_rebuild / t_first:.1f} %",
                          "embedded": 0, "target": "-", "meets_target": "-"})  # fmt: skip
+            idx.close()  # let go of its generation, so the next save may delete it
             # put the removed items back for the next factory
             build_index(run, spec, index)
         idx = EmbeddingIndex.open(index)

@@ -64,9 +64,8 @@ def _setup(base: Path) -> tuple[Path, Path]:
 def _requests(searcher: Searcher, n: int, seed: int) -> list[tuple[str, Any]]:
     """A fixed list of (endpoint, argument) for one client."""
     rng = np.random.default_rng(seed)
-    store = searcher.index.store
-    images = store.ids_in_domains(["render3d"])
-    captions = [str(it["caption"]) for it in store.iter_items() if it["domain"] == "text"]
+    images = searcher.index.ids_in_domains(["render3d"])
+    captions = [str(it["caption"]) for it in searcher.index.iter_items("text")]
     pngs = {}
     out: list[tuple[str, Any]] = []
     for i in range(n):
