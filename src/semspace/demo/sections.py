@@ -45,9 +45,8 @@ class SectionResult:
 @dataclass(frozen=True)
 class DemoSection:
     """A registered section: ``name`` (its folder and ``metrics.json`` key), ``order`` (after the main section,
-    smaller runs first),
-    ``blurb`` (its words in the demo's introduction), ``configs`` (the shipped configs it loads, checked before the
-    demo starts), ``main`` (see the module docstring) and the function ``run``."""
+    smaller runs first), ``blurb`` (its words in the demo's introduction), ``configs`` (the shipped configs it loads,
+    checked before the demo starts), ``main`` (see the module docstring) and the function ``run``."""
 
     name: str
     order: int
