@@ -257,3 +257,11 @@ def test_an_index_inside_its_own_source_is_never_read_as_part_of_it(run: Path, t
     (old / "items.sqlite").write_bytes(b"")
     _picture(old / "thumb.png", 9)
     assert build_index(run, f"folder:{photos}", inside)["listed"] == 4
+
+
+def test_copies_within_one_build_are_reused_not_reported_as_resumed(run: Path, tmp_path: Path) -> None:
+    photos = tmp_path / "photos"
+    paths = _photos(photos, 3)
+    shutil.copy(paths[0], photos / "copy-of-p0.png")
+    stats = build_index(run, f"folder:{photos}", tmp_path / "idx")  # no build was ever killed here
+    assert (stats["added"], stats["embedded"], stats["reused"], stats["resumed"]) == (4, 3, 1, 0)

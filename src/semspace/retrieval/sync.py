@@ -55,7 +55,8 @@ class SourceSync:
         self.source, self.dataset_name, self.device, self.strict = source, dataset_name, device, strict
         self.check_domains = check_domains  # items naming another domain (unless --domain forces one)
         self.stored = index.items_by_uri(target.name, source)  # uri -> item (its own, or unsourced)
-        self.finished = journal.by_hash(target.name)  # content hash -> vector finished by this or a killed build
+        self.finished = journal.by_hash(target.name)  # content hash -> vector an earlier, unfinished build finished
+        self.fresh: dict[str, np.ndarray] = {}  # content hash -> vector this build embedded (a copy reuses it)
         self.todo: list[Entry] = []  # to read (and hash)
         self.file_hash: dict[int, str] = {}  # position -> sha256 of the file, for files hashed before loading
         self.touched: list[dict[str, Any]] = []  # unchanged content, new size/mtime/source
@@ -149,40 +150,41 @@ class SourceSync:
         known = [self.file_hash.get(p) for p in positions]
         hashes = [k or h for k, h in zip(known, lazy_hashes(batch, key, self.target, known), strict=True)]
         stored_vecs = self.index.stored_vectors(self.target.name, hashes)
-        finished = self.finished
-        rows: list[tuple[int, np.ndarray | None]] = []  # (row in batch, vector or None: to embed)
+        rows: list[tuple[int, np.ndarray | None]] = []  # (row in batch, vector or None: embedded now)
+        todo: dict[str, int] = {}  # content hash -> the row of this batch that embeds it (its copies reuse it)
         for i, (p, h) in enumerate(zip(positions, hashes, strict=True)):
             e, old = entries[p], self.stored.get(entries[p].uri)
             if old is not None and old["content_hash"] == h:
                 self._touch(old, e)
                 continue
             j = self.journal.lookup(self.target.name, e.uri, e.size, e.mtime_ns)
-            vec = stored_vecs.get(h)
+            vec = stored_vecs.get(h, self.fresh.get(h))  # stored, or embedded earlier in this build: a copy
             if vec is None and j is not None and j.content_hash == h:
                 vec, self.resumed = j.vector, self.resumed + 1
-            elif vec is None and h in finished:
-                vec, self.resumed = finished[h], self.resumed + 1
-            elif vec is not None:
+            elif vec is None and h in self.finished:
+                vec, self.resumed = self.finished[h], self.resumed + 1
+            elif vec is not None or h in todo:
                 self.reused += 1
             rows.append((i, vec))
-        todo = [i for i, v in rows if v is None]
-        fresh: dict[int, np.ndarray] = {}
+            if vec is None:
+                todo.setdefault(h, i)
         if todo:
-            z = embed_batch(self.task, batch, self.target, device=self.device, rows=todo, key=key).float().cpu().numpy()
-            fresh = {i: z[r] for r, i in enumerate(todo)}
-            self.finished.update({hashes[i]: fresh[i] for i in todo})
-            self.embedded += len(todo)
+            chosen = list(todo.values())
+            z = embed_batch(self.task, batch, self.target, device=self.device, rows=chosen, key=key)
+            fresh = dict(zip(todo, z.float().cpu().numpy(), strict=True))  # hash -> (D,)
+            self.fresh.update(fresh)
+            self.embedded += len(chosen)
             self.journal.record([
                 JournalEntry(self.target.name, self.source, entries[positions[i]].uri, entries[positions[i]].size,
-                             entries[positions[i]].mtime_ns, hashes[i], fresh[i])
-                for i in todo
+                             entries[positions[i]].mtime_ns, hashes[i], fresh[hashes[i]])
+                for i in chosen
             ])  # fmt: skip
         for i, vec in rows:
             e = entries[positions[i]]
             record = item_record(batch, i, key, hashes[i], self.target, "")  # its uri is the listing's
             record.update(uri=e.uri, source=self.source, size=e.size, mtime_ns=e.mtime_ns)
             self.items.append(record)
-            self.vecs.append((vec if vec is not None else fresh[i])[None])  # (1, D)
+            self.vecs.append((vec if vec is not None else self.fresh[hashes[i]])[None])  # (1, D)
             if e.uri in self.stored:
                 self.updated += 1
             else:
