@@ -43,13 +43,19 @@ EXAMPLES = (0, 1, 2)  # test queries shown as example searches
 
 def demo_run_cfg(quick: bool, seed: int = 0) -> RunCfg:
     """The transfer run of the demo: the 2D -> 3D config, shortened (tiny models with ``quick``); ``seed`` is the
-    training seed (model initialisation and batch order; the world's scenes stay the same)."""
+    training seed (model initialisation and batch order; the world's scenes stay the same).
+
+    The quick budget (2,000 training scenes, 600 steps, 64-d) was chosen among five on the world's *val* split at
+    seed 0, 3D->3D R@1 of TIRG / image-only: 1,000 scenes x 300 steps (the old budget) 0.175 / 0.110; x 600 steps
+    0.200 / 0.130; 2,000 x 600 0.335 / 0.175; 2,000 x 600 at 128-d 0.260 / 0.165; 2,000 x 900 0.325 / 0.190. The
+    demo reports the *test* split, which played no part in the choice.
+    """
     overrides = ["data.train.args.n=4000", "train.max_steps=1000", "train.batch_size=32", "eval.data.args.n=500"]
-    if quick:
+    if quick:  # chosen on the world's val split (see the docstring); the report shows the test split
         overrides = [
             "task_args.source_encoder=tiny_cnn", "task_args.target_encoder=tiny_cnn",
-            "task_args.text_encoder=tiny_lstm_text", "task_args.embed_dim=64", "data.train.args.n=1000",
-            "data.train.args.size=32", "train.max_steps=300", "train.batch_size=32", "eval.data.args.n=200",
+            "task_args.text_encoder=tiny_lstm_text", "task_args.embed_dim=64", "data.train.args.n=2000",
+            "data.train.args.size=32", "train.max_steps=600", "train.batch_size=32", "eval.data.args.n=200",
             "eval.data.args.size=32",
         ]  # fmt: skip
     bookkeeping = ["train.log_every=50", "train.ckpt_every=250", f"train.seed={seed}"]
@@ -88,7 +94,7 @@ def tirg_section(run: SectionRun) -> SectionResult:
     examples = _example_searches(out, protocol, exp, task)
     metrics = {"untrained": untrained, "image_only": image_only, "tirg_transferred": trained,
                "index": {k: stats[k] for k in ("total", "seconds")}, "examples": examples}  # fmt: skip
-    return SectionResult(metrics, _markdown(table, examples, stats["total"], n_test), table)
+    return SectionResult(metrics, _markdown(table, rows, examples, stats["total"], n_test), table)
 
 
 class _ImageOnly:
@@ -153,7 +159,16 @@ def _example_searches(out: Path, protocol: Any, exp: ComposedExperiment, task: T
     return examples
 
 
-def _markdown(table: str, examples: list[dict[str, Any]], total: int, n: int) -> str:
+def _margin(rows: list[dict[str, Any]]) -> str:
+    """One sentence: how far the composer is ahead of (or behind) the image-only baseline at R@1."""
+    base, tirg = rows[1], rows[2]
+    parts = [f"{name} {tirg[col] - base[col]:+.3f} ({tirg[col]:.3f} against {base[col]:.3f})"
+             for name, col in (("3D->3D", "3D->3D R@1"), ("2D->3D", "2D->3D R@1"))]  # fmt: skip
+    return ("Margin of the 2D-trained composer over image-only search with the same encoders, R@1: "
+            + "; ".join(parts) + ". A margin near 0 would mean the modification text is not being used.")  # fmt: skip
+
+
+def _markdown(table: str, rows: list[dict[str, Any]], examples: list[dict[str, Any]], total: int, n: int) -> str:
     lines = [
         "## Transferred transformations: 2D-trained composer, 3D queries",
         "",
@@ -165,6 +180,8 @@ def _markdown(table: str, examples: list[dict[str, Any]], total: int, n: int) ->
         "bound, the concat and text-only baselines and the text -> image transfer.",
         "",
         table,
+        "",
+        _margin(rows),
         "",
         "The first six 3D queries with their modification and top-5 results (green: the target scene):",
         "",
