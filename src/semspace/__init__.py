@@ -3,7 +3,15 @@
 The handful of entry points; everything else lives in its family package (``semspace.world``,
 ``semspace.data``, ``semspace.models``, ``semspace.losses``, ``semspace.tasks``, ``semspace.engine``,
 ``semspace.eval``).
+
+Importing it sets ``OMP_WAIT_POLICY=PASSIVE`` unless the user set ``OMP_WAIT_POLICY`` or ``GOMP_SPINCOUNT``: OpenMP
+reads it once, when torch loads it, and spinning threads collapse a busy CPU (semspace.utils.threads).
 """
+
+import os
+
+if "OMP_WAIT_POLICY" not in os.environ and "GOMP_SPINCOUNT" not in os.environ:
+    os.environ["OMP_WAIT_POLICY"] = "PASSIVE"
 
 from semspace.data import create_dataset as create_dataset
 from semspace.data import list_datasets as list_datasets

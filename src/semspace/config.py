@@ -66,7 +66,7 @@ class TrainCfg:
     seed: int = 0  # run seed (offset by rank under DDP)
     device: str = "auto"  # auto | cpu | cuda | cuda:N
     num_workers: int = 0  # DataLoader workers
-    threads: int = 0  # torch CPU threads while training and evaluating (0: torch's default); 1 is often faster
+    threads: int = 0  # CPU threads while training and evaluating (0: the command's --threads); 1 is often faster
     #                   for small steps on busy cores (measured in docs/ssgn.md)
     log_every: int = 10  # steps between metrics.jsonl lines
     eval_every: int = 0  # steps between evaluations (0 = only at the end)

@@ -5,6 +5,10 @@ checkpoint or index) or an ``OSError`` (a path that cannot be read or written) e
 (a missing or malformed option, an unknown command) exits 2 with the command's ``--help`` named, and so does an
 index another process is writing under ``--no-wait`` (``IndexBusyError``). ``--debug``
 anywhere on the command line shows the traceback instead.
+
+``semspace --threads N COMMAND`` (or ``SEMSPACE_THREADS=N``) sets the CPU threads of every command before it starts
+(semspace.utils.threads: default ``auto``, torch's count capped by the usable cores); ``semspace --version`` prints
+the version of semspace and torch.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ from __future__ import annotations
 import logging
 import sys
 
+import torch
 import typer
 from typer._click import exceptions as click_exc  # typer vendors its own click
 
@@ -26,6 +31,7 @@ from semspace.cli import translate as translate_cmd
 from semspace.cli import world as world_cmd
 from semspace.engine.logging import setup_logging
 from semspace.errors import SemspaceError
+from semspace.utils.threads import ENV, apply_threads, parse_threads
 from semspace.version import __version__
 
 app = typer.Typer(
@@ -46,6 +52,40 @@ app.add_typer(index_cmd.app, name="index")
 app.command("search")(search_cmd.search)
 app.command("serve")(serve_cmd.serve)
 app.command("translate")(translate_cmd.translate)
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(f"semspace {__version__} (torch {torch.__version__})")
+        raise typer.Exit()
+
+
+def _check_threads(value: str | None) -> str | None:
+    if value is not None:
+        try:
+            parse_threads(value)
+        except ValueError as exc:
+            raise typer.BadParameter(str(exc)) from None
+    return value
+
+
+@app.callback()
+def _root(
+    threads: str | None = typer.Option(
+        None,
+        "--threads",
+        envvar=ENV,
+        metavar="N|auto",
+        callback=_check_threads,
+        help="CPU threads of every command (default auto: torch's count, capped by the cores this process may use); "
+        "a run's train.threads overrides it while training",
+    ),
+    version: bool = typer.Option(
+        False, "--version", "-V", is_eager=True, callback=_print_version, help="print the version and exit"
+    ),
+) -> None:
+    """Cross-domain retrieval and translation in a shared semantic space."""
+    apply_threads(threads)
 
 
 @app.command("version")

@@ -224,7 +224,7 @@ class Trainer:
             The final evaluation metrics (or the last logged training averages without ``evaluate``).
         """
         if self.cfg.threads < 0:
-            raise ConfigError(f"train.threads={self.cfg.threads}: expected >= 1, or 0 for torch's default")
+            raise ConfigError(f"train.threads={self.cfg.threads}: expected >= 1, or 0 for the command's (--threads)")
         before = torch.get_num_threads()
         if self.cfg.threads:
             torch.set_num_threads(self.cfg.threads)
