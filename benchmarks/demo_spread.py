@@ -12,7 +12,8 @@ A seed whose ``runs/demo_s<S>/metrics.json`` exists is kept (that is where ``sem
 runs/demo_s<S> --seed S`` writes), so the benchmark can collect demos already run with the CLI, and a killed
 benchmark resumes; the others are run here (``semspace.demo.run_demo``, what the CLI calls). CPU time and load
 come from ``runs/demo_s<S>/conditions.json`` (written here for the demos run here; for a CLI run, write it by
-hand, e.g. from ``/usr/bin/time -v``; missing: left empty).
+hand, e.g. from ``/usr/bin/time -v``; missing: left empty). The footer's wall time is that of every seed's demo,
+the kept ones' from their ``metrics.json``, plus the collection here.
 Run: ``semspace bench demo_spread`` (``--quick``: the quick demo, seeds 0 and 1, in ``runs/bench/``).
 """
 
@@ -51,7 +52,7 @@ def _demo(seed: int, quick: bool) -> dict[str, Any]:
     if done.is_file():
         print(f"demo_spread / seed {seed}: kept from {done}", flush=True)
         kept = json.loads(conditions.read_text()) if conditions.is_file() else {}
-        return dict(json.loads(done.read_text())) | {"conditions": kept}
+        return dict(json.loads(done.read_text())) | {"conditions": kept, "kept": True}
     load0, cpu0 = os.getloadavg()[0], _cpu_seconds()
     metrics = run_demo(out, quick=quick, seed=seed)
     metrics["conditions"] = {
@@ -124,7 +125,7 @@ def main(out_dir: str | Path = "benchmarks/results", quick: bool = False) -> Pat
         columns=COLUMNS,
         seed=seeds[0],
         config=config,
-        seconds=time.time() - t_all,
+        seconds=time.time() - t_all + sum(m["seconds"] for m in demos.values() if m.get("kept")),
         title="The demo over training seeds (2D-trained TIRG on 3D renders, Recall@K, "
         f"{demo_run_cfg(quick, seeds[0]).eval['data']['args']['n']} test queries)",
         notes=notes,

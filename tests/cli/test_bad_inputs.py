@@ -129,7 +129,8 @@ ROWS: list[Row] = [
     ("train: --max-steps not a number", lambda p: ["train", "--config", TRANSFER, "--run-dir", str(p["root"] / "t"),
      "--max-steps", "ten"], 2, "--max-steps"),
     ("train: another model in the run dir", lambda p: ["train", "--config", TRANSFER, "--run-dir", str(p["run"]),
-     *SETS, "--set", "task_args.embed_dim=8"], 1, "holds another model's checkpoint"),
+     *SETS, "--set", "task_args.embed_dim=8"], 1, "holds a run of another config (last.pt): it differs in "
+     "task_args.embed_dim 16 -> 8"),
     # ---- eval ----
     ("eval: no --run-dir", lambda p: ["eval"], 2, "Missing option '--run-dir'"),
     ("eval: missing run dir", lambda p: ["eval", "--run-dir", str(p["root"] / "nope")], 1, "does not exist"),

@@ -98,3 +98,17 @@ def test_train_logs_to_train_log_resumes_once_and_evaluates_unless_told_not_to(
     (run / "model.pt").unlink()  # as if killed before the export: eval says to re-run train
     assert main(["eval", "--run-dir", str(run)]) == 1
     assert "run the same semspace train command again to resume it" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("rank", "lines"), [("0", 1), ("1", 0)])
+def test_train_prints_its_final_json_line_on_rank_0_only(
+    rank: str, lines: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Under torchrun every rank runs the command; the one final JSON line comes from rank 0."""
+    from semspace.engine import run as engine_run
+
+    monkeypatch.setattr(engine_run, "train", lambda *args, **kwargs: {"loss": 0.5})
+    monkeypatch.setenv("RANK", rank)
+    assert main(["train", "--config", TRANSFER, "--run-dir", str(tmp_path / "run"), *SETS, "--no-eval"]) == 0
+    out = capsys.readouterr().out.strip().splitlines()
+    assert [json.loads(line) for line in out] == [{"run_dir": str(tmp_path / "run"), "loss": 0.5}] * lines

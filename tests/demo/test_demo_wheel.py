@@ -18,6 +18,8 @@ from pathlib import Path
 
 import pytest
 
+from semspace.demo import demo_run_cfg
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -48,4 +50,5 @@ def test_the_wheel_ships_the_demo_configs(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     module, configs, steps = json.loads(proc.stdout.strip().splitlines()[-1])
     assert Path(module).is_relative_to(tmp_path / "unpacked")  # not the checkout's package
-    assert len(configs) == 5 and "configs/transfer/world_2d_to_3d.yaml" in configs and steps == 300
+    quick_steps = demo_run_cfg(True).train.max_steps  # the checkout's: the wheel's config must be the same
+    assert len(configs) == 5 and "configs/transfer/world_2d_to_3d.yaml" in configs and steps == quick_steps

@@ -60,7 +60,7 @@ def _start_serve(index: Path, log: Path) -> tuple[subprocess.Popen[str], str]:
     assert proc.stdout is not None
     ready, _, _ = select.select([proc.stdout], [], [], 120)
     line = proc.stdout.readline() if ready else ""
-    found = re.search(r"at (http://localhost:\d+)/", line)
+    found = re.search(r"at (http://127\.0\.0\.1:\d+)/", line)
     if found is None:
         proc.kill()
         raise AssertionError(f"semspace serve did not start: {line!r}; {log.read_text()[-2000:]}")

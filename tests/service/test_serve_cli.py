@@ -33,7 +33,7 @@ def test_serve_prints_the_url_and_serves_the_index(
     out = capsys.readouterr().out
     host, port = seen["address"][:2]
     assert host == "127.0.0.1" and port > 0
-    assert f"at http://localhost:{port}/" in out and "43 items, task transfer" in out
+    assert f"at http://127.0.0.1:{port}/" in out and "43 items, task transfer" in out
     from fastapi.testclient import TestClient
 
     with TestClient(seen["app"]) as client:

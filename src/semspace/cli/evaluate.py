@@ -19,8 +19,15 @@ def evaluate(
     data: Annotated[
         str | None, typer.Option("--data", help="evaluate on this dataset instead of the run's (NAME:key=value,...)")
     ] = None,
+    recompute: Annotated[
+        bool, typer.Option("--recompute", help="evaluate again even when RUN_DIR/evaluation.json is fresh")
+    ] = False,
 ) -> None:
     """Evaluate a trained run with the protocol of its config.
+
+    The result of the last evaluation of model.pt (semspace train's final one, or an earlier eval) is kept in
+    RUN_DIR/evaluation.json; it is reused when model.pt (sha256) and the eval: section are the same, and a line on
+    stderr says whether it was reused or why it is recomputed (--recompute: always evaluate).
 
     Example: semspace eval --run-dir runs/transfer --out runs/transfer/eval.json
 
@@ -34,7 +41,8 @@ def evaluate(
     from semspace.utils.io import atomic_write_text
 
     metrics = run_evaluate(run_dir, overrides=list(overrides or []),
-                           data=parse_data_spec(data) if data is not None else None)  # fmt: skip
+                           data=parse_data_spec(data) if data is not None else None, reuse=not recompute,
+                           note=lambda line: typer.echo(line, err=True))  # fmt: skip
     if out is not None:
         atomic_write_text(out, json.dumps(metrics, indent=2) + "\n")
     if as_json:

@@ -46,13 +46,18 @@ def serve(
     app = create_app(settings, searcher=engine.searcher)
     engine.close()
     sock = bind(host, port)  # an address in use is one error line (OSError), before uvicorn starts
-    bound = sock.getsockname()[1]
     server = uvicorn.Server(uvicorn.Config(app, log_level="warning", timeout_keep_alive=5))
-    url = f"http://{'localhost' if host in ('127.0.0.1', '::1', 'localhost') else host}:{bound}/"
+    url = bound_url(sock)
     typer.echo(f"semspace: serving {index} ({len(engine.index)} items, task {engine.searcher.task.name}) at {url}  "
                f"(API: {url}api/docs; Ctrl+C stops)")  # fmt: skip
     del engine  # the app's own engine follows the index; this one must not keep the first generation leased
     server.run(sockets=[sock])
+
+
+def bound_url(sock: socket.socket) -> str:
+    """The URL of the address ``sock`` is bound to, as bound: ``http://127.0.0.1:8000/``, ``http://[::1]:8000/``."""
+    host, port = sock.getsockname()[:2]
+    return f"http://[{host}]:{port}/" if ":" in host else f"http://{host}:{port}/"
 
 
 def bind(host: str, port: int) -> socket.socket:

@@ -35,13 +35,14 @@ def train(
     continues from RUN_DIR/last.pt when the same command is run again; metrics.jsonl then holds one row per
     step and its clock continues. A run folder holding another model's checkpoint is refused (use another
     --run-dir, or --no-resume to start it again from scratch). The log goes to the console and RUN_DIR/train.log;
-    the last line printed is one JSON object with the final metrics.
+    the last line printed is one JSON object with the final metrics (under torchrun, by rank 0 only).
 
     Example: semspace train --config configs/align/world_2d_3d.yaml --run-dir runs/align --set train.lr=1e-3
 
     Example: semspace train --config configs/align/world_2d_3d.yaml --run-dir runs/quick --max-steps 20 --no-eval
     """
     from semspace.config import ConfigSource, load_run_cfg
+    from semspace.engine.distributed import world_info_from_env
     from semspace.engine.logging import setup_logging
     from semspace.engine.run import train as run_train
     from semspace.engine.validate import validate_config
@@ -58,4 +59,5 @@ def train(
     level = min(logging.INFO, logging.getLogger().getEffectiveLevel())  # --debug keeps DEBUG
     setup_logging(run_dir / "train.log", level)
     metrics = run_train(cfg, run_dir, resume=resume, progress=True, evaluate=evaluate, source=source)
-    typer.echo(json.dumps({"run_dir": str(run_dir), **{k: round(float(v), 6) for k, v in metrics.items()}}))
+    if world_info_from_env()[1] == 0:  # one final line under torchrun (the process group is closed by now)
+        typer.echo(json.dumps({"run_dir": str(run_dir), **{k: round(float(v), 6) for k, v in metrics.items()}}))

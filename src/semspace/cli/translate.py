@@ -27,9 +27,13 @@ def translate(
     Any size, greyscale, RGB or RGBA pictures are read (converted to the model's RGB input; transparency on the
     model's background colour).
 
-    Example: semspace translate --run-dir runs/egsc_it --content a.png --exemplar b.png --out c.png
+    Pictures to try (plain digits in pairs/source/, styled ones in pairs/exemplar/):
+    semspace world generate --kind pairs --split test --n 4 --out pairs
 
-    Example: semspace translate --run-dir runs/egsc_it --content contents/ --exemplar styles/ --out grid.png
+    Example: semspace translate --run-dir runs/egsc_it --content pairs/source/000000.png --exemplar
+    pairs/exemplar/000001.png --out c.png
+
+    Example: semspace translate --run-dir runs/egsc_it --content pairs/source/ --exemplar pairs/exemplar/ --out grid.png
     """
     import torch
     from rich.progress import track
@@ -58,8 +62,7 @@ def translate(
     xs_c = torch.cat([read(p) for p in contents])  # (Nc, C, H, W)
     xs_e = torch.cat([read(p) for p in exemplars])  # (Ne, C, H, W)
     if check_domains:
-        _check(task, xs_c, contents, src, "content", direction, names)
-        _check(task, xs_e, exemplars, tgt, "exemplar", direction, names)
+        _check(task, (xs_c, contents, src), (xs_e, exemplars, tgt), direction, names)
     single = len(contents) == 1 and len(exemplars) == 1 and content.is_file() and exemplar.is_file()
     rows = []
     with torch.no_grad():
@@ -86,15 +89,25 @@ def _pictures(path: Path, option: str, list_images: Any) -> list[Path]:
     return [path]
 
 
-def _check(task: Any, x: Any, paths: list[Path], expected: str, role: str, direction: str, names: list[str]) -> None:
-    """A ``DataError`` naming the first picture that looks like the other domain (by the run's training colours)."""
+Pictures = tuple[Any, list[Path], str]  # (model inputs (N, C, H, W), their paths, the domain they should be of)
+
+
+def _check(task: Any, content: Pictures, exemplar: Pictures, direction: str, names: list[str]) -> None:
+    """A ``DataError`` naming the first picture that looks like the other domain (by the run's training colours);
+    the advice to swap ``content`` and ``exemplar`` or flip ``--direction`` is given only where every picture would
+    then fit (both need the same)."""
     from semspace.retrieval.inputs import domain_mismatches
 
-    for path, got in zip(paths, domain_mismatches(task, x, expected), strict=True):
-        if got is not None:
+    (xs_c, paths_c, src), (xs_e, paths_e, tgt) = content, exemplar
+    flipped = not any(domain_mismatches(task, xs_c, tgt)) and not any(domain_mismatches(task, xs_e, src))
+    for role, xs, paths, expected in (("content", xs_c, paths_c, src), ("exemplar", xs_e, paths_e, tgt)):
+        for path, got in zip(paths, domain_mismatches(task, xs, expected), strict=True):
+            if got is None:
+                continue
             other = "b2a" if direction == "a2b" else "a2b"
+            fix = (f"swap --content and --exemplar, use --direction {other}" if flipped
+                   else f"use a picture of domain {expected!r} as the {role}")  # fmt: skip
             raise DataError(
                 f"{role} {path} looks like domain {got!r}, but this model translates {direction} and expects the "
-                f"{role} from domain {expected!r} (domains {names}); swap --content and --exemplar, use --direction "
-                f"{other}, or pass --no-check-domains"
+                f"{role} from domain {expected!r} (domains {names}); {fix}, or pass --no-check-domains"
             )

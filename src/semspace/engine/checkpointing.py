@@ -133,11 +133,11 @@ def restore(
     except (RuntimeError, ValueError, KeyError) as exc:
         reason = " ".join(str(exc).split())
         raise _other_model(run_dir, path, ckpt, run_cfg, reason[:160] + ("..." if len(reason) > 160 else "")) from None
-    changed = _config_diff(ckpt["run_cfg"], run_cfg) if ckpt.get("run_cfg") else []
+    changed = config_diff(ckpt["run_cfg"], run_cfg) if ckpt.get("run_cfg") else []
     if changed:
         log.warning(
             "resuming %s with a changed config: %s (the optimizer and scheduler continue from their saved state)",
-            path, _describe_diff(changed),
+            path, describe_diff(changed),
         )  # fmt: skip
     for k, sched in schedulers.items():
         sched.load_state_dict(ckpt["schedulers"][k])
@@ -181,8 +181,8 @@ def _other_model(
     run_dir: Path, path: Path, ckpt: dict[str, Any], run_cfg: dict[str, Any], reason: str
 ) -> CheckpointError:
     """The error for a ``last.pt`` that holds another model than the one configured."""
-    changed = _config_diff(ckpt["run_cfg"], run_cfg) if ckpt.get("run_cfg") else []
-    what = f"the config differs in {_describe_diff(changed)}" if changed else reason
+    changed = config_diff(ckpt["run_cfg"], run_cfg) if ckpt.get("run_cfg") else []
+    what = f"the config differs in {describe_diff(changed)}" if changed else reason
     return CheckpointError(
         f"{run_dir} holds another model's checkpoint ({path.name}, step {ckpt.get('step')}): {what}. "
         f"To start fresh, use another run folder or remove {run_dir} (--no-resume overwrites it); to resume "
@@ -190,20 +190,20 @@ def _other_model(
     )
 
 
-def _config_diff(old: Any, new: Any, prefix: str = "") -> list[tuple[str, Any, Any]]:
+def config_diff(old: Any, new: Any, prefix: str = "") -> list[tuple[str, Any, Any]]:
     """``(dotted key, old value, new value)`` for every leaf where two resolved configs differ; the model's keys
     (``task``, ``task_args``) first."""
     if isinstance(old, dict) and isinstance(new, dict):
         out = []
         for k in sorted(set(old) | set(new), key=lambda k: (k not in ("task", "task_args"), str(k))):
-            out += _config_diff(old.get(k, _MISSING), new.get(k, _MISSING), f"{prefix}.{k}" if prefix else str(k))
+            out += config_diff(old.get(k, _MISSING), new.get(k, _MISSING), f"{prefix}.{k}" if prefix else str(k))
         return out
     if isinstance(old, list | tuple) and isinstance(new, list | tuple):
         old, new = list(old), list(new)
     return [] if old == new else [(prefix, old, new)]
 
 
-def _describe_diff(changed: list[tuple[str, Any, Any]], limit: int = 4) -> str:
+def describe_diff(changed: list[tuple[str, Any, Any]], limit: int = 4) -> str:
     """``key old -> new, ...`` for the first ``limit`` differences (long values cut)."""
 
     def short(v: Any) -> str:

@@ -1,10 +1,11 @@
 """Build and train a run from a ``RunCfg``: the one library function behind ``semspace train``.
 
 Validates the whole config first (``engine/validate.py``: every registry name and value, before any data is
-rendered or a model built), then seeds (so the model initialisation is reproducible), builds the training set by
-registry name, builds the task (resolving data-dependent fields such as a vocabulary), the extra training streams
-(``data.extra``), optionally the evaluation protocol, and hands all of it, with the pretrained stages of
-``init``, to the ``Trainer``.
+rendered or a model built) and refuses to resume a run folder that holds a run of another model or data
+(``check_resumable``, from its ``config.yaml``), then seeds (so the model initialisation is reproducible), builds
+the training set by registry name, builds the task (resolving data-dependent fields such as a vocabulary), the
+extra training streams (``data.extra``), optionally the evaluation protocol, and hands all of it, with the
+pretrained stages of ``init``, to the ``Trainer``.
 """
 
 from __future__ import annotations
@@ -13,14 +14,18 @@ import logging
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from semspace.config import ConfigSource, DataSpec, RunCfg, to_dict
 from semspace.data import create_dataset
 from semspace.data.cache import CachedDataset
 from semspace.data.transforms import attach_transform
+from semspace.engine.checkpointing import config_diff, describe_diff
 from semspace.engine.distributed import cleanup
 from semspace.engine.trainer import Trainer
 from semspace.engine.validate import validate_config
-from semspace.errors import ConfigError
+from semspace.errors import CheckpointError, ConfigError
+from semspace.eval.record import write_evaluation
 from semspace.registry import UnknownNameError
 from semspace.tasks import Task, create_task
 from semspace.utils.seed import seed_everything
@@ -75,6 +80,61 @@ def _prepare_dataset(dataset: Any, spec: DataSpec, task: Task, run_cfg: RunCfg, 
     return dataset
 
 
+def check_resumable(run_cfg: RunCfg, run_dir: str | Path) -> None:
+    """Refuses, before any data is rendered, to resume ``run_dir`` when its ``last.pt`` is a run of another model or
+    data: its ``config.yaml`` differs from ``run_cfg`` in ``task``, a plain ``task_args`` value both set, or the name or
+    arguments of a training stream (``data.train``, ``data.extra``). Other keys (``train``, ``eval``, ``init``,
+    ``data.*.cache``) may change on a resume (the trainer warns); a folder without ``last.pt`` or a readable
+    ``config.yaml`` is left to the trainer's own check of the checkpoint.
+
+    Raises:
+        CheckpointError: the folder holds another config's run; the message names the keys that differ.
+    """
+    run_dir = Path(run_dir)
+    saved_path = run_dir / "config.yaml"
+    if not (run_dir / "last.pt").is_file() or not saved_path.is_file():
+        return
+    try:
+        saved = yaml.safe_load(saved_path.read_text())
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return
+    if not isinstance(saved, dict):
+        return
+    new, saved_args = to_dict(run_cfg), saved.get("task_args") or {}
+    args = {k for k, v in (new.get("task_args") or {}).items() if _plain(v) and _plain(saved_args.get(k))}
+    changed = config_diff(_identity(saved, args), _identity(new, args))
+    if changed:
+        raise CheckpointError(
+            f"{run_dir} holds a run of another config (last.pt): it differs in {describe_diff(changed)}. To start "
+            f"fresh, use another run folder or remove {run_dir} (--no-resume overwrites it); to resume it, train "
+            f"with the config it was trained with ({saved_path})"
+        )
+
+
+def _plain(value: Any) -> bool:
+    """A ``task_args`` value both configs state alike: set, and no mapping (a saved run stores a resolved
+    ``{"architecture", "cfg"}`` where its YAML named a preset)."""
+    return value is not None and not isinstance(value, dict)
+
+
+def _identity(cfg: dict[str, Any], task_args: set[str]) -> dict[str, Any]:
+    """What a resolved config's model is and learns from: its task, the ``task_args`` keys given, and the name and
+    arguments of every training stream."""
+    data = cfg.get("data") or {}
+
+    def stream(spec: Any) -> Any:
+        return {"name": spec.get("name"), "args": spec.get("args")} if isinstance(spec, dict) else spec
+
+    return {
+        "task": cfg.get("task"),
+        "task_args": {k: (cfg.get("task_args") or {})[k] for k in sorted(task_args)},
+        "data": {
+            "train": stream(data.get("train")),
+            "extra": {k: stream(v) for k, v in (data.get("extra") or {}).items()},
+        },
+    }
+
+
 def train(
     run_cfg: RunCfg,
     run_dir: str | Path,
@@ -97,12 +157,16 @@ def train(
 
     Raises:
         ConfigError: a problem of the config (all of them in one message), before any data is rendered.
+        CheckpointError: ``resume`` and ``run_dir`` holds a run of another config (``check_resumable``), before any
+            data is rendered.
 
     Example:
         >>> cfg = load_run_cfg("configs/align/world_2d_3d.yaml", ["train.max_steps=10"])
         >>> train(cfg, "runs/align")
     """
     validate_config(run_cfg, source)
+    if resume:
+        check_resumable(run_cfg, run_dir)
     seed_everything(run_cfg.train.seed)
     try:
         task, dataset, extra = build_task_and_datasets(run_cfg, progress=progress)
@@ -125,6 +189,9 @@ def train(
         init=run_cfg.init,
     )
     try:
-        return trainer.fit(resume=resume)
+        metrics = trainer.fit(resume=resume)
     finally:
         cleanup()
+    if evaluate and run_cfg.eval and trainer.dist.primary:  # the final evaluation, for `semspace eval` to reuse
+        write_evaluation(run_dir, run_cfg.eval, metrics)
+    return metrics

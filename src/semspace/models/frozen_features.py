@@ -9,8 +9,11 @@ ImageNet EfficientNet-Lite0, 1280-d pooled features, at its own preprocessing) i
 ``INDEX``; the image itself is dropped). The ``chtn`` task's ``image_frozen`` names the same encoder, so a run
 trained on these features embeds raw images with identical numbers (index, search, demo).
 
-The features are kept per process (one computation per distinct spec) and, with ``cache_dir``, in
-``<cache_dir>/<sha of the spec>.npz``.
+The features are kept per process (one computation per distinct spec) and, with ``cache_dir``, on disk as they
+are computed: ``<cache_dir>/<sha of the spec>/chunk-NNNNNN.npz``, ``chunk_batches`` batches per file, each written
+atomically (``data.chunk_cache.ChunkCache``); its manifest holds the spec and the number of items, so a changed
+encoder or dataset recomputes, and a killed computation resumes after its last whole file with the same numbers
+(the batches are the same). A progress bar counts the items as they are encoded.
 
 The module sits in the ``models`` layer (it builds an encoder) and registers in ``data``'s dataset registry, which
 finds it through its entry point (group ``semspace.datasets`` in ``pyproject.toml``), as it finds the world's: ``data``
@@ -30,6 +33,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
+from semspace.data.chunk_cache import ChunkCache
 from semspace.data.registry import DATASETS
 from semspace.errors import ConfigError
 from semspace.models.factory import create_model
@@ -69,7 +73,9 @@ class FrozenFeaturesDataset(Dataset):
         encoder_args: preset overrides (``{"preprocess": {"size": 128}}``); ``embed_dim`` is 0.
         key: the features' name in the batch (``batch["features"][key]``).
         batch_size: images encoded at a time.
-        cache_dir: a folder to keep the features in (None: this process only).
+        cache_dir: a folder to keep the features in (None: this process only), written as they are computed.
+        chunk_batches: batches per cache file (a killed computation resumes after the last whole file).
+        progress: show a progress bar of the items encoded (on stderr, as ``semspace train``'s).
 
     Example (config):
         ``{name: frozen_features, args: {data: {name: xmodal_pairs, args: {split: train}}, key: img}}``
@@ -84,11 +90,16 @@ class FrozenFeaturesDataset(Dataset):
         key: str = "img",
         batch_size: int = 64,
         cache_dir: str | os.PathLike[str] | None = None,
+        chunk_batches: int = 16,
+        progress: bool = True,
     ) -> None:
         if not isinstance(data, dict) or "name" not in data:
             raise ConfigError(f"frozen_features: data must be {{name: ..., args: {{...}}}}, got {data!r}")
         if not key or "." in key:
             raise ConfigError(f"frozen_features: key must be a plain name (e.g. 'img'), got {key!r}")
+        if batch_size < 1 or chunk_batches < 1:
+            raise ConfigError(f"frozen_features: batch_size and chunk_batches must be >= 1, got {batch_size}, "
+                              f"{chunk_batches}")  # fmt: skip
         from semspace.data import create_dataset
 
         inner = {"name": data["name"], "args": dict(data.get("args", {}))}
@@ -97,35 +108,56 @@ class FrozenFeaturesDataset(Dataset):
         self.inner: Any = create_dataset(self.spec["data"]["name"], **self.spec["data"]["args"])
         digest = hashlib.sha256(json.dumps(self.spec, sort_keys=True, default=str).encode()).hexdigest()[:16]
         if digest not in _MEMO:
-            _MEMO[digest] = self._load_or_compute(digest, batch_size, cache_dir)
+            _MEMO[digest] = self._load_or_compute(digest, batch_size, chunk_batches, cache_dir, progress)
         self._features, self._fields = _MEMO[digest]  # (N, F), per-item fields
         self.labels = np.array([int(f.get(LABEL, -1)) for f in self._fields], dtype=np.int64)  # (N,)
 
-    def _load_or_compute(self, digest: str, batch_size: int, cache_dir: Any) -> tuple[np.ndarray, list[dict]]:
-        path = Path(cache_dir) / f"{digest}.npz" if cache_dir else None
-        if path is not None and path.is_file():
-            with np.load(path) as z:
-                return z["features"], json.loads(str(z["fields"]))
+    def _load_or_compute(
+        self, digest: str, batch_size: int, chunk_batches: int, cache_dir: Any, progress: bool
+    ) -> tuple[np.ndarray, list[dict]]:
+        n = len(self.inner)
+        folder = Path(cache_dir) / digest if cache_dir else None
+        cache = ChunkCache(folder, {"spec": self.spec}, n=n, chunk=batch_size * chunk_batches)
+        missing = set(cache.missing())
+        if not missing:
+            return cache.load_all()
+        from tqdm.auto import tqdm
+
         from semspace.data.transforms import build_transform
 
         enc = frozen_encoder(self.spec["encoder"], self.spec["encoder_args"])
         self.inner.transform = build_transform(enc.preprocess_cfg)
+        name = self.spec["data"]["name"]
+        done = n - sum(stop - start for start, stop in map(cache.bounds, missing))  # items already on disk
+        if done:
+            logger.info("frozen_features: resuming %s: %d of %d items cached in %s", name, done, n, cache.folder)
+        bar = tqdm(total=n, initial=done, desc=f"features of {name}", unit="item", dynamic_ncols=True,
+                   disable=not progress)  # fmt: skip
         feats, fields = [], []
-        with torch.no_grad():
-            for start in range(0, len(self.inner), batch_size):
-                items = [self.inner[i] for i in range(start, min(start + batch_size, len(self.inner)))]
-                if any(IMAGE not in it for it in items):
-                    raise ConfigError(f"frozen_features: {self.spec['data']['name']} items have no {IMAGE!r}")
-                feats.append(enc.encode(torch.stack([it[IMAGE] for it in items])).numpy())  # (B, F)
-                fields += [{k: _plain(v) for k, v in it.items() if k != IMAGE} for it in items]
-        out = np.concatenate(feats).astype(np.float32) if feats else np.zeros((0, 0), np.float32)
-        logger.info("frozen_features: %d items of %s through %s", len(out), self.spec["data"]["name"], enc.architecture)
-        if path is not None:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_suffix(".tmp.npz")
-            np.savez(tmp, features=out, fields=np.array(json.dumps(fields)))
-            os.replace(tmp, path)
+        with bar, torch.no_grad():
+            for i in range(cache.num_chunks):
+                if i not in missing:
+                    rows, flds = cache.load(i)
+                else:
+                    rows, flds = self._encode_rows(enc, range(*cache.bounds(i)), batch_size, bar)
+                    cache.write(i, rows, flds)
+                feats.append(rows)
+                fields += flds
+        out = np.concatenate(feats) if feats else np.zeros((0, 0), np.float32)
+        logger.info("frozen_features: %d items of %s through %s", len(out), name, enc.architecture)
         return out, fields
+
+    def _encode_rows(self, enc: Any, rows: range, batch_size: int, bar: Any) -> tuple[np.ndarray, list[dict[str, Any]]]:
+        """Features (B, F) and fields of the wrapped items ``rows``, encoded ``batch_size`` at a time."""
+        feats, fields = [], []
+        for start in range(rows.start, rows.stop, batch_size):
+            items = [self.inner[i] for i in range(start, min(start + batch_size, rows.stop))]
+            if any(IMAGE not in it for it in items):
+                raise ConfigError(f"frozen_features: {self.spec['data']['name']} items have no {IMAGE!r}")
+            feats.append(enc.encode(torch.stack([it[IMAGE] for it in items])).numpy())  # (b, F)
+            fields += [{k: _plain(v) for k, v in it.items() if k != IMAGE} for it in items]
+            bar.update(len(items))
+        return np.concatenate(feats).astype(np.float32), fields
 
     # ---- the dataset interface --------------------------------------------------------------------
     def __len__(self) -> int:

@@ -2,11 +2,14 @@
 
 The run's task is rebuilt from its checkpoint (``tasks.load_task``) and handed to the protocol named in the
 run's ``eval:`` section; protocols use only the task's public contract (``domains()``, ``embed``, and the
-capabilities they need, such as ``compose`` for composed retrieval).
+capabilities they need, such as ``compose`` for composed retrieval). Each result is recorded beside the checkpoint
+(``evaluation.json``), and a fresh record (same checkpoint sha256, same ``eval:`` section: ``semspace train``'s
+final evaluation, say) is reused instead of evaluating again when asked (``reuse``).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -15,14 +18,25 @@ from semspace.data.registry import DATASETS
 from semspace.errors import CheckpointError, ConfigError
 from semspace.eval.protocols.build import protocol_from_cfg
 from semspace.eval.protocols.registry import PROTOCOLS
+from semspace.eval.record import fresh_evaluation, write_evaluation
 from semspace.models.checkpoint import load_checkpoint
 from semspace.tasks import load_task
 
 
 def evaluate(
-    run_dir: str | Path, *, overrides: list[str] | None = None, checkpoint: str = "model.pt", data: Any = None
+    run_dir: str | Path,
+    *,
+    overrides: list[str] | None = None,
+    checkpoint: str = "model.pt",
+    data: Any = None,
+    reuse: bool = False,
+    note: Callable[[str], None] | None = None,
 ) -> dict[str, float]:
     """Evaluates a trained run with the protocol named in its config (``eval:``), after dotted overrides.
+
+    With ``reuse``, the run's recorded evaluation (``run_dir/evaluation.json``, ``eval/record.py``: written by
+    ``semspace train`` and by every evaluation) is returned when it is of the same checkpoint bytes (sha256) and the
+    same ``eval:`` section; ``note`` is told whether it was reused, or why it is recomputed.
 
     ``data`` (a ``DataSpec``: ``semspace eval --data``) replaces the protocol's evaluation data: ``eval.data`` for
     most protocols; a protocol that reads several datasets says how one spec maps onto them with a
@@ -58,8 +72,21 @@ def evaluate(
     protocol = protocol_from_cfg(run_cfg.eval)
     if protocol is None:
         raise ConfigError(f"{path}: the run has no 'eval' section; add one with --set eval.protocol=NAME ...")
+    say = note or (lambda _: None)
+    why = "asked to recompute"
+    if reuse:
+        metrics, why = fresh_evaluation(run, run_cfg.eval, checkpoint)
+        if metrics is not None:
+            say(f"reused the evaluation of {checkpoint} ({why}); --recompute runs it again")
+            return metrics
     task, _ = load_task(path)
-    return protocol(task)
+    metrics = protocol(task)
+    say(f"evaluated {checkpoint}: {why}")  # after the evaluation: a failure stays one line
+    try:
+        write_evaluation(run, run_cfg.eval, metrics, checkpoint)
+    except OSError as exc:  # a read-only run folder: the numbers stand, only the record is missing
+        say(f"could not record the evaluation in {run}: {exc}")
+    return metrics
 
 
 def eval_data_section(protocol: str | None, data: Any) -> dict[str, Any]:

@@ -92,6 +92,7 @@ PRESETS: dict[str, dict[str, float]] = {
 ADAIN_CHOICES = (*ADAIN_FORMS, "no_exemplar", "munit")
 MASK_AE_WEIGHTS = {"gan": 10.0, "recon": 100.0, "kl": 0.1}  # UNIT_VAEGAN_recon (run_train_feaMask.sh)
 N_STATS = 7  # colour statistics per image: channel means (3), channel stds (3), mean chroma (1)
+UNLIKE_BOTH = 3.0  # guess_domain: a picture further than this from both domains (mean squared z) is like neither
 
 
 @dataclass
@@ -195,7 +196,9 @@ class _EgscBase(Task):
     @torch.no_grad()
     def guess_domain(self, x: torch.Tensor) -> list[str | None]:
         """The domain each image ``x (B, 3, H, W)`` (in [-1, 1]) looks like by the colour statistics of the
-        training images (z-scored distance to each domain's mean); None when the task has no statistics."""
+        training images (z-scored distance to each domain's mean); None when the task has no statistics, or for a
+        picture unlike both domains (``UNLIKE_BOTH``: e.g. another dataset's styled digit), which is no evidence
+        that it belongs to the other one."""
         if bool((self.stat_n == 0).any()):
             return [None] * x.shape[0]
         n = self.stat_n[:, None]
@@ -204,7 +207,8 @@ class _EgscBase(Task):
         s = colour_stats(x)  # (B, N_STATS)
         d = (((s[:, None, :] - mean[None]) / (std[None] + 0.05)) ** 2).mean(-1)  # (B, 2)
         names = (self.cfg.domain_a, self.cfg.domain_b)
-        return [names[int(i)] for i in d.argmin(1)]
+        best, which = d.min(1)  # (B,), (B,)
+        return [names[int(i)] if float(b) <= UNLIKE_BOTH else None for b, i in zip(best, which, strict=True)]
 
     def eval_forward(self, batch: dict[str, Any]) -> dict[str, torch.Tensor]:
         x_a, x_b = self.images(batch)
