@@ -12,8 +12,9 @@ import pytest
 from semspace.cli.main import main
 from semspace.config import load_run_cfg
 from semspace.engine.run import train
-from semspace.eval.record import RECORD, file_sha256
+from semspace.eval.record import RECORD
 from semspace.retrieval import evaluation
+from semspace.utils.hashing import file_sha256
 
 ROOT = Path(__file__).resolve().parents[2]
 TINY = [

@@ -66,7 +66,7 @@ def _no_orphans(index_dir: Path) -> None:
 
 
 def _hash_of(path: Path) -> str:
-    from semspace.retrieval.runs import file_sha256
+    from semspace.utils.hashing import file_sha256
 
     return file_sha256(path)
 

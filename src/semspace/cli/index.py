@@ -57,11 +57,11 @@ def build(
     index at a time: another one waits for it (saying whose it is), or exits 2 with --no-wait; searches and a
     running service are never blocked.
 
-    Example: semspace index build --run-dir runs/demo --data folder:photos/ --out runs/photos-index
+    Example: semspace index build --run-dir runs/demo/run --data folder:runs/photos/ --out runs/photos_index
 
     Example (a text -> 3D run: the same gallery's scene descriptions as a second collection of the index):
     semspace index build --run-dir runs/transfer_text --data world_scenes:split=test,n=500,view=render3d
-    --domain text --out runs/index
+    --domain text --out runs/text_index
     """
     from semspace.retrieval import build_index
 
@@ -110,9 +110,9 @@ def remove(
     An item removed by id from a synced source comes back with the next `index build` of that source (the
     source still holds it); remove the file, or the whole source, to keep it out.
 
-    Example: semspace index remove --index runs/photos-index --source folder:photos/
+    Example: semspace index remove --index runs/photos_index --source folder:runs/photos/
 
-    Example: semspace index remove --index runs/photos-index --id 3 --id 17
+    Example: semspace index remove --index runs/photos_index --id 3 --id 17
     """
     from semspace.index import EmbeddingIndex
     from semspace.retrieval.indexing import normalise_source

@@ -8,24 +8,15 @@ it recomputes, then writes its own result in the same place.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from pathlib import Path
 from typing import Any
 
+from semspace.utils.hashing import file_sha256
 from semspace.utils.io import atomic_write_text
 
 RECORD = "evaluation.json"
-
-
-def file_sha256(path: str | os.PathLike[str], chunk: int = 1 << 20) -> str:
-    """Hex sha256 of a file's bytes."""
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while block := fh.read(chunk):
-            h.update(block)
-    return h.hexdigest()
 
 
 def _canonical(section: dict[str, Any] | None) -> Any:

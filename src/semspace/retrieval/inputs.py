@@ -28,8 +28,8 @@ from semspace.data.images import load_image
 from semspace.data.transforms import build_transform, denormalize, to_pil
 from semspace.errors import DataError
 from semspace.index.thumbnails import thumbnail_png
-from semspace.retrieval.runs import file_sha256
 from semspace.types import INDEX, KEY, LABEL, PATH, TEXT
+from semspace.utils.hashing import file_sha256
 
 RawQuery = str | os.PathLike[str] | BinaryIO | Image.Image | np.ndarray | torch.Tensor | list[float]
 

@@ -7,7 +7,6 @@ config, domain records checked); ``model_info_for`` is what an index records abo
 
 from __future__ import annotations
 
-import hashlib
 import os
 from pathlib import Path
 
@@ -17,6 +16,7 @@ from semspace.errors import CheckpointError, ConfigError
 from semspace.index import ModelInfo
 from semspace.tasks import Task, load_task
 from semspace.utils.device import resolve_device
+from semspace.utils.hashing import file_sha256
 from semspace.version import __version__
 
 
@@ -41,15 +41,6 @@ def query_device(device: str | torch.device) -> torch.device:
         return resolve_device(device)
     except RuntimeError as exc:
         raise ConfigError(str(exc)) from None
-
-
-def file_sha256(path: str | os.PathLike[str], chunk: int = 1 << 20) -> str:
-    """Hex sha256 of a file's bytes."""
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while block := fh.read(chunk):
-            h.update(block)
-    return h.hexdigest()
 
 
 def model_info_for(checkpoint: str | os.PathLike[str], task: Task) -> ModelInfo:

@@ -26,9 +26,9 @@ from semspace.eval.embedding import batch_inputs, embed_batch, iter_batches
 from semspace.index import EmbeddingIndex
 from semspace.index.journal import BuildJournal, JournalEntry
 from semspace.retrieval.inputs import content_hashes, item_record
-from semspace.retrieval.runs import file_sha256
 from semspace.tasks import Task
 from semspace.types import DOMAIN, INDEX
+from semspace.utils.hashing import file_sha256
 
 FLUSH_EVERY = 2048  # pending vectors added to a trained index at a time
 TRAIN_SAMPLE = 32768  # an index that needs training (IVF, PQ) is trained on at most this many first vectors

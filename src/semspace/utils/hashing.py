@@ -1,8 +1,9 @@
-"""Stable ids of canonical key strings: the int64 labels of composed-retrieval items (world scenes, CSS3D, ...)."""
+"""Stable ids of canonical key strings (the int64 labels of composed-retrieval items) and file digests."""
 
 from __future__ import annotations
 
 import hashlib
+import os
 
 
 def stable_int(key: str) -> int:
@@ -16,3 +17,12 @@ def stable_int(key: str) -> int:
         True
     """
     return int.from_bytes(hashlib.blake2b(key.encode("utf-8"), digest_size=8).digest(), "little") >> 1
+
+
+def file_sha256(path: str | os.PathLike[str], chunk: int = 1 << 20) -> str:
+    """Hex sha256 of a file's bytes, read ``chunk`` bytes at a time (a checkpoint's identity in indexes and records)."""
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while block := fh.read(chunk):
+            h.update(block)
+    return h.hexdigest()
