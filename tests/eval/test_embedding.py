@@ -189,3 +189,18 @@ def test_in_memory_datasets_are_read_without_workers() -> None:
 
     e = embed_dataset(Recorder(), InMemory(6), VEC, batch_size=4, device="cpu", num_workers=2)
     torch.testing.assert_close(e.embeddings, _vectors(6))
+
+
+def test_progress_bars_turn_on_the_bars_of_loops_called_without_a_flag(capsys: pytest.CaptureFixture[str]) -> None:
+    from semspace.eval.embedding import iter_batches, progress_bars
+
+    data = [{"x": torch.zeros(2)} for _ in range(4)]
+    list(iter_batches(data, None, batch_size=2, desc="quiet"))
+    assert "quiet" not in capsys.readouterr().err  # off by default
+    with progress_bars():
+        list(iter_batches(data, None, batch_size=2, desc="shown"))
+        list(iter_batches(data, None, batch_size=2, desc="forced off", progress=False))
+    err = capsys.readouterr().err
+    assert "shown" in err and "forced off" not in err
+    list(iter_batches(data, None, batch_size=2, desc="after"))
+    assert "after" not in capsys.readouterr().err  # the context ended

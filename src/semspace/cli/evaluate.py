@@ -42,7 +42,7 @@ def evaluate(
 
     metrics = run_evaluate(run_dir, overrides=list(overrides or []),
                            data=parse_data_spec(data) if data is not None else None, reuse=not recompute,
-                           note=lambda line: typer.echo(line, err=True))  # fmt: skip
+                           note=lambda line: typer.echo(line, err=True), progress=True)  # fmt: skip
     if out is not None:
         atomic_write_text(out, json.dumps(metrics, indent=2) + "\n")
     if as_json:

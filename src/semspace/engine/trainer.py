@@ -47,6 +47,7 @@ from semspace.engine.optim import create_optimizer, create_scheduler
 from semspace.engine.stages import apply_init
 from semspace.engine.streams import MAIN_STREAM, DataStream, build_streams, check_extra_streams, step_batches
 from semspace.errors import ConfigError, SemspaceError
+from semspace.eval.embedding import progress_bars
 from semspace.models.checkpoint import load_checkpoint, save_checkpoint, unwrap_model
 from semspace.tasks.base import Task
 from semspace.utils.io import atomic_write_text
@@ -352,7 +353,7 @@ class Trainer:
         assert self.evaluate is not None
         model = self.ema.module if self.ema is not None else unwrap_model(self.task)
         model.eval()
-        with torch.no_grad():
+        with torch.no_grad(), progress_bars(self.progress):  # the protocol's embedding loops show their bars
             metrics = self.evaluate(model)  # type: ignore[arg-type]
         self.task.train()
         self.writer.write({"step": self.step, "split": "eval", **metrics})

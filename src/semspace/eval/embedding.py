@@ -21,6 +21,8 @@ as inference tensors, so protocols use them under ``torch.no_grad`` (as they do)
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -36,6 +38,19 @@ from semspace.data.transforms import attach_transform
 from semspace.errors import DataError
 
 Rows = Callable[[dict[str, Any]], Sequence[int]]  # batch -> the rows of it to embed, in the order wanted
+_BARS: contextvars.ContextVar[bool] = contextvars.ContextVar("semspace_embedding_bars", default=False)
+
+
+@contextlib.contextmanager
+def progress_bars(on: bool = True) -> Iterator[None]:
+    """Within it, the loops here called without ``progress`` show their bars: a caller that runs a protocol
+    (``semspace eval``, the final evaluation of ``semspace train``) turns them on without the protocols passing a flag.
+    """
+    token = _BARS.set(on)
+    try:
+        yield
+    finally:
+        _BARS.reset(token)
 
 
 @dataclass
@@ -75,18 +90,19 @@ def iter_batches(
     batch_size: int,
     num_workers: int = 0,
     collate_fn: Callable[[list[Any]], Any] | None = None,
-    progress: bool = False,
+    progress: bool | None = None,
     desc: str | None = None,
 ) -> Iterator[Any]:
     """The collated batches of ``dataset`` read with ``preprocess`` (attached unless it has a transform already).
 
     A dataset held in memory (``in_memory``, ``data.cache.CachedDataset``) is read without worker processes. The
-    progress bar (tqdm, on stderr, counting batches) shows only with ``progress``.
+    progress bar (tqdm, on stderr, counting batches) shows with ``progress`` (None: inside ``progress_bars()``).
     """
     attach_transform(dataset, preprocess)
     workers = 0 if getattr(dataset, "in_memory", False) else num_workers
     loader = DataLoader(dataset, batch_size=batch_size, num_workers=workers, collate_fn=collate_fn or collate_dicts)
-    yield from tqdm(loader, desc=desc, unit="batch", disable=not progress)
+    show = _BARS.get() if progress is None else progress
+    yield from tqdm(loader, desc=desc or "reading", unit="batch", disable=not show)
 
 
 def embed_batch(
@@ -129,7 +145,7 @@ def iter_embeddings(
     collate_fn: Callable[[list[Any]], Any] | None = None,
     rows: Rows | None = None,
     key: str | None = None,
-    progress: bool = False,
+    progress: bool | None = None,
     desc: str | None = None,
     source: str = "",
 ) -> Iterator[tuple[Any, torch.Tensor]]:
@@ -194,7 +210,7 @@ def embed_dataset(
     keep: Sequence[str] = (),
     num_workers: int = 0,
     key: str | None = None,
-    progress: bool = False,
+    progress: bool | None = None,
     desc: str | None = None,
     source: str = "",
 ) -> Embedded:
@@ -216,14 +232,15 @@ def forward_dataset(
     batch_size: int,
     device: torch.device | str,
     keep: Sequence[str] = (),
-    progress: bool = False,
+    progress: bool | None = None,
     desc: str | None = None,
 ) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
     """Paired data through ``task.eval_forward(task.prepare_batch(batch, device))`` in inference mode, each domain
     read from the task's own batch keys: ``({domain: (N, D) float32 on the CPU}, kept fields)`` (``Embedded``)."""
     zs: dict[str, list[torch.Tensor]] = {}
     parts: dict[str, list[Any]] = {k: [] for k in keep}
-    for batch in iter_batches(dataset, preprocess, batch_size=batch_size, progress=progress, desc=desc):
+    batches = iter_batches(dataset, preprocess, batch_size=batch_size, progress=progress, desc=desc or "embedding")
+    for batch in batches:
         with torch.inference_mode():
             out = task.eval_forward(task.prepare_batch(batch, device))  # {domain: (B, D)}
         for name, z in out.items():

@@ -16,6 +16,7 @@ from typing import Any
 from semspace.config import RunCfg, apply_overrides, from_dict
 from semspace.data.registry import DATASETS
 from semspace.errors import CheckpointError, ConfigError
+from semspace.eval.embedding import progress_bars
 from semspace.eval.protocols.build import protocol_from_cfg
 from semspace.eval.protocols.registry import PROTOCOLS
 from semspace.eval.record import fresh_evaluation, write_evaluation
@@ -31,12 +32,14 @@ def evaluate(
     data: Any = None,
     reuse: bool = False,
     note: Callable[[str], None] | None = None,
+    progress: bool = False,
 ) -> dict[str, float]:
     """Evaluates a trained run with the protocol named in its config (``eval:``), after dotted overrides.
 
     With ``reuse``, the run's recorded evaluation (``run_dir/evaluation.json``, ``eval/record.py``: written by
     ``semspace train`` and by every evaluation) is returned when it is of the same checkpoint bytes (sha256) and the
-    same ``eval:`` section; ``note`` is told whether it was reused, or why it is recomputed.
+    same ``eval:`` section; ``note`` is told whether it was reused, or why it is recomputed. ``progress`` shows the
+    protocol's embedding progress bars (``eval.embedding.progress_bars``).
 
     ``data`` (a ``DataSpec``: ``semspace eval --data``) replaces the protocol's evaluation data: ``eval.data`` for
     most protocols; a protocol that reads several datasets says how one spec maps onto them with a
@@ -80,7 +83,8 @@ def evaluate(
             say(f"reused the evaluation of {checkpoint} ({why}); --recompute runs it again")
             return metrics
     task, _ = load_task(path)
-    metrics = protocol(task)
+    with progress_bars(progress):
+        metrics = protocol(task)
     say(f"evaluated {checkpoint}: {why}")  # after the evaluation: a failure stays one line
     try:
         write_evaluation(run, run_cfg.eval, metrics, checkpoint)
