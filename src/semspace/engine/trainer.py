@@ -261,7 +261,8 @@ class Trainer:
                 bar.close()
             self.save()
             self.export()
-            log.info("step %d: wrote %s and %s", self.step, self.run_dir / "last.pt", self.run_dir / "model.pt")
+            if self.dist.primary:  # the files are rank 0's to write, so it alone says so
+                log.info("step %d: wrote %s and %s", self.step, self.run_dir / "last.pt", self.run_dir / "model.pt")
             if self.evaluate is None:
                 return dict(self.last_logs)
             log.info("evaluating the final model (the config's eval: section)")
