@@ -275,13 +275,14 @@ class ChtnTask(Task):
         if self._said_off:
             return
         c = self.cfg
+        level = logging.WARNING  # the config asks for the source but none comes: likely a mistake
         if not c.use_source:
-            why = "use_source is false"
+            why, level = "use_source is false", logging.INFO  # asked for (the no-transfer baseline): no warning
         elif self.src_branch is None:
             why = "task_args.num_source_classes is 0 (no labelled source)"
         else:
             why = f"the batch has no {c.source_stream!r} stream (data.extra.{c.source_stream})"
-        log.warning("chtn: the modal-sharing transfer is off (%s): training on the target pairs only", why)
+        log.log(level, "chtn: the modal-sharing transfer is off (%s): training on the target pairs only", why)
         self._said_off = True
 
     @staticmethod
