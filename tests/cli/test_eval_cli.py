@@ -1,8 +1,10 @@
-"""``semspace eval`` on a tiny transfer run: the run's own protocol, ``--data SPEC`` and errors."""
+"""``semspace eval`` on a tiny transfer run: the run's own protocol, ``--data SPEC``, errors, and the reuse of the run's
+final evaluation (``evaluation.json``) while ``model.pt`` and the ``eval:`` section are the same."""
 
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -10,6 +12,9 @@ import pytest
 from semspace.cli.main import main
 from semspace.config import load_run_cfg
 from semspace.engine.run import train
+from semspace.eval.record import RECORD
+from semspace.retrieval import evaluation
+from semspace.utils.hashing import file_sha256
 
 ROOT = Path(__file__).resolve().parents[2]
 TINY = [
@@ -21,10 +26,16 @@ TINY = [
 
 
 @pytest.fixture(scope="module")
-def run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def trained(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, float]]:
     out = tmp_path_factory.mktemp("transfer_run")
-    train(load_run_cfg(ROOT / "configs" / "transfer" / "world_2d_to_3d.yaml", TINY), out)
-    return out
+    metrics = train(load_run_cfg(ROOT / "configs" / "transfer" / "world_2d_to_3d.yaml", TINY), out)
+    return out, metrics
+
+
+@pytest.fixture()
+def run_dir(trained: tuple[Path, dict[str, float]], tmp_path: Path) -> Path:
+    """A copy of the trained run: each test's evaluations record into its own folder."""
+    return Path(shutil.copytree(trained[0], tmp_path / "run"))
 
 
 def test_eval_uses_the_runs_protocol_and_writes_json(run_dir: Path, tmp_path: Path,
@@ -45,3 +56,56 @@ def test_eval_data_spec_replaces_the_dataset(run_dir: Path, capsys: pytest.Captu
     assert main(["eval", "--run-dir", str(run_dir), "--data", "world_scenes:n=", "--json"]) == 1
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "error" in err[0].lower()
+
+
+@pytest.fixture()
+def loads(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
+    """The checkpoints the evaluation loads (one per evaluation actually run)."""
+    calls: list[Path] = []
+    real = evaluation.load_task
+
+    def counting(path: Path, *args: object, **kwargs: object) -> object:
+        calls.append(path)
+        return real(path, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(evaluation, "load_task", counting)
+    return calls
+
+
+def _eval(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[dict[str, float], str]:
+    assert main(["eval", "--json", *args]) == 0
+    cap = capsys.readouterr()
+    return json.loads(cap.out), cap.err
+
+
+def test_train_records_its_final_evaluation(trained: tuple[Path, dict[str, float]]) -> None:
+    run, metrics = trained
+    record = json.loads((run / RECORD).read_text())
+    assert record["checkpoint"] == "model.pt" and record["checkpoint_sha256"] == file_sha256(run / "model.pt")
+    assert record["metrics"] == pytest.approx(metrics) and record["eval"]["protocol"] == "composed_retrieval"
+
+
+def test_eval_after_train_reuses_the_fresh_result(
+    trained: tuple[Path, dict[str, float]], run_dir: Path, loads: list[Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    printed, err = _eval(["--run-dir", str(run_dir)], capsys)
+    assert loads == [] and printed == pytest.approx(trained[1])
+    assert "reused the evaluation of model.pt" in err and "--recompute" in err
+
+
+def test_recompute_and_a_changed_config_or_checkpoint_evaluate_again(
+    run_dir: Path, loads: list[Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    _, err = _eval(["--run-dir", str(run_dir), "--recompute"], capsys)
+    assert len(loads) == 1 and "evaluated model.pt: asked to recompute" in err
+    _, err = _eval(["--run-dir", str(run_dir), "--set", "eval.data.args.n=6"], capsys)
+    assert len(loads) == 2 and "eval: section" in err and "differs" in err
+    _, err = _eval(["--run-dir", str(run_dir), "--set", "eval.data.args.n=6"], capsys)
+    assert len(loads) == 2 and "reused" in err  # the last evaluation is recorded: the same one is reused
+    record = json.loads((run_dir / RECORD).read_text())
+    (run_dir / RECORD).write_text(json.dumps({**record, "checkpoint_sha256": "0" * 64}))  # another model.pt
+    _, err = _eval(["--run-dir", str(run_dir), "--set", "eval.data.args.n=6"], capsys)
+    assert len(loads) == 3 and "model.pt changed" in err
+    (run_dir / RECORD).unlink()
+    _, err = _eval(["--run-dir", str(run_dir)], capsys)
+    assert len(loads) == 4 and "no earlier evaluation" in err

@@ -18,7 +18,7 @@ import os
 import stat
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import BinaryIO
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
@@ -201,18 +201,8 @@ def scan_images(
                     found.append(Path(e.path))
                 else:
                     skipped.append((e.path, _not_regular(e.path)))
-        pending.extend(reversed(subdirs))  # depth first, in name order (as os.walk lists them)
-    return sorted(found, key=_walk_order(os.fspath(folder))), skipped
-
-
-def _walk_order(root: str) -> Any:
-    """Sort key giving ``os.walk``'s order: a folder's own files before its sub-folders', each level by name."""
-
-    def key(p: Path) -> tuple[tuple[str, ...], str]:
-        rel = os.path.relpath(p, root).split(os.sep)
-        return tuple(rel[:-1]), rel[-1]
-
-    return key
+        pending.extend(reversed(subdirs))  # depth first, sub-folders in name order (as os.walk visits them)
+    return found, skipped  # os.walk's order: a folder's files by name, then its sub-folders, each in turn
 
 
 def _is_index_folder(names: set[str]) -> bool:

@@ -158,10 +158,11 @@ def _recover_embeddings(path: Path, vectors: VectorIndex, store: ItemStore) -> N
 def write_generation(root: Path, vectors: VectorIndex, store: ItemStore, manifest: dict[str, Any]) -> Generation:
     """Writes the next generation and switches to it (call under the writer lock); returns it, leased.
 
-    ``manifest`` is the new manifest without its ``generation`` (filled here). A failure before the switch removes
-    the new folder and leaves the previous generation current.
+    ``manifest`` is the new manifest, still naming the generation it replaces (the current one: ``save`` checked);
+    its ``generation`` is set here. A failure before the switch removes the new folder and leaves the previous
+    generation current.
     """
-    gen = next_generation(root, read_manifest(root) if (root / MANIFEST).is_file() else {})
+    gen = next_generation(root, manifest)
     files = root / gen
     backend = manifest["backend"]
     manifest = {**manifest, "generation": gen}

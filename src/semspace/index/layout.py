@@ -6,7 +6,8 @@ An index folder::
     gen-000007/           one generation: index.faiss (or vectors.npz), items.sqlite, and ``lease``
     thumbs/ab/<hash>.png  thumbnails, shared by every generation (content-addressed)
     building.sqlite       the journal of an unfinished build (``index.journal``)
-    semspace-index.lock   the writer lock (``index.locking``); also marks the folder as an index
+    semspace-index.lock   the writer lock (``index.locking``); also marks the folder as an index, which a folder
+                          source never reads (``data.images.scan_images``)
 
 **Generation numbers** are taken under the writer lock: one more than the highest of the manifest's and of every
 ``gen-*`` folder on disk, so two writers (who cannot both hold the lock) never pick the same folder, and a folder a
@@ -25,6 +26,7 @@ import fcntl
 import json
 import os
 import re
+import shutil
 import weakref
 from pathlib import Path
 from typing import Any
@@ -87,14 +89,6 @@ def next_generation(root: Path, manifest: dict[str, Any]) -> str:
     return f"gen-{number:06d}"
 
 
-def is_index_folder(path: Path) -> bool:
-    """Whether ``path`` is (or is becoming) an index folder: the writer lock, or a manifest beside a generation or
-    the flat layout's database. A folder source never reads one (``data.images.scan_images``)."""
-    if (path / LOCK).is_file():
-        return True
-    return (path / MANIFEST).is_file() and ((path / ITEMS).is_file() or bool(generation_numbers(path)))
-
-
 class GenerationLease:
     """A shared lock on ``gen-N/lease``: while it is held, clean-up keeps generation N and its thumbnails.
 
@@ -126,8 +120,6 @@ def try_retire(folder: Path) -> bool:
 
     A folder without a lease file (a killed save's, or one from before leases) is deleted too.
     """
-    import shutil
-
     try:
         fd = os.open(folder / LEASE, os.O_RDONLY)
     except FileNotFoundError:
