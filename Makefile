@@ -7,13 +7,13 @@ PIP    := $(BIN)/python -m pip --disable-pip-version-check -q
 
 .PHONY: setup browser bench-data demo test test-fast bench lint format clean
 
-setup: $(STAMP) ## create .venv and install torch (CPU, pinned) then semspace[all,dev]; a no-op when done
+setup: $(STAMP) ## create .venv and install torch (CPU, pinned) then semspace[all,distributed,dev]; a no-op when done
 
 $(STAMP): pyproject.toml constraints.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	@echo "semspace setup: installing torch==2.13.0 (pinned by constraints.txt), then semspace[all,dev] into $(VENV)"
+	@echo "semspace setup: installing torch==2.13.0 (pinned by constraints.txt), then semspace[all,distributed,dev] into $(VENV)"
 	$(PIP) install -c constraints.txt torch==2.13.0
-	$(PIP) install -c constraints.txt -e '.[all,dev]'
+	$(PIP) install -c constraints.txt -e '.[all,distributed,dev]'
 	@touch $(STAMP)
 
 demo: setup ## the main job on the world (see README)
