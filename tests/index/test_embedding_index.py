@@ -14,7 +14,9 @@ from semspace.data.preprocess import PreprocessCfg
 from semspace.errors import ConfigError, DataError, IndexMismatchError
 from semspace.index import EmbeddingIndex, FaissIndex, ItemStore, ModelInfo, exact_knn
 from semspace.index.faiss_index import l2_normalize
+from semspace.index import generations
 from semspace.index.layout import LOCK
+from semspace.index.store_files import STAGING
 
 D = 16
 INFO = ModelInfo("runs/a/model.pt", "a" * 64, "align", D, "0.1.0")
@@ -90,15 +92,20 @@ def test_crash_during_save_leaves_the_old_index_readable(
     index = EmbeddingIndex.open(root)
     index.add(_vectors(5, 5), _items(5, start=100))
 
-    def crash(self: ItemStore, target: Path) -> None:  # the vectors are already written into the new generation
-        Path(target).write_bytes(b"partial")
-        raise KeyboardInterrupt("killed while writing items.sqlite")
+    staging = set(_files(root)) - set(before)
+    assert len(staging) == 1 and STAGING.match(staging.pop())  # the writer's copy of the store
 
-    monkeypatch.setattr(ItemStore, "write", crash)
+    def crash(folder: Path) -> None:  # vectors and items are already in the new generation, not yet switched to
+        raise KeyboardInterrupt("killed before the switch")
+
+    monkeypatch.setattr(generations, "write_lease_file", crash)
     with pytest.raises(KeyboardInterrupt):
         index.save()
     monkeypatch.undo()
-    assert _files(root) == before  # no partial generation, no temp files, nothing replaced
+    after = _files(root)
+    moved_back = set(after) - set(before)
+    assert len(moved_back) == 1 and STAGING.match(moved_back.pop())  # the store's file moved back out
+    assert {k: after[k] for k in before} == before  # no partial generation, no temp files, nothing replaced
     old = EmbeddingIndex.open(root)
     assert len(old) == 60 and old.search(x[:1], 1)[0][0].id == 0
     index.save()  # the retried save succeeds; the generation `old` still reads stays until it lets go

@@ -146,7 +146,7 @@ class EmbeddingIndex(IndexReading):
         if backend not in FILES:
             raise ConfigError(f"index backend must be 'faiss', 'exact' or 'auto', got {backend!r}")
         vectors: VectorIndex = FaissIndex(dim, factory, nprobe=nprobe) if backend == "faiss" else ExactIndex(dim)
-        store = ItemStore.open(None)
+        store = ItemStore.open(None, staging=path)  # a staging file when the folder exists (a build's)
         store.set_model(model_info)
         now = time.strftime("%Y-%m-%dT%H:%M:%S")
         manifest = {
@@ -176,6 +176,12 @@ class EmbeddingIndex(IndexReading):
         """Lets go of the generation this index read (its lease); the object stays usable in memory."""
         if self._lease is not None:
             self._lease.release()
+
+    def discard(self) -> None:
+        """Drops the unsaved changes (the writer's staging copy of the store is deleted) and the lease; the object
+        must not be used afterwards. A failed build calls it, so it leaves nothing behind."""
+        self._store.close()
+        self.close()
 
     @property
     def generation(self) -> str:

@@ -39,6 +39,7 @@ from semspace.index.layout import (
     write_lease_file,
 )  # fmt: skip
 from semspace.index.store import ItemStore
+from semspace.index.store_files import STAGING, remove_dead_staging
 from semspace.index.thumbnails import Thumbnails
 from semspace.utils.io import atomic_write_text
 
@@ -78,7 +79,10 @@ def check_new_folder(path: Path) -> None:
     if path.exists() and not path.is_dir():
         raise DataError(f"{path} is a file, not an index folder; choose another --out")
     leftovers = ("thumbs", JOURNAL_NAME, LOCK)  # what an unfinished first build leaves: it resumes
-    others = sorted(p.name for p in path.iterdir() if p.name not in leftovers) if path.is_dir() else []
+    if path.is_dir():
+        remove_dead_staging(path)
+    others = sorted(p.name for p in path.iterdir() if p.name not in leftovers and not STAGING.match(p.name)) \
+        if path.is_dir() else []  # fmt: skip
     if others:
         damaged = any(GENERATION.match(n) or n in (ITEMS, *FILES.values()) for n in others)
         what = "index files but no manifest.json (a damaged index?)" if damaged else "files that are not an index"
@@ -129,7 +133,7 @@ def _load(path: Path, manifest: dict[str, Any]) -> Generation:
         vectors = FaissIndex.load(files / FILES[backend], factory, nprobe=nprobe)
     else:
         vectors = ExactIndex.load(files / FILES[backend])
-    store = ItemStore.open(files / ITEMS)
+    store = ItemStore.open(files / ITEMS, staging=path)  # read in place; copied only when changed
     if store.get_model() is None:
         raise DataError(f"{files / ITEMS} has no model record; {hint}")
     counts = {MANIFEST: manifest.get("ntotal"), FILES[backend]: vectors.ntotal, ITEMS: store.count()}
@@ -169,12 +173,13 @@ def write_generation(root: Path, vectors: VectorIndex, store: ItemStore, manifes
     try:
         files.mkdir(parents=True)
         vectors.write(files / FILES[backend])
-        store.write(files / ITEMS)
+        store.publish(files / ITEMS)  # a staging file is renamed in (``index.store_files``)
         for name in (FILES[backend], ITEMS):
             _fsync(files / name)
         write_lease_file(files)
         atomic_write_text(root / MANIFEST, json.dumps(manifest, indent=2) + "\n")  # the switch
     except BaseException:
+        store.unpublish()  # the staging file moves back out: the store is still this writer's
         shutil.rmtree(files, ignore_errors=True)  # the previous generation stays current
         raise
     return Generation(vectors, store, manifest, GenerationLease(files), gen)
@@ -189,6 +194,7 @@ def clean_up_folder(root: Path, current: str, store: ItemStore, keep_hashes: Ite
         elif p.is_file() and (p.name in (ITEMS, *FILES.values()) or ".tmp." in p.name):
             p.unlink(missing_ok=True)  # the flat layout of formats 1-2, or a killed writer's atomic write
             removed["files"] += 1
+    removed["files"] += remove_dead_staging(root)  # a killed writer's store copy
     keep = store.content_hashes() | set(keep_hashes)
     for folder in leased_generations(root, current):
         keep |= ItemStore.hashes_in(folder / ITEMS)

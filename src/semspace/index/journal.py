@@ -43,6 +43,9 @@ class JournalEntry:
 class BuildJournal:
     """The finished embeddings of unfinished builds of one index folder (see module docstring).
 
+    Nothing is read whole: lookups query the file by key, so a resumed build of 10^6 items holds no more of the
+    journal in memory than the batch it is on (issue 19: flat memory).
+
     Args:
         root: the index folder.
         model: what identifies the embeddings (``{"checkpoint_sha256": ..., "domains": {...}}``); a journal
@@ -53,54 +56,60 @@ class BuildJournal:
         self.path = Path(root) / JOURNAL_NAME
         self.model = json.dumps(model, sort_keys=True)
         self._conn: sqlite3.Connection | None = None
-        self._rows: dict[tuple[str, str], JournalEntry] = {}
-        if self.path.is_file():
-            self._load()
+        if self.path.is_file() and not self._reusable():
+            self.path.unlink(missing_ok=True)
 
     @staticmethod
     def exists(root: str | Path) -> bool:
         return (Path(root) / JOURNAL_NAME).is_file()
 
-    def _load(self) -> None:
+    def _reusable(self) -> bool:
+        """Whether the journal on disk was written with this model and holds entries (else it is dropped)."""
         try:
             conn = sqlite3.connect(self.path)
             try:
                 row = conn.execute("SELECT value FROM meta WHERE key = 'model'").fetchone()
-                rows: list[Any] = []
                 if row is None or row[0] != self.model:
                     logger.warning("%s was written with another model; its embeddings are not reused", self.path)
-                else:
-                    q = "SELECT domain, source, uri, size, mtime_ns, content_hash, vector FROM done"
-                    rows = conn.execute(q).fetchall()
+                    return False
+                return conn.execute("SELECT 1 FROM done LIMIT 1").fetchone() is not None
             finally:
                 conn.close()
         except sqlite3.DatabaseError as exc:
             logger.warning("%s is unreadable (%s); its embeddings are not reused", self.path, exc)
-            rows = []
-        if not rows:
-            self.path.unlink(missing_ok=True)
-        for r in rows:
-            entry = JournalEntry(str(r[0]), str(r[1]), str(r[2]), r[3], r[4], str(r[5]),
-                                 np.frombuffer(r[6], dtype=np.float32))  # fmt: skip
-            self._rows[(entry.domain, entry.uri)] = entry
+            return False
+
+    def _rows(self, query: str, args: tuple[Any, ...] = ()) -> list[Any]:
+        if self._conn is None and not self.path.is_file():
+            return []
+        return self._connect().execute(query, args).fetchall()
 
     def __len__(self) -> int:
-        return len(self._rows)
+        return int(self._rows("SELECT COUNT(*) FROM done")[0][0]) if self.path.is_file() else 0
 
     def hashes(self) -> set[str]:
         """Content hashes of the finished embeddings (their thumbnails are kept by the index's clean-up)."""
-        return {e.content_hash for e in self._rows.values()}
+        return {r[0] for r in self._rows("SELECT DISTINCT content_hash FROM done")}
 
     def lookup(self, domain: str, uri: str, size: int | None, mtime_ns: int | None) -> JournalEntry | None:
         """The finished embedding of ``uri`` when the file is still the one that was embedded."""
-        entry = self._rows.get((domain, uri))
-        if entry is None or (size, mtime_ns) != (entry.size, entry.mtime_ns):
+        q = "SELECT domain, source, uri, size, mtime_ns, content_hash, vector FROM done WHERE domain = ? AND uri = ?"
+        rows = self._rows(q, (domain, uri))
+        if not rows or (size, mtime_ns) != (rows[0][3], rows[0][4]):
             return None
-        return entry
+        r = rows[0]
+        return JournalEntry(str(r[0]), str(r[1]), str(r[2]), r[3], r[4], str(r[5]), np.frombuffer(r[6], np.float32))
 
-    def by_hash(self, domain: str) -> dict[str, np.ndarray]:
-        """``{content hash: vector}`` of ``domain``'s finished embeddings."""
-        return {e.content_hash: e.vector for e in self._rows.values() if e.domain == domain}
+    def vectors_for(self, domain: str, hashes: list[str]) -> dict[str, np.ndarray]:
+        """``{content hash: vector}`` of ``domain``'s finished embeddings among ``hashes``."""
+        out: dict[str, np.ndarray] = {}
+        wanted = list(dict.fromkeys(hashes))
+        for start in range(0, len(wanted), 500):
+            chunk = wanted[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            q = f"SELECT content_hash, vector FROM done WHERE domain = ? AND content_hash IN ({marks})"
+            out.update({str(r[0]): np.frombuffer(r[1], dtype=np.float32) for r in self._rows(q, (domain, *chunk))})
+        return out
 
     def record(self, entries: list[JournalEntry]) -> None:
         """Writes ``entries`` in one transaction (the file is created on the first call)."""
@@ -114,21 +123,17 @@ class BuildJournal:
                 conn.executemany("INSERT OR REPLACE INTO done VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
         except sqlite3.DatabaseError as exc:
             raise DataError(f"{self.path}: cannot record finished embeddings ({exc})") from None
-        for e in entries:
-            self._rows[(e.domain, e.uri)] = e
 
     def forget_source(self, source: str, domain: str) -> None:
         """Drops the entries of a build that landed; the file goes once no entry is left."""
-        self._rows = {k: e for k, e in self._rows.items() if not (e.source == source and e.domain == domain)}
         if not self.path.is_file():
-            return
-        if not self._rows:
-            self.close()
-            self.path.unlink(missing_ok=True)
             return
         conn = self._connect()
         with conn:
             conn.execute("DELETE FROM done WHERE source = ? AND domain = ?", (source, domain))
+        if conn.execute("SELECT 1 FROM done LIMIT 1").fetchone() is None:
+            self.close()
+            self.path.unlink(missing_ok=True)
 
     def _connect(self) -> sqlite3.Connection:
         if self._conn is None:
@@ -141,6 +146,7 @@ class BuildJournal:
                     " size INTEGER, mtime_ns INTEGER, content_hash TEXT NOT NULL, vector BLOB NOT NULL,"
                     " PRIMARY KEY (domain, uri))"
                 )
+                conn.execute("CREATE INDEX IF NOT EXISTS done_hash ON done (domain, content_hash)")
                 conn.execute("INSERT OR REPLACE INTO meta VALUES ('model', ?)", (self.model,))
             self._conn = conn
         return self._conn

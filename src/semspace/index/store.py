@@ -14,9 +14,10 @@ shape of ``llm``'s ``embeddings_migrations.py``); a database written by semspace
 ``domains`` table from ``m004``: 0.1.0 indexed images only, with the one preprocessing of the model record.
 
 Searches may read one store from several threads (SQLite is serialized); writes belong to one thread.
-The store works on an in-memory copy of the database: ``ItemStore.open(path)`` loads the file, ``save(path)``
-writes the whole database to a temporary file and renames it over the target, so a crash mid-save leaves
-the previous file intact and the faiss file and the database are replaced together by ``EmbeddingIndex``.
+Where the database lives (``index.store_files``): opened with ``staging=`` (the index folder), a published
+generation's file is read in place and copied into a private staging file only when it is first changed; ``publish``
+renames that file into the next generation. Without ``staging`` (or for a file of an older schema, which is migrated)
+the store works on an in-memory copy and ``save(path)`` writes it atomically (temporary file, then rename).
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ import json
 import logging
 import os
 import sqlite3
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -33,7 +34,8 @@ from typing import Any
 import numpy as np
 
 from semspace.errors import DataError
-from semspace.index.migrations import migrate
+from semspace.index.migrations import MIGRATIONS, migrate
+from semspace.index.store_files import StagingFile, connect_published, connect_staging, link_or_copy
 from semspace.utils.io import atomic_write
 
 logger = logging.getLogger(__name__)
@@ -98,33 +100,95 @@ class ItemStore:
         name: how to call the database in messages (its path).
     """
 
-    def __init__(self, conn: sqlite3.Connection, name: str = "<memory>") -> None:
+    def __init__(self, conn: sqlite3.Connection, name: str = "<memory>", *, staging_root: Path | None = None,
+                 published: Path | None = None, staging: StagingFile | None = None) -> None:  # fmt: skip
         self.conn, self.name = conn, name
         self.conn.row_factory = sqlite3.Row
+        self._staging_root = staging_root  # where a changed published store is copied to (None: in memory)
+        self._published = published  # the published file ``conn`` reads, unchanged (writes copy it first)
+        self._staging = staging  # this writer's staging file, which ``conn`` writes
+        self._unpublish: Callable[[], None] | None = None  # undoes the last publish's rename
         migrate(self.conn, name)
 
     @classmethod
-    def open(cls, path: str | os.PathLike[str] | None = None) -> ItemStore:
-        """Loads ``path`` into memory (a new, empty store when ``path`` is None).
+    def open(cls, path: str | os.PathLike[str] | None = None, *, staging: str | os.PathLike[str] | None = None
+             ) -> ItemStore:  # fmt: skip
+        """Opens the database ``path`` (a new, empty store when ``path`` is None).
+
+        Args:
+            path: a published item database.
+            staging: the index folder: ``path`` is read in place and copied into a staging file there when it is
+                first changed, and a new store starts in a staging file (module docstring). None: in memory.
 
         Raises:
             DataError: the file is missing or is not a SQLite database.
         """
-        mem = sqlite3.connect(":memory:", check_same_thread=False)  # read by a service's worker threads
+        root = Path(staging) if staging is not None and Path(staging).is_dir() else None
         if path is None:
-            return cls(mem)
+            if root is None:
+                return cls(sqlite3.connect(":memory:", check_same_thread=False))  # read by a service's threads
+            new = StagingFile(root)
+            return cls(connect_staging(new.path), str(new.path), staging_root=root, staging=new)
         p = Path(path)
         if not p.is_file():
             raise DataError(f"item database {p} does not exist")
         try:
-            src = sqlite3.connect(f"{p.resolve().as_uri()}?mode=ro", uri=True)
-            try:
+            src = connect_published(p)
+            if root is not None and _schema_version(src) == len(MIGRATIONS):
+                return cls(src, str(p), staging_root=root, published=p)
+            mem = sqlite3.connect(":memory:", check_same_thread=False)
+            try:  # an older schema is migrated in memory (an old index is small: the flat layout)
                 src.backup(mem)
             finally:
                 src.close()
             return cls(mem, str(p))
         except sqlite3.DatabaseError as exc:
             raise DataError(f"{p}: not a readable SQLite item database ({exc})") from None
+
+    def _writable(self) -> None:
+        """Before a change: a published store is copied into a staging file first (module docstring)."""
+        if self._published is None or self._staging_root is None:
+            return
+        new = StagingFile(self._staging_root)
+        dst = connect_staging(new.path)
+        try:
+            self.conn.backup(dst)
+        except BaseException:
+            dst.close()
+            new.discard()
+            raise
+        self.conn.close()
+        self.conn, self._published, self._staging, self.name = dst, None, new, str(new.path)
+        self.conn.row_factory = sqlite3.Row
+
+    def publish(self, path: str | os.PathLike[str]) -> None:
+        """Makes ``path`` (in a new generation's folder) hold this store, which is then published: a staging file
+        is renamed there, an unchanged published file hard-linked, an in-memory store written. Not atomic by itself:
+        ``EmbeddingIndex.save`` publishes into a folder that becomes current only afterwards."""
+        dst = Path(path)
+        if self._staging is not None:
+            self.conn.commit()
+            os.replace(self._staging.path, dst)  # the connection follows the file (same inode)
+            self._staging.release()
+            self._staging, self._published, self.name = None, dst, str(dst)
+            self._unpublish = lambda: self._take_back(dst)
+        elif self._published is not None:
+            link_or_copy(self._published, dst)
+        else:
+            self.write(dst)
+
+    def unpublish(self) -> None:
+        """Undoes the last ``publish`` when the save failed before its switch (the staging file is moved back out of
+        the generation folder that is about to be removed); a no-op when it renamed nothing."""
+        undo, self._unpublish = self._unpublish, None
+        if undo is not None:
+            undo()
+
+    def _take_back(self, published: Path) -> None:
+        assert self._staging_root is not None
+        new = StagingFile(self._staging_root)
+        os.replace(published, new.path)
+        self._staging, self._published, self.name = new, None, str(new.path)
 
     def write(self, path: str | os.PathLike[str]) -> None:
         """Copies the whole database into a new file ``path`` (not atomic: see ``save``)."""
@@ -142,10 +206,14 @@ class ItemStore:
 
     def close(self) -> None:
         self.conn.close()
+        if self._staging is not None:
+            self._staging.discard()
+            self._staging = None
 
     # ---- model ------------------------------------------------------------------------------------
     def set_model(self, info: ModelInfo) -> None:
         """Records the model that produced the vectors (replacing any previous record)."""
+        self._writable()
         with self.conn:
             self.conn.execute(
                 "INSERT OR REPLACE INTO model VALUES (1, ?, ?, ?, ?, ?, ?)",
@@ -162,6 +230,7 @@ class ItemStore:
     # ---- collections (one per domain) -------------------------------------------------------------
     def set_domain(self, record: dict[str, Any]) -> None:
         """Records a collection (a ``DomainSpec.to_dict()``: ``name``, ``kind``, ``embed_dim``, ...)."""
+        self._writable()
         with self.conn:
             self.conn.execute(
                 "INSERT OR REPLACE INTO domains VALUES (?, ?, ?, ?)",
@@ -221,6 +290,7 @@ class ItemStore:
             DataError: an id is already stored.
         """
         rows = [_item_row(it) for it in items]
+        self._writable()
         try:
             with self.conn:
                 self.conn.executemany(f"INSERT INTO items ({', '.join(ITEM_COLUMNS)}) VALUES ({_MARKS})", rows)
@@ -232,6 +302,7 @@ class ItemStore:
 
     def update_items(self, items: list[dict[str, Any]]) -> None:
         """Replaces the stored fields of existing items (dicts with ``id`` and the fields to set)."""
+        self._writable()
         with self.conn:
             for it in items:
                 cols = [c for c in ITEM_COLUMNS if c != "id" and c in it]
@@ -245,6 +316,7 @@ class ItemStore:
         """Deletes the items of ``ids``; returns how many existed (their vectors go with ``prune_vectors``)."""
         wanted = [int(i) for i in ids]
         removed = 0
+        self._writable()
         with self.conn:
             for start in range(0, len(wanted), 500):
                 chunk = wanted[start : start + 500]
@@ -320,6 +392,7 @@ class ItemStore:
     def put_vectors(self, domain: str, hashes: list[str], vectors: np.ndarray) -> None:
         """Keeps ``vectors (N, D)`` float32 under ``(domain, hash)`` (a stored pair is replaced)."""
         x = np.ascontiguousarray(vectors, dtype=np.float32)  # (N, D)
+        self._writable()
         with self.conn:
             self.conn.executemany(
                 "INSERT OR REPLACE INTO vectors VALUES (?, ?, ?)",
@@ -357,7 +430,10 @@ class ItemStore:
         return ids, vecs
 
     def prune_vectors(self) -> int:
-        """Deletes the stored vectors no item refers to any more; returns how many."""
+        """Deletes the stored vectors no item refers to any more; returns how many (a published store, unchanged,
+        was pruned before it was published)."""
+        if self._published is not None:
+            return 0
         with self.conn:
             cur = self.conn.execute(
                 "DELETE FROM vectors WHERE NOT EXISTS (SELECT 1 FROM items i"
@@ -379,4 +455,8 @@ class ItemStore:
             return set()
 
     def schema_version(self) -> int:
-        return int(self.conn.execute("PRAGMA user_version").fetchone()[0])
+        return _schema_version(self.conn)
+
+
+def _schema_version(conn: sqlite3.Connection) -> int:
+    return int(conn.execute("PRAGMA user_version").fetchone()[0])

@@ -136,9 +136,13 @@ def build_index(
     attach_transform(source, target.preprocess if target.kind.is_visual else None)
     with EmbeddingIndex.writer(out, wait=wait, on_wait=on_wait, create=True):  # from open to save: one writer
         index, created = _open_or_create(out, info, factory, task)
-        sync, stats = _sync(index, created, source, spec, source_name, task, target, factory, dev, strict,
-                            check_domains=domain is None, batch_size=batch_size, num_workers=num_workers,
-                            progress=progress)  # fmt: skip
+        try:
+            sync, stats = _sync(index, created, source, spec, source_name, task, target, factory, dev, strict,
+                                check_domains=domain is None, batch_size=batch_size, num_workers=num_workers,
+                                progress=progress)  # fmt: skip
+        except BaseException:
+            index.discard()  # the unsaved copy of the store goes; the journal keeps what was embedded
+            raise
     stats = {
         "index": str(out), "data": format_data_spec(spec), "source": source_name, "factory": index.factory,
         "domain": target.name, "kind": target.kind.value, "domain_reason": reason, **stats, "added": sync.added,

@@ -55,7 +55,6 @@ class SourceSync:
         self.source, self.dataset_name, self.device, self.strict = source, dataset_name, device, strict
         self.check_domains = check_domains  # items naming another domain (unless --domain forces one)
         self.stored = index.items_by_uri(target.name, source)  # uri -> item (its own, or unsourced)
-        self.finished = journal.by_hash(target.name)  # content hash -> vector an earlier, unfinished build finished
         self.fresh: dict[str, np.ndarray] = {}  # content hash -> vector this build embedded (a copy reuses it)
         self.todo: list[Entry] = []  # to read (and hash)
         self.file_hash: dict[int, str] = {}  # position -> sha256 of the file, for files hashed before loading
@@ -150,6 +149,7 @@ class SourceSync:
         known = [self.file_hash.get(p) for p in positions]
         hashes = [k or h for k, h in zip(known, lazy_hashes(batch, key, self.target, known), strict=True)]
         stored_vecs = self.index.stored_vectors(self.target.name, hashes)
+        finished = self.journal.vectors_for(self.target.name, hashes)  # an earlier, unfinished build's embeddings
         rows: list[tuple[int, np.ndarray | None]] = []  # (row in batch, vector or None: embedded now)
         todo: dict[str, int] = {}  # content hash -> the row of this batch that embeds it (its copies reuse it)
         for i, (p, h) in enumerate(zip(positions, hashes, strict=True)):
@@ -161,8 +161,8 @@ class SourceSync:
             vec = stored_vecs.get(h, self.fresh.get(h))  # stored, or embedded earlier in this build: a copy
             if vec is None and j is not None and j.content_hash == h:
                 vec, self.resumed = j.vector, self.resumed + 1
-            elif vec is None and h in self.finished:
-                vec, self.resumed = self.finished[h], self.resumed + 1
+            elif vec is None and h in finished:
+                vec, self.resumed = finished[h], self.resumed + 1
             elif vec is not None or h in todo:
                 self.reused += 1
             rows.append((i, vec))
