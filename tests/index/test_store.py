@@ -73,7 +73,9 @@ def test_stored_vectors_are_kept_per_content_and_pruned_with_their_items() -> No
     store = ItemStore.open(None)
     store.add_items([_item(0, h="a"), _item(1, h="a"), _item(2, h="b")])
     store.put_vectors("render3d", ["a", "b"], np.arange(8, dtype=np.float32).reshape(2, 4))
-    ids, vecs = store.item_vectors()
+    blocks = list(store.iter_item_vectors(block=2))
+    assert [len(ids) for ids, _ in blocks] == [2, 1]  # read block by block
+    ids, vecs = np.concatenate([i for i, _ in blocks]), np.concatenate([v for _, v in blocks])
     assert ids.tolist() == [0, 1, 2] and vecs[:, 0].tolist() == [0.0, 0.0, 4.0]
     store.remove_items([2])
     assert store.prune_vectors() == 1 and set(store.get_vectors("render3d", ["a", "b"])) == {"a"}

@@ -8,6 +8,8 @@
 from semspace.index.embedding_index import EmbeddingIndex as EmbeddingIndex
 from semspace.index.exact import ExactIndex as ExactIndex
 from semspace.index.exact import exact_knn as exact_knn
+from semspace.index.factory_choice import FactoryChoice as FactoryChoice
+from semspace.index.factory_choice import choose_factory as choose_factory
 from semspace.index.faiss_index import HAVE_FAISS as HAVE_FAISS
 from semspace.index.faiss_index import FaissIndex as FaissIndex
 from semspace.index.store import ItemStore as ItemStore
@@ -17,8 +19,10 @@ __all__ = [
     "HAVE_FAISS",
     "EmbeddingIndex",
     "ExactIndex",
+    "FactoryChoice",
     "FaissIndex",
     "ItemStore",
     "ModelInfo",
+    "choose_factory",
     "exact_knn",
 ]

@@ -314,8 +314,7 @@ class EmbeddingIndex(IndexReading):
             if isinstance(self._vectors, FaissIndex)
             else self._vectors.empty_like()
         )
-        ids, vecs = self._store.item_vectors()  # (N,), (N, D)
-        if len(ids):
+        for ids, vecs in self._store.iter_item_vectors():  # (n,), (n, D): the first block trains IVF / PQ
             fresh.add(vecs, ids)
         self._vectors, self._rebuild = fresh, False
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import logging
+import secrets
 import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
@@ -56,6 +57,7 @@ class BuildJournal:
         self.path = Path(root) / JOURNAL_NAME
         self.model = json.dumps(model, sort_keys=True)
         self._conn: sqlite3.Connection | None = None
+        self.build = secrets.token_hex(8)  # this build's entries, told apart from an earlier, killed build's
         if self.path.is_file() and not self._reusable():
             self.path.unlink(missing_ok=True)
 
@@ -72,6 +74,8 @@ class BuildJournal:
                 if row is None or row[0] != self.model:
                     logger.warning("%s was written with another model; its embeddings are not reused", self.path)
                     return False
+                if "build" not in {r[1] for r in conn.execute("PRAGMA table_info(done)")}:
+                    return False  # written by an older semspace
                 return conn.execute("SELECT 1 FROM done LIMIT 1").fetchone() is not None
             finally:
                 conn.close()
@@ -100,15 +104,17 @@ class BuildJournal:
         r = rows[0]
         return JournalEntry(str(r[0]), str(r[1]), str(r[2]), r[3], r[4], str(r[5]), np.frombuffer(r[6], np.float32))
 
-    def vectors_for(self, domain: str, hashes: list[str]) -> dict[str, np.ndarray]:
-        """``{content hash: vector}`` of ``domain``'s finished embeddings among ``hashes``."""
-        out: dict[str, np.ndarray] = {}
+    def vectors_for(self, domain: str, hashes: list[str]) -> dict[str, tuple[np.ndarray, bool]]:
+        """``{content hash: (vector, mine)}`` of ``domain``'s finished embeddings among ``hashes``; ``mine``: this
+        build embedded it (a copy of an earlier item), else a killed build did (resumed)."""
+        out: dict[str, tuple[np.ndarray, bool]] = {}
         wanted = list(dict.fromkeys(hashes))
         for start in range(0, len(wanted), 500):
             chunk = wanted[start : start + 500]
             marks = ",".join("?" * len(chunk))
-            q = f"SELECT content_hash, vector FROM done WHERE domain = ? AND content_hash IN ({marks})"
-            out.update({str(r[0]): np.frombuffer(r[1], dtype=np.float32) for r in self._rows(q, (domain, *chunk))})
+            q = f"SELECT content_hash, vector, build FROM done WHERE domain = ? AND content_hash IN ({marks})"
+            rows = self._rows(q, (domain, *chunk))
+            out.update({str(r[0]): (np.frombuffer(r[1], dtype=np.float32), r[2] == self.build) for r in rows})
         return out
 
     def record(self, entries: list[JournalEntry]) -> None:
@@ -117,10 +123,10 @@ class BuildJournal:
             return
         conn = self._connect()
         rows = [(e.domain, e.source, e.uri, e.size, e.mtime_ns, e.content_hash,
-                 np.ascontiguousarray(e.vector, dtype=np.float32).tobytes()) for e in entries]  # fmt: skip
+                 np.ascontiguousarray(e.vector, dtype=np.float32).tobytes(), self.build) for e in entries]  # fmt: skip
         try:
             with conn:
-                conn.executemany("INSERT OR REPLACE INTO done VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
+                conn.executemany("INSERT OR REPLACE INTO done VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
         except sqlite3.DatabaseError as exc:
             raise DataError(f"{self.path}: cannot record finished embeddings ({exc})") from None
 
@@ -144,7 +150,7 @@ class BuildJournal:
                 conn.execute(
                     "CREATE TABLE IF NOT EXISTS done (domain TEXT NOT NULL, source TEXT NOT NULL, uri TEXT NOT NULL,"
                     " size INTEGER, mtime_ns INTEGER, content_hash TEXT NOT NULL, vector BLOB NOT NULL,"
-                    " PRIMARY KEY (domain, uri))"
+                    " build TEXT NOT NULL, PRIMARY KEY (domain, uri))"
                 )
                 conn.execute("CREATE INDEX IF NOT EXISTS done_hash ON done (domain, content_hash)")
                 conn.execute("INSERT OR REPLACE INTO meta VALUES ('model', ?)", (self.model,))

@@ -127,14 +127,19 @@ class IndexReading:
         """The ids of the items of ``domains`` whose content hash is one of ``hashes``, ascending."""
         return self._store.ids_with_hashes(hashes, domains)
 
-    def items_by_uri(self, domain: str, source: str) -> dict[str, dict[str, Any]]:
+    def items_by_uri(self, domain: str, source: str, uris: Iterable[str] | None = None) -> dict[str, dict[str, Any]]:
         """``{uri: item}`` of ``domain``'s items of ``source`` and those added without a source (which a sync of
-        ``source`` adopts)."""
-        return self._store.items_by_uri(domain, source=source)
+        ``source`` adopts); all of them, or those of ``uris`` (a sync asks chunk by chunk)."""
+        return self._store.items_by_uri(domain, uris, source=source)
 
     def items_of_source(self, source: str, domain: str | None = None) -> list[dict[str, Any]]:
         """The items synced from ``source`` (into ``domain`` when given), by id."""
         return self._store.items_of_source(source, domain)
+
+    def ids_of_source(self, source: str, domain: str) -> np.ndarray:
+        """``(N,)`` int64: the ids of the items synced from ``source`` into ``domain``, ascending (no item records
+        are made: a sync of 10^6 items compares ids)."""
+        return self._store.ids_of_source(source, domain)
 
     def sources(self) -> list[dict[str, Any]]:
         """``[{source, domain, items}]``: the synced sources (``''``: items added without one), by source."""

@@ -353,6 +353,12 @@ class ItemStore:
             q, args = q + " AND domain = ?", [source, domain]
         return [dict(r) for r in self.conn.execute(q + " ORDER BY id", args)]
 
+    def ids_of_source(self, source: str, domain: str) -> np.ndarray:
+        """``(N,)`` int64 ids of the items of ``source`` in ``domain``, ascending, read in blocks."""
+        cur = self.conn.execute("SELECT id FROM items WHERE source = ? AND domain = ? ORDER BY id", (source, domain))
+        blocks = [np.array([r[0] for r in rows], dtype=np.int64) for rows in iter(lambda: cur.fetchmany(65536), [])]
+        return np.concatenate(blocks) if blocks else np.zeros(0, np.int64)
+
     def sources(self) -> list[dict[str, Any]]:
         """``[{source, domain, items}]``: the synced sources (``''``: items added without one), by source."""
         q = "SELECT source, domain, COUNT(*) AS n FROM items GROUP BY source, domain ORDER BY source, domain"
@@ -418,16 +424,17 @@ class ItemStore:
         )
         return [(int(r[0]), str(r[1]), str(r[2])) for r in self.conn.execute(q)]
 
-    def item_vectors(self) -> tuple[np.ndarray, np.ndarray]:
-        """``(ids (N,) int64, vectors (N, D) float32)`` of every item, by id, from the stored vectors."""
+    def iter_item_vectors(self, block: int = 32768) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        """``(ids (n,) int64, vectors (n, D) float32)`` of every item, by id, from the stored vectors, ``block``
+        items at a time (a rebuild of 10^6 items never holds them all)."""
         q = (
             "SELECT i.id, v.vector FROM items i JOIN vectors v"
             " ON v.domain = i.domain AND v.content_hash = i.content_hash ORDER BY i.id"
         )
-        rows = self.conn.execute(q).fetchall()
-        ids = np.array([int(r[0]) for r in rows], dtype=np.int64)  # (N,)
-        vecs = np.stack([np.frombuffer(r[1], dtype=np.float32) for r in rows]) if rows else np.zeros((0, 0), np.float32)
-        return ids, vecs
+        cur = self.conn.execute(q)
+        while rows := cur.fetchmany(block):
+            ids = np.array([int(r[0]) for r in rows], dtype=np.int64)  # (n,)
+            yield ids, np.stack([np.frombuffer(r[1], dtype=np.float32) for r in rows])  # (n, D)
 
     def prune_vectors(self) -> int:
         """Deletes the stored vectors no item refers to any more; returns how many (a published store, unchanged,

@@ -55,7 +55,7 @@ from semspace.errors import ConfigError, DataError
 from semspace.index import EmbeddingIndex, ModelInfo
 from semspace.index.journal import BuildJournal
 from semspace.retrieval.runs import load_run, model_info_for, query_device
-from semspace.retrieval.sync import SourceSync, list_entries
+from semspace.retrieval.sync import SourceSync
 from semspace.tasks import Task
 from semspace.types import DOMAIN
 from semspace.world.base import WorldDataset
@@ -171,22 +171,19 @@ def _sync(index: EmbeddingIndex, created: bool, source: Any, spec: DataSpec, sou
         index.clean_up(keep_hashes=journal.hashes())  # what a killed build left
     split = str(getattr(source, "split", spec.args.get("split", "")))
     uri_prefix = f"{'world' if isinstance(source, WorldDataset) else 'data'}:{spec.name}/{split}"
-    listing = list_entries(source, uri_prefix)
     sync = SourceSync(index, journal, task, target, source_name, spec.name, dev, strict, check_domains=check_domains)
     for path, reason in getattr(source, "skipped", ()):  # what a folder scan found but never opened (a FIFO, ...)
         sync.skip(str(path), reason)
-    sync.plan(listing, deterministic=isinstance(source, WorldDataset))
-    sync.hash_files(progress)
-    sync.load_and_embed(source, batch_size, num_workers, progress)
+    sync.run(source, uri_prefix, deterministic=isinstance(source, WorldDataset), batch_size=batch_size,
+             num_workers=num_workers, progress=progress)  # fmt: skip
     removed = index.remove(sync.removed_ids)
-    index.touch(sync.touched)
-    changed = created or new_domain or rebuilt_from is not None or bool(removed or sync.touched or sync.written)
+    changed = created or new_domain or rebuilt_from is not None or bool(removed or sync.touched_total or sync.written)
     if changed:
         index.add_source(source_name)
         index.save()
     journal.forget_source(source_name, target.name)
     journal.close()
-    return sync, {"listed": len(listing), "removed": removed, "rebuilt_from": rebuilt_from, "saved": changed}
+    return sync, {"listed": sync.listed, "removed": removed, "rebuilt_from": rebuilt_from, "saved": changed}
 
 
 def _gallery(spec: DataSpec) -> Any:

@@ -5,6 +5,12 @@ items the index holds of that source: unchanged files are not read; the rest are
 stored nor finished by an unfinished build (the journal) are embedded, batch by batch, each batch committed to the
 journal before it is added to the index in memory. Unreadable items are skipped and listed (or fatal with
 ``strict``); an item the source no longer lists is removed. It uses only ``EmbeddingIndex``'s public methods.
+
+**Flat memory** (issue 19): the source is listed, compared and embedded ``LIST_CHUNK`` items at a time; only that
+chunk's stored items are looked up, vectors wait in memory only until the next flush (``FLUSH_EVERY``, or the
+training sample of an IVF / PQ index), a copy of content embedded earlier in the build is found in the journal, and
+the items gone from the source are found by comparing id arrays. What grows with the source: the vector index itself
+(faiss, in C++ memory) and 8 bytes per listed item.
 """
 
 from __future__ import annotations
@@ -31,6 +37,7 @@ from semspace.types import DOMAIN, INDEX
 from semspace.utils.hashing import file_sha256
 
 FLUSH_EVERY = 2048  # pending vectors added to a trained index at a time
+LIST_CHUNK = 16384  # items of the source listed, compared and embedded at a time
 TRAIN_SAMPLE = 32768  # an index that needs training (IVF, PQ) is trained on at most this many first vectors
 ERROR = "__load_error__"  # key of the stand-in item for an unreadable one
 
@@ -54,16 +61,39 @@ class SourceSync:
         self.index, self.journal, self.task, self.target = index, journal, task, target
         self.source, self.dataset_name, self.device, self.strict = source, dataset_name, device, strict
         self.check_domains = check_domains  # items naming another domain (unless --domain forces one)
-        self.stored = index.items_by_uri(target.name, source)  # uri -> item (its own, or unsourced)
-        self.fresh: dict[str, np.ndarray] = {}  # content hash -> vector this build embedded (a copy reuses it)
-        self.todo: list[Entry] = []  # to read (and hash)
+        self.stored: dict[str, dict[str, Any]] = {}  # uri -> item (its own, or unsourced), of the current chunk
+        self.seen: list[np.ndarray] = []  # ids of the source's stored items that the listing still holds
+        self.todo: list[Entry] = []  # to read (and hash), of the current chunk
         self.file_hash: dict[int, str] = {}  # position -> sha256 of the file, for files hashed before loading
-        self.touched: list[dict[str, Any]] = []  # unchanged content, new size/mtime/source
+        self.touched: list[dict[str, Any]] = []  # unchanged content, new size/mtime/source (applied per chunk)
         self.removed_ids: list[int] = []
         self.unreadable: list[tuple[str, str]] = []
+        self.listed = self.touched_total = 0
         self.added = self.updated = self.unchanged = self.embedded = self.reused = self.resumed = self.written = 0
         self.vecs: list[np.ndarray] = []
         self.items: list[dict[str, Any]] = []
+
+    def run(self, source: Any, uri_prefix: str, *, deterministic: bool, batch_size: int, num_workers: int,
+            progress: bool) -> None:  # fmt: skip
+        """The whole sync, chunk by chunk (module docstring); ``removed_ids`` holds what must go afterwards."""
+        desc = f"embedding {self.dataset_name} as {self.target.name}"
+        with tqdm(total=len(source), desc=desc, unit="item", disable=not progress) as bar:
+            for start in range(0, len(source), LIST_CHUNK):
+                listing = list_entries(source, uri_prefix, range(start, min(len(source), start + LIST_CHUNK)))
+                self.listed += len(listing)
+                self.stored = self.index.items_by_uri(self.target.name, self.source, [e.uri for e in listing])
+                mine = [int(it["id"]) for it in self.stored.values() if it["source"] == self.source]
+                self.seen.append(np.asarray(mine, dtype=np.int64))
+                self.todo, self.file_hash = [], {}
+                self.plan(listing, deterministic=deterministic)
+                self.hash_files()
+                bar.update(len(listing) - len(self.todo))
+                self.load_and_embed(source, batch_size, num_workers, bar)
+                self.index.touch(self.touched)
+                self.touched_total, self.touched = self.touched_total + len(self.touched), []
+        self._flush()
+        gone = np.setdiff1d(self.index.ids_of_source(self.source, self.target.name), np.concatenate(self.seen))
+        self.removed_ids = sorted({*self.removed_ids, *(int(i) for i in gone)})
 
     # ---- listing ---------------------------------------------------------------------------------
     def plan(self, listing: list[Entry], *, deterministic: bool) -> None:
@@ -78,16 +108,15 @@ class SourceSync:
                 self.unchanged += 1
             else:
                 self.todo.append(e)
-        listed = {e.uri for e in listing}
-        gone = [it for it in self.index.items_of_source(self.source, self.target.name) if it["uri"] not in listed]
-        self.removed_ids = [int(it["id"]) for it in gone]
 
-    def hash_files(self, progress: bool) -> None:
-        """Files to read are hashed first: a file whose bytes are stored (touched) or finished by a killed build
-        (journal) is not decoded."""
-        files = [e for e in self.todo if e.path is not None]
-        later: list[Entry] = [e for e in self.todo if e.path is None]
-        for e in tqdm(files, desc="hashing changed files", unit="file", disable=not progress or len(files) < 200):
+    def hash_files(self) -> None:
+        """Files to read are hashed first when that can spare their decoding: a stored item's file with a new size
+        or mtime (its bytes may be the same: touched) or any file while a killed build's journal is there (finished
+        content). A new file of a first build is hashed once, while it is loaded."""
+        journal = len(self.journal) > 0
+        files = [e for e in self.todo if e.path is not None and (journal or e.uri in self.stored)]
+        later: list[Entry] = [e for e in self.todo if e.path is None or not (journal or e.uri in self.stored)]
+        for e in files:
             assert e.path is not None
             try:
                 h = file_sha256(e.path)
@@ -104,6 +133,7 @@ class SourceSync:
 
     def _touch(self, old: dict[str, Any], e: Entry) -> None:
         self.touched.append({"id": old["id"], "source": self.source, "size": e.size, "mtime_ns": e.mtime_ns})
+        self.seen.append(np.asarray([old["id"]], dtype=np.int64))  # an adopted item (no source before) is listed
         self.unchanged += 1
 
     def skip(self, path: str, reason: str) -> None:
@@ -119,16 +149,16 @@ class SourceSync:
             self.removed_ids.append(int(old["id"]))  # the index shows what the source holds
 
     # ---- reading and embedding -----------------------------------------------------------------------
-    def load_and_embed(self, source: Any, batch_size: int, num_workers: int, progress: bool) -> None:
+    def load_and_embed(self, source: Any, batch_size: int, num_workers: int, bar: tqdm) -> None:  # type: ignore[type-arg]
         if not self.todo:
             return
         entries = {e.position: e for e in self.todo}
         subset = Tolerant(source, [e.position for e in self.todo])
         specs = self.task.domains()
-        desc = f"embedding {self.dataset_name} as {self.target.name}"
         batches = iter_batches(subset, None, batch_size=batch_size, num_workers=num_workers,
-                               collate_fn=collate_tolerant, progress=progress, desc=desc)  # fmt: skip
+                               collate_fn=collate_tolerant, progress=False)  # fmt: skip
         for batch, errors in batches:  # the source has its domain's preprocessing attached (build_index)
+            bar.update(len(errors) + (len(batch[INDEX]) if batch is not None else 0))
             for position, reason in errors:
                 e = entries[position]
                 for name in (str(e.path), e.uri):  # the loader's message starts with the file's name
@@ -149,7 +179,7 @@ class SourceSync:
         known = [self.file_hash.get(p) for p in positions]
         hashes = [k or h for k, h in zip(known, lazy_hashes(batch, key, self.target, known), strict=True)]
         stored_vecs = self.index.stored_vectors(self.target.name, hashes)
-        finished = self.journal.vectors_for(self.target.name, hashes)  # an earlier, unfinished build's embeddings
+        journaled = self.journal.vectors_for(self.target.name, hashes)  # hash -> (vector, embedded by this build)
         rows: list[tuple[int, np.ndarray | None]] = []  # (row in batch, vector or None: embedded now)
         todo: dict[str, int] = {}  # content hash -> the row of this batch that embeds it (its copies reuse it)
         for i, (p, h) in enumerate(zip(positions, hashes, strict=True)):
@@ -157,22 +187,20 @@ class SourceSync:
             if old is not None and old["content_hash"] == h:
                 self._touch(old, e)
                 continue
-            j = self.journal.lookup(self.target.name, e.uri, e.size, e.mtime_ns)
-            vec = stored_vecs.get(h, self.fresh.get(h))  # stored, or embedded earlier in this build: a copy
-            if vec is None and j is not None and j.content_hash == h:
-                vec, self.resumed = j.vector, self.resumed + 1
-            elif vec is None and h in finished:
-                vec, self.resumed = finished[h], self.resumed + 1
-            elif vec is not None or h in todo:
+            vec, mine = stored_vecs.get(h), h in journaled and journaled[h][1]
+            if vec is None and h in journaled:
+                vec = journaled[h][0]
+                self.resumed += int(not mine)  # a killed build's; this build's own: a copy (reused)
+            if mine or (vec is not None and h in stored_vecs) or h in todo:
                 self.reused += 1
             rows.append((i, vec))
             if vec is None:
                 todo.setdefault(h, i)
+        fresh: dict[str, np.ndarray] = {}  # hash -> (D,) embedded now
         if todo:
             chosen = list(todo.values())
             z = embed_batch(self.task, batch, self.target, device=self.device, rows=chosen, key=key)
             fresh = dict(zip(todo, z.float().cpu().numpy(), strict=True))  # hash -> (D,)
-            self.fresh.update(fresh)
             self.embedded += len(chosen)
             self.journal.record([
                 JournalEntry(self.target.name, self.source, entries[positions[i]].uri, entries[positions[i]].size,
@@ -184,7 +212,7 @@ class SourceSync:
             record = item_record(batch, i, key, hashes[i], self.target, "")  # its uri is the listing's
             record.update(uri=e.uri, source=self.source, size=e.size, mtime_ns=e.mtime_ns)
             self.items.append(record)
-            self.vecs.append((vec if vec is not None else self.fresh[hashes[i]])[None])  # (1, D)
+            self.vecs.append((vec if vec is not None else fresh[hashes[i]])[None])  # (1, D)
             if e.uri in self.stored:
                 self.updated += 1
             else:
@@ -195,6 +223,7 @@ class SourceSync:
             return
         ids = self.index.add(np.concatenate(self.vecs), self.items)
         self.written += sum(1 for i in ids if i >= 0)
+        self.seen.append(np.asarray([i for i in ids if i >= 0], dtype=np.int64))  # listed: not gone
         self.vecs.clear()
         self.items.clear()
 
@@ -206,19 +235,20 @@ def lazy_hashes(batch: dict[str, Any], key: str, spec: DomainSpec, known: list[s
     return list(content_hashes(batch, key, spec))
 
 
-def list_entries(source: Any, uri_prefix: str) -> list[Entry]:
-    """Every item's uri (and file size and mtime when it is a file), without reading any item.
+def list_entries(source: Any, uri_prefix: str, positions: range | None = None) -> list[Entry]:
+    """The uri of every item (of ``positions``), and its file size and mtime when it is a file, without reading any.
 
     A file's uri is its absolute path with the dataset's root resolved (symlinks in the root followed, the path
     below it as listed); the root is resolved once, not every file (a 5,000-file rebuild spends most of its time
     here otherwise)."""
+    positions = range(len(source)) if positions is None else positions
     path_of = getattr(source, "item_path", None)
     if not callable(path_of):
-        return [Entry(pos, f"{uri_prefix}/{pos}", None, None, None) for pos in range(len(source))]
+        return [Entry(pos, f"{uri_prefix}/{pos}", None, None, None) for pos in positions]
     root = os.fspath(getattr(source, "root", ""))
     real_root = os.path.realpath(root) if root else ""
     out = []
-    for pos in range(len(source)):
+    for pos in positions:
         listed = os.fspath(path_of(pos))
         if root and listed.startswith(root + os.sep):
             uri = real_root + listed[len(root) :]
