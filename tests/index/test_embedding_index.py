@@ -12,9 +12,8 @@ from PIL import Image
 from semspace.data.domains import DomainSpec, InputKind
 from semspace.data.preprocess import PreprocessCfg
 from semspace.errors import ConfigError, DataError, IndexMismatchError
-from semspace.index import EmbeddingIndex, FaissIndex, ItemStore, ModelInfo, exact_knn
+from semspace.index import EmbeddingIndex, FaissIndex, ModelInfo, exact_knn, generations
 from semspace.index.faiss_index import l2_normalize
-from semspace.index import generations
 from semspace.index.layout import LOCK
 from semspace.index.store_files import STAGING
 
@@ -161,7 +160,8 @@ def test_a_path_is_one_item_updated_in_place_and_copies_are_their_own_items(buil
     index.save()
     reopened = EmbeddingIndex.open(root)
     assert reopened.search(fresh[None], k=1)[0][0].id == 7
-    assert np.concatenate([i for i, _ in reopened._store.iter_item_vectors()]).tolist() == list(range(61))  # every item has its stored embedding
+    stored_ids = np.concatenate([i for i, _ in reopened._store.iter_item_vectors()])
+    assert stored_ids.tolist() == list(range(61))  # every item has its stored embedding
 
 
 @pytest.mark.parametrize(("backend", "factory"), [("faiss", "Flat"), ("faiss", "HNSW16"), ("faiss", "IVF4,Flat"),
