@@ -48,6 +48,23 @@ def build(
     device: Annotated[str, typer.Option("--device", help="cpu, cuda or auto")] = "cpu",
     as_json: Annotated[bool, typer.Option("--json", help="print the summary as one JSON document")] = False,
     no_wait: Annotated[bool, typer.Option("--no-wait", help=NO_WAIT_HELP)] = False,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            "--workers",
+            min=1,
+            help="embed on Ray with N actors (one model each; reading and decoding in Ray tasks); needs "
+            "semspace[distributed]. Default: in this process, without Ray",
+        ),
+    ] = None,
+    ray_address: Annotated[
+        str | None,
+        typer.Option(
+            "--ray-address",
+            help="with --workers: an existing Ray cluster (auto, or HOST:PORT) whose nodes see the run and the data "
+            "at the same paths; default: a local Ray started for this build",
+        ),
+    ] = None,
 ) -> None:
     """Sync an index with a source: new files are added, changed ones re-embedded in place, deleted ones removed.
 
@@ -59,14 +76,20 @@ def build(
 
     Example: semspace index build --run-dir runs/demo/run --data folder:runs/photos/ --out runs/photos_index
 
+    Example (embedding on a local Ray with 2 actors; the same command on a cluster adds --ray-address auto):
+    semspace index build --run-dir runs/demo/run --data folder:runs/photos/ --out runs/photos_index --workers 2
+
     Example (a text -> 3D run: the same gallery's scene descriptions as a second collection of the index):
     semspace index build --run-dir runs/transfer_text --data world_scenes:split=test,n=500,view=render3d
     --domain text --out runs/text_index
     """
     from semspace.retrieval import build_index
 
+    if ray_address is not None and workers is None:
+        raise ConfigError("--ray-address needs --workers N (the embedding actors to run on that cluster)")
     s = build_index(run_dir, data, out, factory=factory, domain=domain, batch_size=batch_size, progress=True,
-                    device=device, strict=strict, wait=not no_wait, on_wait=_say)  # fmt: skip
+                    device=device, strict=strict, wait=not no_wait, on_wait=_say, workers=workers,
+                    ray_address=ray_address)  # fmt: skip
     if as_json:
         typer.echo(json.dumps(s))
         return

@@ -37,10 +37,11 @@ text domain, ``FEATURES`` -> a features domain); the stats say which and why (``
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -92,6 +93,8 @@ def build_index(
     strict: bool = False,
     wait: bool = True,
     on_wait: Callable[[str], None] | None = None,
+    workers: int | None = None,
+    ray_address: str | None = None,
 ) -> dict[str, Any]:
     """Syncs the index folder ``out`` (created if needed) with a dataset embedded by a trained run.
 
@@ -109,6 +112,9 @@ def build_index(
         strict: an unreadable item is fatal (default: skipped, counted and listed).
         wait: when another process writes the index, wait for it (False: ``IndexBusyError`` at once).
         on_wait: told once whom the build waits for (``semspace index build`` prints it).
+        workers: embed on Ray with this many actors (``retrieval.ray_embedding``: read and decode in Ray tasks, one
+            model per actor); None: here, in this process (Ray is not imported). The index is written here either way.
+        ray_address: an existing Ray cluster (``"auto"``, ``"HOST:PORT"``) for ``workers``; None: a local Ray.
 
     Returns:
         Stats: ``index, data, source, factory, domain, kind, domain_reason, listed, added, updated, removed,
@@ -137,9 +143,10 @@ def build_index(
     with EmbeddingIndex.writer(out, wait=wait, on_wait=on_wait, create=True):  # from open to save: one writer
         index, created = _open_or_create(out, info, factory, task)
         try:
-            sync, stats = _sync(index, created, source, spec, source_name, task, target, factory, dev, strict,
-                                check_domains=domain is None, batch_size=batch_size, num_workers=num_workers,
-                                progress=progress)  # fmt: skip
+            with _embedder(workers, ray_address, ckpt, spec, target, batch_size) as on_ray:
+                sync, stats = _sync(index, created, source, spec, source_name, task, target, factory, dev, strict,
+                                    check_domains=domain is None, batch_size=batch_size, num_workers=num_workers,
+                                    progress=progress, on_ray=on_ray)  # fmt: skip
         except BaseException:
             index.discard()  # the unsaved copy of the store goes; the journal keeps what was embedded
             raise
@@ -155,9 +162,34 @@ def build_index(
     return stats
 
 
+@contextlib.contextmanager
+def _embedder(workers: int | None, address: str | None, ckpt: Path, spec: DataSpec, target: DomainSpec,
+              batch_size: int) -> Iterator[Callable[[list[int]], Iterator[Any]] | None]:  # fmt: skip
+    """None (embed here), or ``positions -> RayBatch``es inside a Ray session (``retrieval.ray_embedding``)."""
+    if workers is None:
+        yield None
+        return
+    if workers < 1:
+        raise ConfigError(f"--workers must be at least 1, got {workers}")
+    from semspace.retrieval.ray_embedding import RaySettings, ray_batches, ray_session  # Ray only when asked for
+
+    settings = RaySettings(workers=workers, address=address, batch_size=batch_size)
+    started: list[bool] = []
+    with contextlib.ExitStack() as session:  # Ray starts only when something needs embedding (not for a no-op)
+
+        def on_ray(positions: list[int]) -> Iterator[Any]:
+            if not started:
+                session.enter_context(ray_session(settings))
+                started.append(True)
+            return ray_batches(ckpt.resolve(), spec, target.name, positions, settings)
+
+        yield on_ray
+
+
 def _sync(index: EmbeddingIndex, created: bool, source: Any, spec: DataSpec, source_name: str, task: Task,
           target: DomainSpec, factory: str | None, dev: torch.device, strict: bool, *, check_domains: bool,
-          batch_size: int, num_workers: int, progress: bool) -> tuple[SourceSync, dict[str, Any]]:  # fmt: skip
+          batch_size: int, num_workers: int, progress: bool,
+          on_ray: Callable[[list[int]], Iterator[Any]] | None = None) -> tuple[SourceSync, dict[str, Any]]:  # fmt: skip
     """Brings ``index`` in line with ``source`` and saves it when anything changed (under the writer lock)."""
     rebuilt_from = None
     if factory is not None and not created and index.factory != factory:
@@ -175,7 +207,7 @@ def _sync(index: EmbeddingIndex, created: bool, source: Any, spec: DataSpec, sou
     for path, reason in getattr(source, "skipped", ()):  # what a folder scan found but never opened (a FIFO, ...)
         sync.skip(str(path), reason)
     sync.run(source, uri_prefix, deterministic=isinstance(source, WorldDataset), batch_size=batch_size,
-             num_workers=num_workers, progress=progress)  # fmt: skip
+             num_workers=num_workers, progress=progress, on_ray=on_ray)  # fmt: skip
     removed = index.remove(sync.removed_ids)
     changed = created or new_domain or rebuilt_from is not None or bool(removed or sync.touched_total or sync.written)
     if changed:

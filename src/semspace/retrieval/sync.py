@@ -16,6 +16,7 @@ the items gone from the source are found by comparing id arrays. What grows with
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -38,6 +39,7 @@ from semspace.utils.hashing import file_sha256
 
 FLUSH_EVERY = 2048  # pending vectors added to a trained index at a time
 LIST_CHUNK = 16384  # items of the source listed, compared and embedded at a time
+RAY_CHUNK = 262144  # the same on Ray, whose actors load the model once per chunk (an Entry is ~250 bytes)
 TRAIN_SAMPLE = 32768  # an index that needs training (IVF, PQ) is trained on at most this many first vectors
 ERROR = "__load_error__"  # key of the stand-in item for an unreadable one
 
@@ -74,12 +76,16 @@ class SourceSync:
         self.items: list[dict[str, Any]] = []
 
     def run(self, source: Any, uri_prefix: str, *, deterministic: bool, batch_size: int, num_workers: int,
-            progress: bool) -> None:  # fmt: skip
-        """The whole sync, chunk by chunk (module docstring); ``removed_ids`` holds what must go afterwards."""
+            progress: bool, on_ray: Callable[[list[int]], Iterator[Any]] | None = None) -> None:  # fmt: skip
+        """The whole sync, chunk by chunk (module docstring); ``removed_ids`` holds what must go afterwards.
+
+        ``on_ray(positions)``: embed on Ray (``retrieval.ray_embedding.ray_batches`` bound to the run, data and
+        settings); its actors start once per chunk, so chunks are ``RAY_CHUNK`` items there."""
         desc = f"embedding {self.dataset_name} as {self.target.name}"
+        chunk = LIST_CHUNK if on_ray is None else RAY_CHUNK
         with tqdm(total=len(source), desc=desc, unit="item", disable=not progress) as bar:
-            for start in range(0, len(source), LIST_CHUNK):
-                listing = list_entries(source, uri_prefix, range(start, min(len(source), start + LIST_CHUNK)))
+            for start in range(0, len(source), chunk):
+                listing = list_entries(source, uri_prefix, range(start, min(len(source), start + chunk)))
                 self.listed += len(listing)
                 self.stored = self.index.items_by_uri(self.target.name, self.source, [e.uri for e in listing])
                 mine = [int(it["id"]) for it in self.stored.values() if it["source"] == self.source]
@@ -88,7 +94,10 @@ class SourceSync:
                 self.plan(listing, deterministic=deterministic)
                 self.hash_files()
                 bar.update(len(listing) - len(self.todo))
-                self.load_and_embed(source, batch_size, num_workers, bar)
+                if on_ray is None:
+                    self.load_and_embed(source, batch_size, num_workers, bar)
+                elif self.todo:
+                    self.embed_on_ray(on_ray([e.position for e in self.todo]), bar)
                 self.index.touch(self.touched)
                 self.touched_total, self.touched = self.touched_total + len(self.touched), []
         self._flush()
@@ -149,7 +158,8 @@ class SourceSync:
             self.removed_ids.append(int(old["id"]))  # the index shows what the source holds
 
     # ---- reading and embedding -----------------------------------------------------------------------
-    def load_and_embed(self, source: Any, batch_size: int, num_workers: int, bar: tqdm) -> None:  # type: ignore[type-arg]
+    def load_and_embed(self, source: Any, batch_size: int, num_workers: int, bar: tqdm) -> None:
+        """Reads and embeds the chunk's ``todo`` here, in batches (``iter_batches``: DataLoader workers)."""
         if not self.todo:
             return
         entries = {e.position: e for e in self.todo}
@@ -159,25 +169,61 @@ class SourceSync:
                                collate_fn=collate_tolerant, progress=False)  # fmt: skip
         for batch, errors in batches:  # the source has its domain's preprocessing attached (build_index)
             bar.update(len(errors) + (len(batch[INDEX]) if batch is not None else 0))
-            for position, reason in errors:
-                e = entries[position]
-                for name in (str(e.path), e.uri):  # the loader's message starts with the file's name
-                    reason = reason.removeprefix(f"{name}: ")
-                self._unreadable(e.uri, reason)
+            self._errors(errors, entries)
             if batch is None:
                 continue
             if self.check_domains:
                 check_item_domains(batch, specs, self.target)
-            self._embed_batch(batch, entries)
-            if len(self.items) >= (TRAIN_SAMPLE if self.index.needs_training else FLUSH_EVERY):
-                self._flush()
+            key, _ = batch_inputs(batch, self.target, self.dataset_name)
+            positions = [int(p) for p in batch[INDEX]]
+            known = [self.file_hash.get(p) for p in positions]
+            hashes = [k or h for k, h in zip(known, lazy_hashes(batch, key, self.target, known), strict=True)]
+
+            def embed(rows: list[int], batch: dict[str, Any] = batch, key: str = key) -> np.ndarray:
+                z = embed_batch(self.task, batch, self.target, device=self.device, rows=rows, key=key)
+                return z.float().cpu().numpy()  # (len(rows), D)
+
+            def record(i: int, batch: dict[str, Any] = batch, key: str = key, hashes: list[str] = hashes
+                       ) -> dict[str, Any]:  # fmt: skip
+                return item_record(batch, i, key, hashes[i], self.target, "")  # its uri is the listing's
+
+            self._take(positions, hashes, entries, embed, record)
         self._flush()
 
-    def _embed_batch(self, batch: dict[str, Any], entries: dict[int, Entry]) -> None:
-        key, _ = batch_inputs(batch, self.target, self.dataset_name)
-        positions = [int(p) for p in batch[INDEX]]
-        known = [self.file_hash.get(p) for p in positions]
-        hashes = [k or h for k, h in zip(known, lazy_hashes(batch, key, self.target, known), strict=True)]
+    def embed_on_ray(self, batches: Iterator[Any], bar: tqdm) -> None:
+        """Takes the chunk's ``todo`` from ``retrieval.ray_embedding.ray_batches`` (``RayBatch``es: every row
+        embedded by the actors, with its hash, label, caption and thumbnail)."""
+        entries = {e.position: e for e in self.todo}
+        specs = self.task.domains()
+        for rb in batches:
+            bar.update(len(rb.positions) + len(rb.errors))
+            self._errors(rb.errors, entries)
+            if not rb.positions:
+                continue
+            if self.check_domains:
+                check_item_domains({DOMAIN: list(rb.domains)}, specs, self.target)
+
+            def record(i: int, rb: Any = rb) -> dict[str, Any]:
+                return {"domain": self.target.name, "label": rb.labels[i], "caption": rb.captions[i],
+                        "content_hash": rb.content_hashes[i], "thumbnail": rb.thumbnails[i]}  # fmt: skip
+
+            def embedded(rows: list[int], rb: Any = rb) -> np.ndarray:
+                return np.asarray(rb.vectors[rows], dtype=np.float32)  # (len(rows), D): the actors embedded all
+
+            self._take(list(rb.positions), list(rb.content_hashes), entries, embedded, record)
+        self._flush()
+
+    def _errors(self, errors: list[tuple[int, str]], entries: dict[int, Entry]) -> None:
+        for position, reason in errors:
+            e = entries[position]
+            for name in (str(e.path), e.uri):  # the loader's message starts with the file's name
+                reason = reason.removeprefix(f"{name}: ")
+            self._unreadable(e.uri, reason)
+
+    def _take(self, positions: list[int], hashes: list[str], entries: dict[int, Entry],
+              embed: Callable[[list[int]], np.ndarray], record: Callable[[int], dict[str, Any]]) -> None:  # fmt: skip
+        """One batch: each row is unchanged (touched), takes a stored or journaled vector (a copy, or a killed
+        build's), or is embedded (``embed(rows) -> (n, D)``, once per content); ``record(row)`` is its item."""
         stored_vecs = self.index.stored_vectors(self.target.name, hashes)
         journaled = self.journal.vectors_for(self.target.name, hashes)  # hash -> (vector, embedded by this build)
         rows: list[tuple[int, np.ndarray | None]] = []  # (row in batch, vector or None: embedded now)
@@ -199,8 +245,7 @@ class SourceSync:
         fresh: dict[str, np.ndarray] = {}  # hash -> (D,) embedded now
         if todo:
             chosen = list(todo.values())
-            z = embed_batch(self.task, batch, self.target, device=self.device, rows=chosen, key=key)
-            fresh = dict(zip(todo, z.float().cpu().numpy(), strict=True))  # hash -> (D,)
+            fresh = dict(zip(todo, embed(chosen), strict=True))  # hash -> (D,)
             self.embedded += len(chosen)
             self.journal.record([
                 JournalEntry(self.target.name, self.source, entries[positions[i]].uri, entries[positions[i]].size,
@@ -209,14 +254,16 @@ class SourceSync:
             ])  # fmt: skip
         for i, vec in rows:
             e = entries[positions[i]]
-            record = item_record(batch, i, key, hashes[i], self.target, "")  # its uri is the listing's
-            record.update(uri=e.uri, source=self.source, size=e.size, mtime_ns=e.mtime_ns)
-            self.items.append(record)
+            item = record(i)
+            item.update(uri=e.uri, source=self.source, size=e.size, mtime_ns=e.mtime_ns)
+            self.items.append(item)
             self.vecs.append((vec if vec is not None else fresh[hashes[i]])[None])  # (1, D)
             if e.uri in self.stored:
                 self.updated += 1
             else:
                 self.added += 1
+            if len(self.items) >= (TRAIN_SAMPLE if self.index.needs_training else FLUSH_EVERY):
+                self._flush()
 
     def _flush(self) -> None:
         if not self.items:
