@@ -8,6 +8,12 @@ carries an int64 id chosen by the caller (the SQLite row id of its item): IVF in
 first batch that is added; too few vectors for the factory is a ``ConfigError`` that says how many are
 needed. Saves are atomic (``<name>.tmp.<pid>`` then ``os.replace``).
 
+**Memory-mapped for reading** (issue 19). ``load(path, mapped=True)`` maps the vectors (flat codes, IVF lists) from
+the file instead of reading them into memory (faiss ``IO_FLAG_MMAP_IFC``): a service that searches a 10^6-vector
+generation holds only the pages a search touches, shared with every other process reading that file and given back
+to the page cache under memory pressure. A mapped index is read-only; the first ``add``, ``remove`` or ``train``
+reads the file into memory first (a writer pays for what it changes, readers never do).
+
 The shape follows PML's ``utils/inference.py::FaissKNN`` and faiss's ``contrib/factory_tools.py``;
 ``index.exact.ExactIndex`` offers the same methods without faiss.
 """
@@ -85,14 +91,26 @@ class FaissIndex:
                 "examples: 'Flat', 'IVF256,Flat', 'HNSW32', 'IVF64,PQ8'"
             ) from None
         self.index = _with_ids(index)
+        self.mapped_from: Path | None = None
 
     @classmethod
-    def from_faiss(cls, index: Any, factory: str, *, nprobe: int = 16, normalize: bool = True) -> FaissIndex:
-        """Wraps an existing faiss index (as read from disk)."""
+    def from_faiss(cls, index: Any, factory: str, *, nprobe: int = 16, normalize: bool = True,
+                   mapped_from: Path | None = None) -> FaissIndex:  # fmt: skip
+        """Wraps an existing faiss index (as read from disk; ``mapped_from``: the file it maps, read-only)."""
         self = cls.__new__(cls)
         self.dim, self.factory, self.nprobe, self.normalize = int(index.d), factory, int(nprobe), normalize
-        self.index = index
+        self.index, self.mapped_from = index, mapped_from
         return self
+
+    @property
+    def mapped(self) -> bool:
+        """Whether the vectors are mapped from a file (read-only until the first change reads them in)."""
+        return self.mapped_from is not None
+
+    def _own(self) -> None:
+        """Before a change: a mapped index is read into memory from its file (module docstring)."""
+        if self.mapped_from is not None:
+            self.index, self.mapped_from = faiss.read_index(str(self.mapped_from)), None
 
     @property
     def ntotal(self) -> int:
@@ -110,6 +128,7 @@ class FaissIndex:
             ConfigError: too few vectors for this factory string (the message says how many are needed).
         """
         x = self._prep(vectors)  # (N, D)
+        self._own()
         try:
             self.index.train(x)
         except RuntimeError as exc:
@@ -126,6 +145,7 @@ class FaissIndex:
             raise DataError(f"got {len(x)} vectors but {len(i)} ids")
         if len(x) == 0:
             return
+        self._own()
         if not self.is_trained:
             self.train(x)
         self.index.add_with_ids(x, i)
@@ -174,6 +194,7 @@ class FaissIndex:
         i = np.ascontiguousarray(np.asarray(ids, dtype=np.int64)).reshape(-1)  # (N,)
         if len(i) == 0:
             return True
+        self._own()
         try:  # IVF's hash-table direct map removes only through an IDSelectorArray (it must look each id up)
             self.index.remove_ids(faiss.IDSelectorArray(i))
         except RuntimeError as exc:
@@ -212,8 +233,9 @@ class FaissIndex:
         return Path(path)
 
     @classmethod
-    def load(cls, path: str | os.PathLike[str], factory: str = "", *, nprobe: int = 16) -> FaissIndex:
-        """Reads an index written by ``save``.
+    def load(cls, path: str | os.PathLike[str], factory: str = "", *, nprobe: int = 16, mapped: bool = False
+             ) -> FaissIndex:  # fmt: skip
+        """Reads an index written by ``save`` (``mapped``: maps its vectors, read-only until changed: module docstring).
 
         Raises:
             DataError: the file is missing or is not a faiss index.
@@ -224,10 +246,10 @@ class FaissIndex:
         if not p.is_file():
             raise DataError(f"faiss index file {p} does not exist")
         try:
-            index = faiss.read_index(str(p))
+            index = faiss.read_index(str(p), faiss.IO_FLAG_MMAP_IFC if mapped else 0)
         except RuntimeError as exc:
             raise DataError(f"{p}: not a readable faiss index ({_first_line(exc)})") from None
-        return cls.from_faiss(index, factory or type(index).__name__, nprobe=nprobe)
+        return cls.from_faiss(index, factory or type(index).__name__, nprobe=nprobe, mapped_from=p if mapped else None)
 
     def _prep(self, x: Any, name: str = "vectors") -> np.ndarray:
         a = as_float32_rows(x, self.dim, name)  # (N, D)

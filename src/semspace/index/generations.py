@@ -130,7 +130,7 @@ def _load(path: Path, manifest: dict[str, Any]) -> Generation:
     factory, nprobe = str(manifest.get("factory", "Flat")), int(manifest.get("nprobe", 16))
     vectors: VectorIndex
     if backend == "faiss":
-        vectors = FaissIndex.load(files / FILES[backend], factory, nprobe=nprobe)
+        vectors = FaissIndex.load(files / FILES[backend], factory, nprobe=nprobe, mapped=True)  # read in on change
     else:
         vectors = ExactIndex.load(files / FILES[backend])
     store = ItemStore.open(files / ITEMS, staging=path)  # read in place; copied only when changed
