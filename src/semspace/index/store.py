@@ -74,6 +74,9 @@ class ModelInfo:
         )
 
 
+# SQLite's default 4 KiB pages hold one 512-d float32 embedding (2 KiB + header) each, half empty: 16 KiB pages
+# hold seven (measured: 628 MB for 100,000 items with 4 KiB pages; benchmarks/results/index_store.md has the size now)
+PAGE_SIZE = 16384
 ITEM_COLUMNS = ("id", "domain", "uri", "label", "caption", "content_hash", "source", "size", "mtime_ns")
 _MARKS = ", ".join("?" * len(ITEM_COLUMNS))
 
@@ -108,6 +111,8 @@ class ItemStore:
         self._published = published  # the published file ``conn`` reads, unchanged (writes copy it first)
         self._staging = staging  # this writer's staging file, which ``conn`` writes
         self._unpublish: Callable[[], None] | None = None  # undoes the last publish's rename
+        if _schema_version(self.conn) == 0:  # a new database: pages that hold several 2 KiB embeddings each
+            self.conn.execute(f"PRAGMA page_size = {PAGE_SIZE}")
         migrate(self.conn, name)
 
     @classmethod
