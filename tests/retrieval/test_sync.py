@@ -265,3 +265,27 @@ def test_copies_within_one_build_are_reused_not_reported_as_resumed(run: Path, t
     shutil.copy(paths[0], photos / "copy-of-p0.png")
     stats = build_index(run, f"folder:{photos}", tmp_path / "idx")  # no build was ever killed here
     assert (stats["added"], stats["embedded"], stats["reused"], stats["resumed"]) == (4, 3, 1, 0)
+
+
+def test_factory_auto_chooses_by_size_says_why_and_moves_on_when_the_gallery_outgrows_it(
+    run: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from semspace.cli.main import main
+    from semspace.index import factory_choice
+
+    photos, out = tmp_path / "photos", tmp_path / "idx"
+    _photos(photos, 6)
+    small = build_index(run, f"folder:{photos}", out, factory="auto")
+    assert (small["factory"], small["added"]) == ("Flat", 6)
+    assert main(["index", "info", "--index", str(out)]) == 0
+    assert "factory chosen by --factory auto: 6 x 32-d: under 50,000 items exact search (Flat)" in capsys.readouterr().out
+    monkeypatch.setattr(factory_choice, "EXACT_BELOW", 8)  # as if the gallery grew past exact search
+    _photos(photos, 9)
+    grown = build_index(run, f"folder:{photos}", out, factory="auto")
+    index = EmbeddingIndex.open(out)
+    assert (grown["rebuilt_from"], grown["factory"], grown["added"], grown["embedded"]) == ("Flat", "IVF1,Flat", 3, 3)
+    assert index.factory == "IVF1,Flat" and len(index) == 9 and "9 x 32-d" in index.info()["factory_choice"]["reason"]
+    assert [h.uri for h in index.search(index.stored_vectors("render3d", [_hash_of(photos / "p7.png")]).popitem()[1],
+                                        k=1)[0]] == [str((photos / "p7.png").resolve())]  # fmt: skip
+    again = build_index(run, f"folder:{photos}", out, factory="auto")  # the same choice: nothing to do
+    assert (again["rebuilt_from"], again["saved"]) == (None, False)

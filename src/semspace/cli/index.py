@@ -31,8 +31,9 @@ def build(
         str | None,
         typer.Option(
             "--factory",
-            help="faiss factory string: Flat (exact), IVF256,Flat, HNSW32, ... (default: Flat for a new index, "
-            "the index's own otherwise; another one rebuilds the vectors without embedding again)",
+            help="faiss factory string: Flat (exact), IVF256,Flat, HNSW32, ..., or auto (chosen from the gallery's "
+            "size and a quarter of the memory; index info says what and why). Default: Flat for a new index, "
+            "the index's own otherwise; another one rebuilds the vectors without embedding again",
         ),
     ] = None,
     domain: Annotated[
@@ -172,9 +173,12 @@ def info(
         typer.echo(json.dumps(i))
         return
     model = i.get("model", {})
+    choice = i.get("factory_choice", {})
+    why = choice.get("reason") if choice.get("factory") == i["factory"] else ""
     lines = [
         f"index {i['root']}: {i['ntotal']} items, {i['dim']}-d, backend {i['backend']}, factory {i['factory']}, "
         f"{_size(i['bytes_on_disk'])} on disk, {i.get('generation', 'flat layout')}, updated {i.get('updated', '?')}",
+        *([f"factory chosen by --factory auto: {why}"] if why else []),
         f"model: task {model.get('task')}, checkpoint {model.get('checkpoint')} "
         f"(sha256 {str(model.get('checkpoint_sha256', ''))[:12]})",
         "domains:",

@@ -294,9 +294,11 @@ class EmbeddingIndex(IndexReading):
         if not self._rebuild and not self._vectors.remove(np.asarray(ids, dtype=np.int64)):
             self._rebuild = True  # HNSW cannot remove: rebuilt from the stored embeddings before the next save
 
-    def set_factory(self, factory: str) -> None:
-        """Changes the faiss factory string: the vectors are rebuilt from the stored embeddings at ``save`` (nothing
-        is embedded again).
+    def set_factory(self, factory: str, *, nprobe: int | None = None, reason: str = "", train_vectors: int = 0
+                    ) -> None:  # fmt: skip
+        """Changes the faiss factory string (and ``nprobe``): the vectors are rebuilt from the stored embeddings at
+        ``save`` (nothing is embedded again). ``reason``: why it was chosen (``--factory auto``), kept in the manifest
+        with ``train_vectors`` (the sample an untrained index of it trains on) and shown by ``info``.
 
         Raises:
             ConfigError: not a valid factory string, or the exact backend (which searches exhaustively).
@@ -304,8 +306,19 @@ class EmbeddingIndex(IndexReading):
         if self._manifest.get("backend") != "faiss":
             raise ConfigError(f"index {self.root} uses the exact backend, which has no factory (it is exhaustive)")
         FaissIndex(self.dim, factory)  # validates the string now, not at save
+        if factory != self.factory or (nprobe is not None and nprobe != self._manifest.get("nprobe")):
+            self._rebuild = True
         self._manifest["factory"] = factory
-        self._rebuild = True
+        if nprobe is not None:
+            self._manifest["nprobe"] = int(nprobe)
+        self._manifest["factory_choice"] = {"factory": factory, "reason": reason, "train_vectors": int(train_vectors)}
+        if self._rebuild and len(self) == 0:
+            self._rebuild_vectors()  # an empty index: the new vectors take the adds that follow directly
+
+    @property
+    def train_vectors(self) -> int:
+        """Vectors an untrained index of this factory should train on (``--factory auto``'s choice; 0: unknown)."""
+        return int(self._manifest.get("factory_choice", {}).get("train_vectors", 0))
 
     def _rebuild_vectors(self) -> None:
         """A new vector index of the current factory holding every item's stored embedding."""
@@ -314,7 +327,8 @@ class EmbeddingIndex(IndexReading):
             if isinstance(self._vectors, FaissIndex)
             else self._vectors.empty_like()
         )
-        for ids, vecs in self._store.iter_item_vectors():  # (n,), (n, D): the first block trains IVF / PQ
+        block = max(32768, self.train_vectors)  # (n,), (n, D) blocks: the first one trains IVF / PQ
+        for ids, vecs in self._store.iter_item_vectors(block):
             fresh.add(vecs, ids)
         self._vectors, self._rebuild = fresh, False
 

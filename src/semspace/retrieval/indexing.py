@@ -54,6 +54,7 @@ from semspace.data.spec import format_data_spec, parse_data_spec
 from semspace.data.transforms import attach_transform
 from semspace.errors import ConfigError, DataError
 from semspace.index import EmbeddingIndex, ModelInfo
+from semspace.index.factory_choice import choose_factory
 from semspace.index.journal import BuildJournal
 from semspace.retrieval.runs import load_run, model_info_for, query_device
 from semspace.retrieval.sync import SourceSync
@@ -62,6 +63,8 @@ from semspace.types import DOMAIN
 from semspace.world.base import WorldDataset
 
 logger = logging.getLogger(__name__)
+
+AUTO = "auto"  # --factory auto
 
 
 def normalise_source(spec: str | DataSpec) -> str:
@@ -102,7 +105,9 @@ def build_index(
         run_dir: a trained run folder holding ``model.pt`` (or the checkpoint file itself).
         data_spec: ``"folder:photos/"``, ``"world_scenes:split=test,n=200"`` (see ``data.spec``) or a DataSpec.
         out: the index folder; an existing index is synced (the same model is required).
-        factory: faiss factory string (``"Flat"``, ``"IVF256,Flat"``, ``"HNSW32"``); None: ``"Flat"`` for a new
+        factory: faiss factory string (``"Flat"``, ``"IVF256,Flat"``, ``"HNSW32"``); ``"auto"``: chosen from the
+            gallery's size and the memory budget (``index.factory_choice``; the reason is kept and ``index info``
+            shows it; a gallery that outgrows its choice is rebuilt with the next one); None: ``"Flat"`` for a new
             index, the index's own otherwise. Another factory than an existing index's rebuilds its vectors.
         domain: embed every item as this domain of the task (default: see the module docstring).
         batch_size: items embedded at a time.
@@ -192,7 +197,13 @@ def _sync(index: EmbeddingIndex, created: bool, source: Any, spec: DataSpec, sou
           on_ray: Callable[[list[int]], Iterator[Any]] | None = None) -> tuple[SourceSync, dict[str, Any]]:  # fmt: skip
     """Brings ``index`` in line with ``source`` and saves it when anything changed (under the writer lock)."""
     rebuilt_from = None
-    if factory is not None and not created and index.factory != factory:
+    if factory == AUTO:
+        choice = choose_factory(max(len(index), len(source)), index.dim)
+        if created or choice.factory != index.factory:
+            rebuilt_from = None if created else index.factory
+            index.set_factory(choice.factory, nprobe=choice.nprobe, reason=choice.reason,
+                              train_vectors=choice.train_vectors)  # fmt: skip
+    elif factory is not None and not created and index.factory != factory:
         rebuilt_from = index.factory
         index.set_factory(factory)
     new_domain = target.name not in index.domain_names()
@@ -267,7 +278,8 @@ def _open_or_create(
 ) -> tuple[EmbeddingIndex, bool]:
     root = Path(out)
     if not (root / "manifest.json").exists():
-        index = EmbeddingIndex.create(root, model_info=info, factory=factory or "Flat", dim=info.embed_dim, save=False)
+        first = "Flat" if factory in (None, AUTO) else factory  # auto: chosen by _sync from the source's size
+        index = EmbeddingIndex.create(root, model_info=info, factory=first, dim=info.embed_dim, save=False)
         return index, True
     index = EmbeddingIndex.open(root)
     index.check_model(info, task.domains())

@@ -40,7 +40,7 @@ from semspace.utils.hashing import file_sha256
 FLUSH_EVERY = 2048  # pending vectors added to a trained index at a time
 LIST_CHUNK = 16384  # items of the source listed, compared and embedded at a time
 RAY_CHUNK = 262144  # the same on Ray, whose actors load the model once per chunk (an Entry is ~250 bytes)
-TRAIN_SAMPLE = 32768  # an index that needs training (IVF, PQ) is trained on at most this many first vectors
+TRAIN_SAMPLE = 32768  # an index that needs training (IVF, PQ) trains on this many first vectors (or its choice's)
 ERROR = "__load_error__"  # key of the stand-in item for an unreadable one
 
 
@@ -74,6 +74,7 @@ class SourceSync:
         self.added = self.updated = self.unchanged = self.embedded = self.reused = self.resumed = self.written = 0
         self.vecs: list[np.ndarray] = []
         self.items: list[dict[str, Any]] = []
+        self.train_sample = max(TRAIN_SAMPLE, index.train_vectors)  # an IVF / PQ index trains on its first flush
 
     def run(self, source: Any, uri_prefix: str, *, deterministic: bool, batch_size: int, num_workers: int,
             progress: bool, on_ray: Callable[[list[int]], Iterator[Any]] | None = None) -> None:  # fmt: skip
@@ -262,7 +263,7 @@ class SourceSync:
                 self.updated += 1
             else:
                 self.added += 1
-            if len(self.items) >= (TRAIN_SAMPLE if self.index.needs_training else FLUSH_EVERY):
+            if len(self.items) >= (self.train_sample if self.index.needs_training else FLUSH_EVERY):
                 self._flush()
 
     def _flush(self) -> None:
