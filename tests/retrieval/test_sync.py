@@ -278,7 +278,8 @@ def test_factory_auto_chooses_by_size_says_why_and_moves_on_when_the_gallery_out
     small = build_index(run, f"folder:{photos}", out, factory="auto")
     assert (small["factory"], small["added"]) == ("Flat", 6)
     assert main(["index", "info", "--index", str(out)]) == 0
-    assert "factory chosen by --factory auto: 6 x 32-d: under 50,000 items exact search (Flat)" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert "factory chosen by --factory auto: 6 x 32-d: under 50,000 items exact search (Flat)" in printed
     monkeypatch.setattr(factory_choice, "EXACT_BELOW", 8)  # as if the gallery grew past exact search
     _photos(photos, 9)
     grown = build_index(run, f"folder:{photos}", out, factory="auto")
