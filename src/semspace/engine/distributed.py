@@ -7,11 +7,13 @@ we pick gloo on CPU and nccl on CUDA. Only the primary rank logs and writes file
 from __future__ import annotations
 
 import os
+import time
 from dataclasses import dataclass
 
 import torch
 import torch.distributed as dist
 
+from semspace.losses.distributed import wait_released
 from semspace.utils.device import resolve_device
 
 
@@ -58,6 +60,18 @@ def is_primary() -> bool:
     return not (dist.is_available() and dist.is_initialized()) or dist.get_rank() == 0
 
 
+def mean_over_ranks(values: dict[str, float], device: torch.device) -> dict[str, float]:
+    """Each value averaged over the ranks (every rank calls it with the same keys): with equal per-rank batches, a
+    per-rank batch mean becomes the global batch's, as one process would log it. Unchanged with one process."""
+    if not (dist.is_available() and dist.is_initialized()) or dist.get_world_size() == 1 or not values:
+        return dict(values)
+    keys = sorted(values)
+    t = torch.tensor([float(values[k]) for k in keys], dtype=torch.float64, device=device)  # (K,)
+    dist.all_reduce(t)
+    wait_released(t)  # losses/distributed.py: no Python tensor left in the backend at the end of a run
+    return dict(zip(keys, (t / dist.get_world_size()).tolist(), strict=True))
+
+
 def barrier() -> None:
     if dist.is_available() and dist.is_initialized():
         dist.barrier()
@@ -67,8 +81,12 @@ def cleanup() -> None:
     """Ends the run's process group: every rank waits for the others, then closes its connections.
 
     Leaving the group to interpreter exit lets one rank close its sockets while another is still in a
-    collective, which gloo answers with an abort; the entry point that trained calls this once at the end.
+    collective, which gloo answers with an abort; the entry point that trained calls this once at the end. The pause
+    after the barrier lets the backend's threads free the works they finished (the last evaluation's gathers among
+    them), which may need the GIL: the group is destroyed when the DDP wrapper goes, holding the GIL while it joins
+    those threads (``losses/distributed.py``).
     """
     if dist.is_available() and dist.is_initialized():
         dist.barrier()
+        time.sleep(0.1)
         dist.destroy_process_group()

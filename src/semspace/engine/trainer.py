@@ -2,10 +2,11 @@
 
 The trainer owns autocast, gradient accumulation (with DDP ``no_sync`` on all but the last micro-batch),
 clipping, optimizer and scheduler steps (one optimizer per task-declared group, stepped in the declared
-order on the same micro-batches), EMA, the non-finite-loss check, callbacks, ``metrics.jsonl`` and atomic
-checkpoints. It never branches on the method: a task returns ``{"loss": ...}`` and the trainer does the rest.
-Its parts live beside it: the data streams in ``engine/streams.py``, what ``last.pt`` and ``model.pt`` hold and how
-a resume reads them back in ``engine/checkpointing.py``, the EMA copy in ``engine/ema.py``.
+order on the same micro-batches), EMA, the non-finite-loss check, callbacks, ``metrics.jsonl`` (every term averaged
+over the DDP ranks: the global batch's) and atomic checkpoints. It never branches on the method: a task returns
+``{"loss": ...}`` and the trainer does the rest. Its parts live beside it: the data streams in ``engine/streams.py``,
+what ``last.pt`` and ``model.pt`` hold and how a resume reads them back in ``engine/checkpointing.py``, the EMA copy
+in ``engine/ema.py``.
 
 Task hooks it honours, without knowing the method (``tasks/base.py``):
 
@@ -40,7 +41,7 @@ from torch.utils.data import Dataset
 from semspace.config import InitSpec, TrainCfg, to_dict
 from semspace.data.collate import collate_dicts
 from semspace.engine.checkpointing import elapsed_at, model_state, restore, resume_state
-from semspace.engine.distributed import DistInfo, barrier, init_distributed_device
+from semspace.engine.distributed import DistInfo, barrier, init_distributed_device, mean_over_ranks
 from semspace.engine.ema import Ema
 from semspace.engine.logging import AverageMeter, MetricsWriter, format_metrics, logs_beside_bar, progress_bar
 from semspace.engine.optim import create_optimizer, create_scheduler
@@ -292,7 +293,7 @@ class Trainer:
                 if "loss" in logs:
                     bar.set_postfix(loss=f"{logs['loss']:.4f}")
             if self.step % cfg.log_every == 0 or self.step == cfg.max_steps:
-                rec = {k: m.avg for k, m in meters.items()}
+                rec = mean_over_ranks({k: m.avg for k, m in meters.items()}, self.device)  # the global batch's
                 rec["lr"] = next(iter(self.optimizers.values())).param_groups[0]["lr"]
                 rec["steps_per_s"] = steps_in_window / max(time.time() - t0, 1e-9)
                 self.writer.write({"step": self.step, "split": "train", **rec})

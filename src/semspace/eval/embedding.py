@@ -17,18 +17,26 @@ sketch domain, ``TEXT``, ``FEATURES``) and ``task.embed(domain, inputs)`` makes 
 under the task's own batch keys (paired retrieval, cross-modal MAP); ``iter_batches`` is the loop without a model
 (the translation protocol reads its images with it). Data loading never runs in inference mode; embeddings come out
 as inference tensors, so protocols use them under ``torch.no_grad`` (as they do) or clone them before autograd.
+
+Sharded: when ``torch.distributed`` is initialised with more than one process (the evaluations of a ``torchrun``
+training), ``embed_dataset`` and ``forward_dataset`` read and embed only this rank's contiguous share of the items
+(rank r of W: ``[N r / W, N (r + 1) / W)``) and gather every share, so each rank returns the whole dataset's
+``(N, D)`` and fields in dataset order, as one process does. Every rank must call them (they are collectives);
+only rank 0 shows the progress bar.
 """
 
 from __future__ import annotations
 
 import contextlib
 import contextvars
+import pickle
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import torch
-from torch.utils.data import DataLoader
+import torch.distributed as dist
+from torch.utils.data import DataLoader, Dataset
 from tqdm import tqdm
 
 from semspace.data.collate import collate_dicts
@@ -217,11 +225,28 @@ def embed_dataset(
     """Every item of ``dataset`` embedded as ``domain``: ``embeddings (N, D)`` float32 on the CPU in dataset order,
     and ``fields[k]`` for each ``k`` of ``keep`` the items have (``(N,)`` tensors, or lists of N strings).
 
-    Arguments as ``iter_embeddings``.
+    Arguments as ``iter_embeddings``. Under ``torch.distributed`` each rank embeds its share (module docstring).
     """
-    pairs = iter_embeddings(task, dataset, domain, batch_size=batch_size, device=device, num_workers=num_workers,
-                            key=key, progress=progress, desc=desc, source=source)  # fmt: skip
-    return gather(pairs, keep)
+    world, rank = _world()
+    if world == 1:
+        pairs = iter_embeddings(task, dataset, domain, batch_size=batch_size, device=device, num_workers=num_workers,
+                                key=key, progress=progress, desc=desc, source=source)  # fmt: skip
+        return gather(pairs, keep)
+    if len(dataset) == 0:
+        raise DataError("nothing to embed: the dataset holds no items")
+    share = _share(dataset, domain.preprocess, world, rank)
+
+    def embed_share() -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+        if not len(share):
+            return {}, {}  # a rank without items
+        pairs = iter_embeddings(task, share, domain, batch_size=batch_size, device=device, num_workers=num_workers,
+                                key=key, progress=progress if rank == 0 else False, desc=desc,
+                                source=source or type(dataset).__name__)  # fmt: skip
+        local = gather(pairs, keep)
+        return {"": local.embeddings}, local.fields
+
+    zs, fields = _all_gather(embed_share)
+    return Embedded(zs[""], fields)  # (N, D)
 
 
 def forward_dataset(
@@ -236,7 +261,27 @@ def forward_dataset(
     desc: str | None = None,
 ) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
     """Paired data through ``task.eval_forward(task.prepare_batch(batch, device))`` in inference mode, each domain
-    read from the task's own batch keys: ``({domain: (N, D) float32 on the CPU}, kept fields)`` (``Embedded``)."""
+    read from the task's own batch keys: ``({domain: (N, D) float32 on the CPU}, kept fields)`` (``Embedded``).
+    Under ``torch.distributed`` each rank embeds its share (module docstring)."""
+    world, rank = _world()
+    if world == 1:
+        return _forward(task, dataset, preprocess, batch_size, device, keep, progress, desc)
+    share = _share(dataset, preprocess, world, rank)
+    bar = progress if rank == 0 else False
+    return _all_gather(lambda: _forward(task, share, preprocess, batch_size, device, keep, bar, desc))
+
+
+def _forward(
+    task: Any,
+    dataset: Any,
+    preprocess: PreprocessCfg | None,
+    batch_size: int,
+    device: torch.device | str,
+    keep: Sequence[str],
+    progress: bool | None,
+    desc: str | None,
+) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+    """``forward_dataset`` in this process, over every item of ``dataset``."""
     zs: dict[str, list[torch.Tensor]] = {}
     parts: dict[str, list[Any]] = {k: [] for k in keep}
     batches = iter_batches(dataset, preprocess, batch_size=batch_size, progress=progress, desc=desc or "embedding")
@@ -262,3 +307,71 @@ def _concat(parts: dict[str, list[Any]]) -> dict[str, Any]:
         if chunks:
             out[k] = torch.cat(chunks) if isinstance(chunks[0], torch.Tensor) else [v for c in chunks for v in c]
     return out
+
+
+class _Share(Dataset):
+    """Items ``[lo, hi)`` of a dataset, as a dataset (this rank's share; ``in_memory`` passed on)."""
+
+    def __init__(self, dataset: Any, lo: int, hi: int) -> None:
+        self.dataset, self.lo, self.hi = dataset, lo, hi
+        self.in_memory = bool(getattr(dataset, "in_memory", False))
+
+    def __len__(self) -> int:
+        return self.hi - self.lo
+
+    def __getitem__(self, i: int) -> Any:
+        return self.dataset[self.lo + i]
+
+
+def _world() -> tuple[int, int]:
+    """(world size, rank) of the initialised process group, else (1, 0)."""
+    if dist.is_available() and dist.is_initialized():
+        return dist.get_world_size(), dist.get_rank()
+    return 1, 0
+
+
+def _share(dataset: Any, preprocess: PreprocessCfg | None, world: int, rank: int) -> _Share:
+    """Rank ``rank``'s contiguous share of ``dataset``, which gets ``preprocess`` first (as ``iter_batches`` would)."""
+    attach_transform(dataset, preprocess)
+    n = len(dataset)
+    return _Share(dataset, n * rank // world, n * (rank + 1) // world)
+
+
+Share = tuple[dict[str, torch.Tensor], dict[str, Any]]  # ({name: (n_r, D)}, kept fields) of one rank's items
+
+
+def _all_gather(compute: Callable[[], Share]) -> Share:
+    """Every rank's ``compute()`` joined in rank order: ``({name: (N, D)}, fields)`` on every rank. An error on any
+    rank is raised on every rank (none waits for a share that never comes)."""
+    error: Exception | None = None
+    try:
+        mine: Any = _to_cpu(compute())
+    except Exception as exc:  # handed to every rank below, as itself when it pickles
+        error = exc
+        mine = exc if _picklable(exc) else RuntimeError(f"{type(exc).__name__}: {exc}")
+    shares: list[Any] = [None] * dist.get_world_size()
+    dist.all_gather_object(shares, mine)
+    if error is not None:
+        raise error
+    for share in shares:
+        if isinstance(share, Exception):
+            raise share
+    names = dict.fromkeys(k for zs, _ in shares for k in zs)
+    out = {k: torch.cat([zs[k] for zs, _ in shares if k in zs]) for k in names}  # (N, D)
+    parts: dict[str, list[Any]] = {}
+    for _, fields in shares:
+        for k, v in fields.items():
+            parts.setdefault(k, []).append(v)
+    return out, _concat(parts)
+
+
+def _to_cpu(share: Share) -> Share:
+    return {k: z.cpu() for k, z in share[0].items()}, share[1]
+
+
+def _picklable(obj: Any) -> bool:
+    try:
+        pickle.loads(pickle.dumps(obj))
+    except Exception:
+        return False
+    return True

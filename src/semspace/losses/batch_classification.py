@@ -7,7 +7,8 @@ loss is the cross-entropy with the diagonal as labels,
     L = -1/N sum_i log( exp(s q_i . t_i) / sum_j exp(s q_i . t_j) ).
 
 The inputs are usually already scaled by TIRG's NormalizationLayer (``models.layers.L2Norm``), so ``s``
-defaults to 1.
+defaults to 1. Under DDP every rank's targets are classes (``all_gather_with_grad``), each rank's labels its own
+slice of them: averaged over the ranks, the loss of one process with the global batch.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from semspace.losses.distributed import all_gather_with_grad, rank
 from semspace.losses.registry import LOSSES
 
 
@@ -25,14 +27,15 @@ class BatchClassificationLoss(nn.Module):
 
     Args:
         scale: multiplies the logits (1.0: the inputs carry their own scale).
+        gather: classify among the targets of every rank (ignored with one process).
 
     Example:
         >>> loss = BatchClassificationLoss()(torch.randn(8, 16), torch.randn(8, 16))
     """
 
-    def __init__(self, *, scale: float = 1.0) -> None:
+    def __init__(self, *, scale: float = 1.0, gather: bool = True) -> None:
         super().__init__()
-        self.scale = float(scale)
+        self.scale, self.gather = float(scale), gather
 
     def forward(self, query: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         """Mean cross-entropy over the batch.
@@ -49,6 +52,9 @@ class BatchClassificationLoss(nn.Module):
                 f"BatchClassificationLoss expects query and target of equal shape (N, D), got {tuple(query.shape)} "
                 f"and {tuple(target.shape)}"
             )
-        logits = self.scale * query @ target.T  # (N, N)
-        labels = torch.arange(query.shape[0], device=query.device)  # (N,) the diagonal
+        n = query.shape[0]
+        targets = all_gather_with_grad(target) if self.gather else target  # (W*N, D)
+        offset = rank() * n if targets.shape[0] != n else 0
+        logits = self.scale * query @ targets.T  # (N, W*N)
+        labels = torch.arange(n, device=query.device) + offset  # (N,) the diagonal of this rank's slice
         return F.cross_entropy(logits, labels)

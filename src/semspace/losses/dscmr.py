@@ -10,6 +10,9 @@ labels Y::
          theta_ij = cos(a_i, b_j) / 2,  S_ij = 1 when a_i and b_j share a label
     J3 = mean_i ||u_i - v_i||_2                                                    (Eq. 5, modality invariance)
     L  = J1 + alpha J2 + beta J3,   alpha = 1e-3, beta = 1e-1 (their ``main.py``)
+
+Under DDP the columns j of J2 are every rank's items (``all_gather_with_grad``, labels gathered too): each rank's
+mean over its rows i, averaged over the ranks, is the mean over all pairs of the global batch.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from semspace.losses.distributed import all_gather_no_grad, all_gather_with_grad
 from semspace.losses.registry import LOSSES
 
 
@@ -33,11 +37,12 @@ class DscmrLoss(nn.Module):
     Args:
         alpha: weight of the common-space term (DSCMR: 1e-3).
         beta: weight of the modality-invariance term (DSCMR: 1e-1).
+        gather: the pairs of J2 with every rank's items (ignored with one process).
     """
 
-    def __init__(self, *, alpha: float = 1e-3, beta: float = 1e-1) -> None:
+    def __init__(self, *, alpha: float = 1e-3, beta: float = 1e-1, gather: bool = True) -> None:
         super().__init__()
-        self.alpha, self.beta = alpha, beta
+        self.alpha, self.beta, self.gather = alpha, beta, gather
 
     def forward(
         self,
@@ -51,8 +56,12 @@ class DscmrLoss(nn.Module):
     ) -> torch.Tensor | dict[str, torch.Tensor]:
         y = F.one_hot(labels.long(), img_pred.shape[1]).to(img_pred.dtype)  # (N, C)
         j1 = (img_pred - y).norm(dim=1).mean() + (txt_pred - y).norm(dim=1).mean()
-        sim = (labels[:, None] == labels[None, :]).to(img.dtype)  # (N, N)
-        j2 = _likelihood(img, img, sim) + _likelihood(img, txt, sim) + _likelihood(txt, txt, sim)
+        all_img, all_txt, all_labels = img, txt, labels
+        if self.gather:
+            all_img, all_txt = all_gather_with_grad(img), all_gather_with_grad(txt)  # (W*N, D)
+            all_labels = all_gather_no_grad(labels)  # (W*N,)
+        sim = (labels[:, None] == all_labels[None, :]).to(img.dtype)  # (N, W*N)
+        j2 = _likelihood(img, all_img, sim) + _likelihood(img, all_txt, sim) + _likelihood(txt, all_txt, sim)
         j3 = (img - txt).norm(dim=1).mean()
         loss = j1 + self.alpha * j2 + self.beta * j3
         if output_dict:

@@ -20,6 +20,10 @@ that mean). It is computed without gradient (a constant of the step), as in DAN'
 (``papers/chtn.md``: [N]); its exact estimator (it may use DAN's linear-time one) is our deliberate choice here,
 the exact O(n^2) statistic, which ``tests/losses/test_mmd.py`` checks against a direct double loop.
 The multi-kernel variant of DAN is ``kernel_num=5`` (an option; CHTN uses 1).
+
+MMD is a statistic of whole samples, not a mean over items: under DDP both samples are gathered from every rank
+(``all_gather_with_grad``) and each rank computes the global batch's MMD, bandwidth included, as one process would
+(the gather's backward sums the ranks' gradients of each slice, DDP averages them: the one-process gradient).
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from semspace.losses.distributed import all_gather_with_grad
 from semspace.losses.registry import LOSSES
 
 
@@ -59,6 +64,7 @@ class MmdLoss(nn.Module):
         kernel_num: Gaussian kernels Q (CHTN: 1; DAN's multi-kernel MMD: 5).
         kernel_mul: bandwidth ratio between kernels (CHTN: 2.0).
         bandwidth: fixed sigma2 instead of the per-step data-driven one (None, CHTN's ``fix_gamma: false``).
+        gather: the samples of every rank (ignored with one process).
 
     Example:
         >>> x, y = torch.randn(8, 4), torch.randn(6, 4) + 2
@@ -66,16 +72,20 @@ class MmdLoss(nn.Module):
         True
     """
 
-    def __init__(self, *, kernel_num: int = 1, kernel_mul: float = 2.0, bandwidth: float | None = None) -> None:
+    def __init__(
+        self, *, kernel_num: int = 1, kernel_mul: float = 2.0, bandwidth: float | None = None, gather: bool = True
+    ) -> None:
         super().__init__()
         if kernel_num < 1 or kernel_mul <= 0:
             raise ValueError(f"MmdLoss: kernel_num >= 1 and kernel_mul > 0 expected, got {kernel_num}, {kernel_mul}")
-        self.kernel_num, self.kernel_mul, self.bandwidth = kernel_num, kernel_mul, bandwidth
+        self.kernel_num, self.kernel_mul, self.bandwidth, self.gather = kernel_num, kernel_mul, bandwidth, gather
 
     def forward(self, source: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         if source.ndim != 2 or target.ndim != 2 or source.shape[1] != target.shape[1]:
             raise ValueError(f"MmdLoss expects (n, D) and (m, D) samples, got {tuple(source.shape)}, "
                              f"{tuple(target.shape)}")  # fmt: skip
+        if self.gather:
+            source, target = all_gather_with_grad(source), all_gather_with_grad(target)  # (W*n, D), (W*m, D)
         n = source.shape[0]
         k = gaussian_kernel_matrix(
             torch.cat([source, target]).float(),

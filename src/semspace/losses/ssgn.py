@@ -10,7 +10,8 @@
   (the CVAE baseline, Yelamarthi et al. 2018, arXiv:1807.11724);
 * ``LabelInfoNceLoss``: the direct shared-embedding baseline's loss, InfoNCE from sketches to photos where every
   photo of the sketch's class is a positive (supervised contrastive, Khosla et al. 2020, arXiv:2004.11362,
-  one direction): ``L = -1/B sum_b 1/|P_b| sum_{p in P_b} log softmax_j(q_b . k_j / tau)_p``.
+  one direction): ``L = -1/B sum_b 1/|P_b| sum_{p in P_b} log softmax_j(q_b . k_j / tau)_p``; under DDP the keys
+  (and their labels) of every rank join (``all_gather_with_grad``), as one process with the global batch.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from semspace.losses.distributed import all_gather_no_grad, all_gather_with_grad
 from semspace.losses.registry import LOSSES
 
 
@@ -77,14 +79,17 @@ class LabelInfoNceLoss(nn.Module):
 
     Args:
         temperature: tau.
+        gather: the keys of every rank (ignored with one process).
     """
 
-    def __init__(self, temperature: float = 0.1) -> None:
+    def __init__(self, temperature: float = 0.1, *, gather: bool = True) -> None:
         super().__init__()
-        self.temperature = float(temperature)
+        self.temperature, self.gather = float(temperature), gather
 
     def forward(self, query: torch.Tensor, keys: torch.Tensor, query_labels: torch.Tensor,
                 key_labels: torch.Tensor) -> torch.Tensor:  # fmt: skip
+        if self.gather:
+            keys, key_labels = all_gather_with_grad(keys), all_gather_no_grad(key_labels)  # (W*N, D), (W*N,)
         q, k = F.normalize(query, dim=-1), F.normalize(keys, dim=-1)  # (B, D), (N, D)
         log_p = (q @ k.T / self.temperature).log_softmax(dim=1)  # (B, N)
         pos = (query_labels[:, None] == key_labels[None, :]).to(log_p.dtype)  # (B, N)

@@ -52,6 +52,7 @@ from semspace.config import TrainCfg
 from semspace.data.domains import DomainSpec, InputKind
 from semspace.data.preprocess import PreprocessCfg
 from semspace.errors import ConfigError
+from semspace.losses.distributed import all_reduce_sum
 from semspace.losses.translation import (
     LatentKlLoss,
     LsganDiscriminatorLoss,
@@ -187,11 +188,15 @@ class _EgscBase(Task):
 
     @torch.no_grad()
     def record_stats(self, x: torch.Tensor, side: str) -> None:
+        """Adds the colour statistics of ``x`` (under DDP: of every rank's images, so the ranks keep equal totals)."""
         s = colour_stats(x).double()  # (B, N_STATS)
         i = 0 if side == "a" else 1
-        self.stat_n[i] += s.shape[0]
-        self.stat_sum[i] += s.sum(0).to(self.stat_sum.dtype)
-        self.stat_sq[i] += (s**2).sum(0).to(self.stat_sq.dtype)
+        n, total, sq = all_reduce_sum(torch.cat([s.new_tensor([s.shape[0]]), s.sum(0), (s**2).sum(0)])).split(
+            [1, N_STATS, N_STATS]
+        )  # (1,), (N_STATS,), (N_STATS,) summed over the ranks
+        self.stat_n[i] += n.to(self.stat_n.dtype).squeeze(0)
+        self.stat_sum[i] += total.to(self.stat_sum.dtype)
+        self.stat_sq[i] += sq.to(self.stat_sq.dtype)
 
     @torch.no_grad()
     def guess_domain(self, x: torch.Tensor) -> list[str | None]:

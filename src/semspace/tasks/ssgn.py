@@ -49,6 +49,7 @@ from torch.nn import functional as F
 from semspace.data.domains import DomainSpec, InputKind
 from semspace.data.sketch_input import normalize_sketches
 from semspace.errors import ConfigError, DataError
+from semspace.losses.distributed import all_reduce_sum, world_size
 from semspace.losses.ssgn import (
     FeatureRegressionLoss,
     GaussianKlLoss,
@@ -296,10 +297,14 @@ class SsgnTask(Task):
 
     @torch.no_grad()
     def _update_stats(self, f: torch.Tensor) -> None:
-        n = int(self.photo_count)
+        """Moves the running statistics towards the batch's ``f (B, F)``: under DDP the global batch's (the ranks'
+        means and variances averaged; equal per-rank batches), so every rank standardises alike, as one process."""
+        n, w = int(self.photo_count), world_size()
         m = max(1.0 / (n + 1), 0.01)  # cumulative average first, then an EMA (a trainable backbone moves)
-        self.photo_mean.mul_(1 - m).add_(f.mean(0), alpha=m)
-        self.photo_var.mul_(1 - m).add_(f.var(0, unbiased=False) if len(f) > 1 else self.photo_var, alpha=m)
+        mean = all_reduce_sum(f.mean(0)) / w  # (F,)
+        var = all_reduce_sum((f - mean).pow(2).mean(0)) / w if len(f) * w > 1 else self.photo_var  # (F,)
+        self.photo_mean.mul_(1 - m).add_(mean, alpha=m)
+        self.photo_var.mul_(1 - m).add_(var, alpha=m)
         self.photo_count.add_(1)
 
     def query_semantics(self, h: torch.Tensor) -> torch.Tensor:
