@@ -110,7 +110,8 @@ def main(out_dir: str | Path = "benchmarks/results", quick: bool = False) -> Pat
             "them in memory: readers query the file in place, a writer copies it into a staging file when it first "
             "changes it (the `add 1,000 + save` rows: that copy is most of the time). faiss's own memory is the index "
             "itself: 2 KiB per vector for Flat while it is written (readers map it), "
-            "512 B for SQ8; a reader's peak includes the pages of the mapped faiss file its searches touched. peak_rss_mb is "
+            "512 B for SQ8; a reader's peak includes the pages of the mapped faiss file its searches touched. "
+            "peak_rss_mb is "
             "the process's maximum resident set (ru_maxrss), including Python, numpy and faiss."
         ),
         out_dir=out_dir,
