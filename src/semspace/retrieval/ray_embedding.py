@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import warnings
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -176,7 +177,9 @@ def _data_context(progress: bool) -> Iterator[None]:
         loggers[0].setLevel(logging.WARNING)
         loggers[1].setLevel(logging.ERROR)  # "progress bars disabled"
     try:
-        yield
+        with warnings.catch_warnings():  # a chunk smaller than the actor pool is expected, not a user's mistake
+            warnings.filterwarnings("ignore", message="The minimum number of concurrent actors", category=UserWarning)
+            yield
     finally:
         opts.preserve_order, ctx.enable_progress_bars, ctx.raise_original_map_exception = saved[:3]
         for lg, level in zip(loggers, saved[3], strict=True):
