@@ -39,7 +39,7 @@ from semspace.utils.hashing import file_sha256
 
 FLUSH_EVERY = 2048  # pending vectors added to a trained index at a time
 LIST_CHUNK = 16384  # items of the source listed, compared and embedded at a time
-RAY_CHUNK = 262144  # the same on Ray, whose actors load the model once per chunk (an Entry is ~250 bytes)
+RAY_CHUNK = 262144  # the same on Ray, whose actors load the model once per chunk (~760 B an item: embed_scale)
 TRAIN_SAMPLE = 32768  # an index that needs training (IVF, PQ) trains on this many first vectors (or its choice's)
 ERROR = "__load_error__"  # key of the stand-in item for an unreadable one
 
