@@ -7,15 +7,20 @@ the first rows of the 10^6 one and no step holds more than the index itself need
 of the same distribution. Ground truth: chunked brute force in numpy over the regenerated chunks.
 
 Per size and factory (``Flat``, ``IVF<nlist>,Flat``, ``,SQ8``, ``,SQ4``, ``,PQ64x4fs``, the same with ``,RFlat``
-re-ranking, ``HNSW32``), each built in a fresh subprocess (this file, ``--child``): build seconds
-(train + add, not the data generation), peak RSS of the build (``ru_maxrss``, the child's whole life up to then),
-index bytes (the written file), queries/s at batch 1 and 64 (k=10) and recall@10 against exact search, at the
-smallest nprobe / efSearch / (nprobe, k_factor) reaching recall@10 0.95 (the sweep is in the JSON). Beside them:
-numpy brute force and hnswlib (M=32, ef_construction 40); and our ``EmbeddingIndex`` (SQLite store + faiss) on
-the same factories at ``--our-sizes``. faiss runs with ``omp_set_num_threads(2)``.
+re-ranking, ``HNSW32``; nlist from ``index.factory_choice.ivf_lists``), each built in a fresh subprocess (this
+file, ``--child``): build seconds (train + add, not the data generation; the IVF builds of a size share the coarse
+quantizer the first one trained and add its k-means seconds), peak RSS of the build (``ru_maxrss``), index bytes
+(the written file), queries/s at batch 1 and 64 (k=10; batch 64 also in CPU time, which the load of a shared
+machine does not inflate) and recall@10 against exact search, at the smallest nprobe / efSearch / (nprobe,
+k_factor) reaching recall@10 0.95 (the sweep, two settings past it, is in the JSON). Graph builds (faiss HNSW32,
+hnswlib M=32) use efConstruction 40 and are skipped at a size where their time, predicted from the previous size,
+exceeds 480 s. Beside them: numpy brute force, hnswlib, and our ``EmbeddingIndex`` (SQLite store + FaissIndex) on
+the same factories at ``--our-sizes``, timed in turns with the raw faiss index in one process. faiss runs with
+``omp_set_num_threads(2)``. The Markdown ends with what ``choose_factory`` picks and the issue's targets.
 
-Run: `semspace bench index_scale` or `python benchmarks/index_scale.py [--quick] [--out DIR] [--sizes 10000,...]
-[--our-sizes 10000,100000]`; `--rerender` rewrites the Markdown from the JSON (after the chooser's constants change).
+Run: `semspace bench index_scale` or `python benchmarks/index_scale.py [--quick] [--out DIR] [--sizes 1e4,1e5,1e6]
+[--our-sizes 1e4,1e5] [--only REGEX] [--merge]`; `--merge` replaces those rows of the JSON already in --out (a size
+measured again), `--rerender` rewrites the Markdown from the JSON (after the chooser's constants change).
 """
 
 from __future__ import annotations
@@ -376,7 +381,7 @@ def main(out_dir: str | Path = "benchmarks/results", quick: bool = False, sizes:
     sizes = tuple(sizes or (QUICK_SIZES if quick else SIZES))
     ours = tuple(our_sizes if our_sizes is not None else (QUICK_OUR_SIZES if quick else OUR_SIZES))
     nq = 200 if quick else 1000
-    t_all, load = time.perf_counter(), [round(os.getloadavg()[0], 1)]
+    t_all, load, run = time.perf_counter(), [round(os.getloadavg()[0], 1)], time.strftime("%Y-%m-%d %H:%M")
     rows: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory(prefix="index_scale_") as tmp:
         work = Path(tmp)
@@ -388,7 +393,7 @@ def main(out_dir: str | Path = "benchmarks/results", quick: bool = False, sizes:
             np.save(work / f"truth_{n}.npy", ground_truth(n, q))
             print(f"{n:,}: ground truth in {time.perf_counter() - t0:.1f} s", flush=True)
             for engine, factory, train in (p for p in _plan(n) if re.fullmatch(only or ".*", p[1])):
-                row: dict[str, Any] = {"n": n, "engine": engine, "factory": factory, "train_vectors": train}
+                row: dict[str, Any] = {"n": n, "engine": engine, "factory": factory, "train_vectors": train, "run": run}
                 job = {"engine": engine, "factory": factory, "n": n, "train": train, "work": tmp, "quick": quick}
                 if engine == "faiss" and n in ours and "RFlat" not in factory:
                     job["keep"] = str(work / f"raw-{n}-{factory}.faiss")  # read again by the `ours` job
@@ -404,22 +409,20 @@ def main(out_dir: str | Path = "benchmarks/results", quick: bool = False, sizes:
                     rows.append(row | {"engine": "ours"} | _run_child(ours_job))
                     print(f"{n:,} ours {factory}: {json.dumps(_brief(rows[-1]))}", flush=True)
             load.append(round(os.getloadavg()[0], 1))
+    this = {"date": run, "sizes": list(sizes), "our_sizes": list(ours), "only": only,
+            "load_average_1min_per_size": load, "seconds": round(time.perf_counter() - t_all)}  # fmt: skip
     config = {"sizes": list(sizes), "our_sizes": list(ours), "queries": nq, "dim": DIM, "k": K, "threads": THREADS,
               "centres": CENTRES, "sigma": SIGMA, "alpha": ALPHA, "chunk": CHUNK, "ef_construction": EF_CONSTRUCTION,
-              "hnsw_m": HNSW_M, "target_recall": TARGET_RECALL, "quick": quick,
-              "load_average_1min_per_size": load}  # fmt: skip
-    seconds = time.perf_counter() - t_all
+              "hnsw_m": HNSW_M, "target_recall": TARGET_RECALL, "quick": quick, "runs": [this]}  # fmt: skip
     if merge:
         old = json.loads((Path(out_dir) / "index_scale.json").read_text())
-        again = {"sizes": list(sizes), "our_sizes": list(ours), "load_average_1min_per_size": load,
-                 "seconds": round(seconds), "date": time.strftime("%Y-%m-%d %H:%M")}  # fmt: skip
         keys = {(r["n"], r["engine"], r["factory"]) for r in rows}
         rows = [r for r in old["rows"] if (r["n"], r["engine"], r["factory"]) not in keys] + rows
-        config = old["config"] | {"remeasured": [*old["config"].get("remeasured", []), again]}
+        config = old["config"] | {"runs": [*old["config"]["runs"], this]}
         config["sizes"] = sorted(set(config["sizes"]) | set(sizes))
         config["our_sizes"] = sorted(set(config["our_sizes"]) | set(ours))
-        seconds += old["seconds"]
-    return _write(sorted(rows, key=_order), config, seconds, out_dir)
+    config["runs"] = [r for r in config["runs"] if any(row["run"] == r["date"] for row in rows)]  # that own rows
+    return _write(sorted(rows, key=_order), config, sum(r["seconds"] for r in config["runs"]), out_dir)
 
 
 def _order(row: dict[str, Any]) -> tuple[int, int, int]:
@@ -435,7 +438,7 @@ def _brief(row: dict[str, Any]) -> dict[str, Any]:
 def rerender(out_dir: str | Path = "benchmarks/results") -> Path:
     """Rewrites ``index_scale.md`` (and the JSON) from the measured JSON, e.g. after ``choose_factory`` changed."""
     doc = json.loads((Path(out_dir) / "index_scale.json").read_text())
-    return _write(doc["rows"], doc["config"], doc["seconds"], out_dir)
+    return _write(doc["rows"], doc["config"], sum(r["seconds"] for r in doc["config"]["runs"]), out_dir)
 
 
 def _write(rows: list[dict[str, Any]], config: dict[str, Any], seconds: float, out_dir: str | Path) -> Path:
@@ -456,14 +459,15 @@ def _write(rows: list[dict[str, Any]], config: dict[str, Any], seconds: float, o
         "setting = the smallest nprobe / efSearch / (nprobe, k_factor) reaching recall@10 "
         f"{TARGET_RECALL} at batch 64 (else the best swept; the sweep, {PAST_TARGET} settings past it, is in the "
         "JSON); graph builds use "
-        f"efConstruction {EF_CONSTRUCTION}, M {HNSW_M}. The machine is shared: 1-min load average before each size "
-        f"and at the end {config['load_average_1min_per_size']} on {THREADS} cores, so q/s and build seconds are "
-        "pessimistic where the load was high (qps_b64_cpu is not)."
-        + "".join(
-            f" The rows of sizes {r['sizes']} were measured again on {r['date']} (`--merge`, load "
-            f"{r['load_average_1min_per_size']}) after the code under test changed, and replace the first run's."
-            for r in config.get("remeasured", [])
-        ),  # fmt: skip
+        f"efConstruction {EF_CONSTRUCTION}, M {HNSW_M}. The machine is shared, so q/s and build seconds are "
+        "pessimistic where its load was high (qps_b64_cpu much less so). The rows (`run` in the JSON) come from "
+        + "; ".join(
+            f"{r['date']}: sizes {r['sizes']}{' (' + r['only'] + ')' if r.get('only') else ''}, "
+            f"{r['seconds']:,} s, 1-min load average before each size and at the end "
+            f"{r['load_average_1min_per_size']} on {THREADS} cores"
+            for r in config["runs"]
+        )
+        + " (`--merge`: a later run's rows replace an earlier one's).",  # fmt: skip
         f"`ours` = `semspace.index.EmbeddingIndex` (SQLite store + FaissIndex) at `--our-sizes` {ours} only: at "
         "10^6 it holds every vector twice in memory today (the store is being changed), so it is not run there. Its "
         "first `add` holds the training sample (FaissIndex trains on its first add), then chunks of 10,000; its "
@@ -489,7 +493,7 @@ def _write(rows: list[dict[str, Any]], config: dict[str, Any], seconds: float, o
                 "ours_recall",
             ],
         ),  # fmt: skip
-        "## What `choose_factory` picks (default budget: a quarter of this machine's memory)\n\n" + _picks(),
+        "## What `choose_factory` picks (`default` budget: a quarter of this machine's memory)\n\n" + _picks(),
         "## Targets\n\n" + "\n".join(f"- {t}" for t in _targets(rows, sizes, ours)),
     ]
     _, md = write_benchmark(
@@ -535,14 +539,16 @@ def _picks() -> str:
     from semspace.index import choose_factory
 
     out = []
-    for n in (10_000, 100_000, 1_000_000, 10_000_000, 100_000_000):
+    for n, budget in [(n, None) for n in (10_000, 100_000, 1_000_000, 10_000_000, 100_000_000)] + [(10**6, 25e8)]:
+        row: dict[str, Any] = {"n": n, "budget": "default" if budget is None else f"{budget / 1e9:.1f} GB"}
         try:
-            c = choose_factory(n, DIM)
-            out.append({"n": n, "factory": c.factory, "nprobe": c.nprobe, "train_vectors": c.train_vectors,
-                        "bytes_per_vector": c.bytes_per_vector, "reason": c.reason})  # fmt: skip
+            c = choose_factory(n, DIM, None if budget is None else int(budget))
+            out.append(row | {"factory": c.factory, "nprobe": c.nprobe, "train_vectors": c.train_vectors,
+                              "bytes_per_vector": c.bytes_per_vector, "reason": c.reason})  # fmt: skip
         except ConfigError as exc:
-            out.append({"n": n, "factory": "-", "reason": str(exc)})
-    return markdown_table(out, ["n", "factory", "nprobe", "train_vectors", "bytes_per_vector", "reason"], digits=0)
+            out.append(row | {"factory": "-", "reason": str(exc)})
+    columns = ["n", "budget", "factory", "nprobe", "train_vectors", "bytes_per_vector", "reason"]
+    return markdown_table(out, columns, digits=0)
 
 
 def _targets(rows: list[dict[str, Any]], sizes: list[int], ours: list[int]) -> list[str]:
@@ -565,7 +571,7 @@ def _targets(rows: list[dict[str, Any]], sizes: list[int], ours: list[int]) -> l
                    f"{TARGET_QPS:.0f}): **{verdict}**")  # fmt: skip
         rss = raw.get("peak_rss_gb", float("nan"))
         out.append(f"{where}, build peak RSS of `{pick.factory}`: {rss:.2f} GB (target <= {TARGET_RSS_GB:.0f} GB): "
-                   f"**{'met' if rss <= TARGET_RSS_GB else 'missed'}**")  # fmt: skip
+                   f"**{'met' if rss <= TARGET_RSS_GB else 'missed'}**{_smaller(rows, n, pick.nprobe)}")  # fmt: skip
     if not ours:
         return [*out, "our index vs raw faiss: not measured (no --our-sizes): **unknown**"]
     n_our = max(ours)
@@ -585,6 +591,20 @@ def _verdict(on_wall: bool, on_cpu: bool) -> str:
     if on_wall:
         return "met"
     return "met in CPU time, missed on the wall clock of this shared machine" if on_cpu else "missed"
+
+
+def _smaller(rows: list[dict[str, Any]], n: int, nprobe: int) -> str:
+    """The IVF code at ``n`` that stays under the RSS target and reaches the recall one at ``nprobe``, as a clause."""
+    from semspace.index.factory_choice import bytes_per_vector
+
+    for r in (r for r in rows if (r["n"], r["engine"]) == (n, "faiss") and r["factory"].startswith("IVF")):
+        point = _at(r, {"nprobe": nprobe})
+        if r.get("peak_rss_gb", 99.0) <= TARGET_RSS_GB and point and point["recall"] >= TARGET_RECALL:
+            below = n * bytes_per_vector("IVF,Flat", DIM) / 1e9
+            return (f"; `{r['factory']}` builds in {r['peak_rss_gb']:.2f} GB and reaches recall@10 "
+                    f"{point['recall']:.3f} at nprobe {nprobe} ({point['qps64_cpu']:,} q/s): `choose_factory` picks it "
+                    f"under a memory budget below {below:.2f} GB")  # fmt: skip
+    return ""
 
 
 def _ints(text: str) -> tuple[int, ...]:

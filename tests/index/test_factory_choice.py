@@ -59,19 +59,27 @@ def test_the_lists_never_outnumber_their_training_points() -> None:
 
 @pytest.mark.parametrize("n", [60_000, 1_000_000, 10_000_000])
 def test_the_memory_budget_is_respected_and_shrinks_the_codes(n: int) -> None:
-    ivf, sq8, pq = (n * bytes_per_vector(f, 512) for f in ("IVF,Flat", "IVF,SQ8", "IVF,PQ"))
-    budgets = [ivf, ivf - 1, sq8 - 1, pq, pq - 1]
+    ivf, sq8, sq4, pq = (math.ceil(n * bytes_per_vector(f, 512)) for f in ("IVF,Flat", "IVF,SQ8", "IVF,SQ4", "IVF,PQ"))
+    budgets = [ivf, ivf - 1, sq8 - 1, sq4 - 1, pq, pq - 1]
     codes = []
     for budget in budgets:
         try:
-            choice = choose_factory(n, 512, int(budget))
+            choice = choose_factory(n, 512, budget)
         except ConfigError as exc:
             assert "budget" in str(exc) and f"{n:,}" in str(exc)
             codes.append("none")
             continue
         assert n * choice.bytes_per_vector <= budget
         codes.append(choice.factory.split(",")[1])
-    assert codes == ["Flat", "SQ8", "PQ64x4fs", "PQ64x4fs", "none"]
+    assert codes == ["Flat", "SQ8", "SQ4", "PQ64x4fs", "PQ64x4fs", "none"]
+
+
+def test_a_code_short_of_the_recall_target_says_so() -> None:
+    n = 1_000_000
+    exact = choose_factory(n, 512, BIG)
+    squeezed = choose_factory(n, 512, math.ceil(n * bytes_per_vector("IVF,SQ4", 512)))
+    assert squeezed.factory == "IVF4096,SQ4" and "short of the 0.95 target" in squeezed.reason
+    assert "short of" not in exact.reason
 
 
 def test_a_small_gallery_over_the_budget_gets_compressed_codes() -> None:
@@ -83,9 +91,9 @@ def test_a_small_gallery_over_the_budget_gets_compressed_codes() -> None:
 def test_every_choice_is_a_factory_faiss_and_faiss_index_build(dim: int) -> None:
     chosen = {choose_factory(1_000, dim, BIG).factory}
     for n in [100_000, 1_000_000]:
-        for family in ("IVF,Flat", "IVF,SQ8", "IVF,PQ"):
-            chosen.add(choose_factory(n, dim, int(n * bytes_per_vector(family, dim))).factory)
-    assert len(chosen) == 7  # Flat and three codes at two sizes
+        for family in ("IVF,Flat", "IVF,SQ8", "IVF,SQ4", "IVF,PQ"):
+            chosen.add(choose_factory(n, dim, math.ceil(n * bytes_per_vector(family, dim))).factory)
+    assert len(chosen) == 9  # Flat and four codes at two sizes
     for factory in chosen:
         faiss.index_factory(dim, factory, faiss.METRIC_INNER_PRODUCT)
         FaissIndex(dim, factory)
@@ -119,8 +127,8 @@ def test_the_default_budget_is_a_quarter_of_physical_memory() -> None:
 
 
 def test_bytes_per_vector_orders_the_codes() -> None:
-    flat, ivf, sq8, pq = (bytes_per_vector(f, 512) for f in ("Flat", "IVF,Flat", "IVF,SQ8", "IVF,PQ"))
-    assert 4 * 512 <= flat <= ivf and 512 <= sq8 < ivf and 32 <= pq < sq8
+    flat, ivf, sq8, sq4, pq = (bytes_per_vector(f, 512) for f in ("Flat", "IVF,Flat", "IVF,SQ8", "IVF,SQ4", "IVF,PQ"))
+    assert 4 * 512 <= flat <= ivf and 512 <= sq8 < ivf and 256 <= sq4 < sq8 and 32 <= pq < sq4
 
 
 @pytest.mark.parametrize(("n", "dim", "budget"), [(-1, 512, None), (10, 0, None), (10, 512, 0), (10, 512, -5)])

@@ -1,20 +1,23 @@
 """``--factory auto``: a faiss factory string chosen from the gallery size and a memory budget (issue 19).
 
 ``choose_factory(n_items, dim, memory_budget_bytes)`` -> ``FactoryChoice(factory, nprobe, reason, bytes_per_vector,
-train_vectors)``, from the numbers ``benchmarks/index_scale.py`` measured (``benchmarks/results/index_scale.md``:
-clustered unit vectors of 512-d, 2 threads, recall@10 against exact search):
+train_vectors)``, from what ``benchmarks/index_scale.py`` measured (``benchmarks/results/index_scale.md``: 10^4 to
+10^6 clustered unit vectors of 512-d, 2 threads, recall@10 against exact search, q/s at batch 64):
 
-* under ``EXACT_BELOW`` items: ``Flat``, exact (its q/s at batch 64 is still above the target there);
+* under ``EXACT_BELOW`` items: ``Flat``, exact (2,537 q/s at 10^4, 156 at 10^5: the 500 q/s target falls between,
+  near 40,000; at 10^4 an IVF needed every one of its lists to reach the recall target anyway);
 * above: an inverted file with ``nlist`` a power of two near ``4 sqrt(n)`` (faiss's guideline is 4-16 sqrt(n);
-  the low end keeps the k-means of the build affordable on 2 cores), never more lists than
-  ``n / TRAIN_PER_LIST`` so that every list has ``TRAIN_PER_LIST`` (>= faiss's 39) training vectors; the
-  index trains on ``train_vectors = min(n, TRAIN_PER_LIST * nlist)`` vectors, the first ones added;
-* the first of these whose memory fits the budget: ``IVF<nlist>,Flat`` (exact distances within the visited lists,
-  4 d bytes a vector), ``IVF<nlist>,SQ8`` (8-bit scalar codes, d bytes, the same recall at the measured nprobe),
-  ``IVF<nlist>,PQ<m>x4fs`` (4-bit fast-scan product codes, d/16 bytes, lower recall: the reason says so);
-  ``nprobe`` is the smallest power of two whose measured recall@10 reached ``TARGET_RECALL``.
+  the low end keeps the build's k-means affordable on 2 cores), never more lists than ``n / TRAIN_PER_LIST`` so
+  that every list has ``TRAIN_PER_LIST`` (>= faiss's 39) training vectors; the index trains on
+  ``train_vectors = min(n, TRAIN_PER_LIST * nlist)`` vectors, the first ones added;
+* of the codes, the most exact one whose memory fits the budget: ``IVF<nlist>,Flat`` (4 d bytes a vector),
+  ``,SQ8`` (d bytes; recall within ~0.01 of Flat), ``,SQ4`` (d/2 bytes; recall below the target: the reason says
+  so), ``,PQ<d/8>x4fs`` (d/16 bytes; far below it);
+* ``nprobe``: ``NPROBE_MARGIN`` times the smallest power of two whose recall@10 reached ``TARGET_RECALL`` on the
+  synthetic clusters, at the measured size nearest ``n`` (real galleries' clusters are less separated: at 10^6
+  the synthetic ones needed only 2 of 4096 lists); the reason quotes the recall and q/s measured there.
 
-Not chosen, with the measurement: ``HNSW32`` and the refined ``IVF,PQ,RFlat`` (module ``_NOT_CHOSEN``).
+Not chosen, with the measurement (comment below the constants): ``HNSW32`` and the re-ranked ``IVF,PQ,RFlat``.
 ``memory_budget_bytes=None`` is a quarter of the machine's physical memory (``os.sysconf``).
 """
 
@@ -29,24 +32,32 @@ from semspace.errors import ConfigError
 RESULTS = "benchmarks/results/index_scale.md"
 EXACT_BELOW = 50_000  # galleries smaller than this get exact search
 TRAIN_PER_LIST = 40  # training vectors per inverted list (faiss warns under 39)
-TARGET_RECALL = 0.95  # recall@10 the chosen nprobe reached in the benchmark
+TARGET_RECALL = 0.95  # recall@10 the measured nprobe reached
+NPROBE_MARGIN = 4  # the chosen nprobe over the smallest that reached TARGET_RECALL on the synthetic data
 MEASURED_DIM = 512  # the width the benchmark measured; q/s scale about inversely with the width
 
-# Measured by benchmarks/index_scale.py (benchmarks/results/index_scale.md), 512-d, 2 threads, batch 64:
-# family -> {n: (nprobe reaching TARGET_RECALL, recall@10 there, queries/s at batch 64)}.
+# Measured by benchmarks/index_scale.py (benchmarks/results/index_scale.md), 512-d, q/s at batch 64 on 2 cores of
+# CPU time: family -> {n: (nprobe, recall@10 there, q/s there)}; nprobe = NPROBE_MARGIN x the smallest with which
+# IVF<nlist>,Flat reached TARGET_RECALL (16 of 1024 lists at 10^5, 2 of 4096 at 10^6), the same for every code
+# (they share the coarse lists), except PQ at 10^6, whose sweep stopped at 4 (recall 0.363 at 1: flat).
+# The order is the preference: the most exact code that fits the budget.
 _MEASURED: dict[str, dict[int, tuple[int, float, float]]] = {
-    "IVF,Flat": {100_000: (16, 0.96, 1500.0), 1_000_000: (32, 0.96, 700.0)},
-    "IVF,SQ8": {100_000: (16, 0.96, 1500.0), 1_000_000: (32, 0.96, 700.0)},
-    "IVF,PQ": {100_000: (64, 0.67, 5000.0), 1_000_000: (64, 0.67, 3000.0)},
+    "IVF,Flat": {100_000: (64, 0.981, 1786.0), 1_000_000: (8, 1.000, 4387.0)},
+    "IVF,SQ8": {100_000: (64, 0.973, 3840.0), 1_000_000: (8, 0.989, 5887.0)},
+    "IVF,SQ4": {100_000: (64, 0.885, 2355.0), 1_000_000: (8, 0.863, 6561.0)},
+    "IVF,PQ": {100_000: (64, 0.674, 22351.0), 1_000_000: (4, 0.374, 8574.0)},
 }
-# Flat (exact) queries/s at batch 64 by gallery size (it scans all n vectors: ~ 1/n beyond the largest).
-_FLAT_QPS: dict[int, float] = {10_000: 5000.0, 100_000: 500.0, 1_000_000: 50.0}
-# Bytes a vector of the family holds in memory beyond its code (ids, id maps, list slack): build peak RSS over n.
-_OVERHEAD: dict[str, float] = {"Flat": 80.0, "IVF,Flat": 190.0, "IVF,SQ8": 190.0, "IVF,PQ": 190.0}
-_NOT_CHOSEN = (
-    "HNSW32: slower to build than IVF at every measured size and no cheaper to hold than Flat; "
-    "IVF,PQ,RFlat: faiss's IndexRefine takes no caller ids (add_with_ids), so FaissIndex cannot hold it"
-)
+# Flat (exact) q/s at batch 64 on 2 cores by gallery size (it scans all n vectors: ~ 1/n in between); it falls
+# through the 500 q/s target between 10^4 and 10^5 (~40,000 items), where IVF still needs every list of 10^4.
+_FLAT_QPS: dict[int, float] = {10_000: 2537.0, 100_000: 156.0, 1_000_000: 12.0}
+# Memory a vector holds while the index is built and served: (code + 8-byte id) x GROWTH + MAP_BYTES.
+GROWTH = 1.33  # IVF4096,Flat at 10^6: build peak RSS over the 0.28 GB Python + faiss baseline / the written file
+MAP_BYTES = 37.0  # FaissIndex's id map (IVF's hash-table direct map; Flat's IndexIDMap2): 75.1 vs 37.7 B raw
+# Not chosen, measured: HNSW32 answers 17,205 q/s at recall@10 0.962 at 10^5 (efSearch 32) where IVF1024,Flat
+# answers 4,832 at 0.967, but at 10^6 its efConstruction-40 graph tops out at 0.962 (efSearch 128: 4,111 q/s) where
+# IVF4096,Flat reaches 1.000 at 4,387; it holds more than Flat (2.93 GB build peak at 10^6) and cannot remove in
+# place. IVF,PQ,RFlat reaches 0.987 at 10^6 (nprobe 16, k_factor 16) but holds the flat vectors too (2.82 GB), and
+# faiss's IndexRefine takes no caller ids (add_with_ids), so FaissIndex cannot hold it.
 
 
 @dataclass(frozen=True)
@@ -57,7 +68,7 @@ class FactoryChoice:
         factory: the faiss factory string (``"Flat"``, ``"IVF4096,Flat"``, ...).
         nprobe: inverted lists visited per query (IVF); 1 for indexes without lists.
         reason: one sentence naming the size, the budget and the measured recall and speed behind the choice.
-        bytes_per_vector: memory one vector takes in this index (code + ids), as measured.
+        bytes_per_vector: memory one vector takes in this index (code, id and id map, list slack), as measured.
         train_vectors: vectors the index trains on (its first add must hold that many); 0: no training.
     """
 
@@ -94,7 +105,7 @@ def choose_factory(n_items: int, dim: int, memory_budget_bytes: int | None = Non
     if n_items < EXACT_BELOW and n_items * flat_bpv <= budget:
         return FactoryChoice(
             "Flat", 1, f"{size}: under {EXACT_BELOW:,} items exact search (Flat) needs {_gb(n_items * flat_bpv)} "
-            f"(budget {_gb(budget)}) and answers ~{flat_qps:,.0f} q/s at batch 64 ({RESULTS})", flat_bpv,
+            f"(budget {_gb(budget)}) and answers ~{flat_qps:,.0f} q/s at batch 64 on 2 cores ({RESULTS})", flat_bpv,
         )  # fmt: skip
     nlist = ivf_lists(n_items)
     train = training_vectors(n_items, nlist)
@@ -104,13 +115,13 @@ def choose_factory(n_items: int, dim: int, memory_budget_bytes: int | None = Non
             continue
         factory = ivf_factory(family, nlist, dim)
         nprobe, recall, qps, at = _measured(family, n_items)
-        fits = "fits" if family == "IVF,Flat" else f"is the first that fits (Flat: {_gb(n_items * flat_bpv)})"
+        short = "" if recall >= TARGET_RECALL else f" (short of the {TARGET_RECALL} target: nothing more exact fits)"
         return FactoryChoice(
             factory, min(nprobe, nlist),
-            f"{size}: Flat would answer ~{flat_qps:,.0f} q/s at batch 64; {factory} needs "
-            f"{_gb(n_items * bpv)} of the {_gb(budget)} budget and {fits}; with nprobe {nprobe} it reached "
-            f"recall@10 {recall:.2f} at {qps * MEASURED_DIM / dim:,.0f} q/s (measured at {at:,} x {MEASURED_DIM}-d); "
-            f"it trains on the first {train:,} vectors ({RESULTS})", bpv, train,
+            f"{size}: Flat would answer ~{flat_qps:,.0f} q/s at batch 64; {factory} needs {_gb(n_items * bpv)} of "
+            f"the {_gb(budget)} budget and, with nprobe {min(nprobe, nlist)}, reached recall@10 {recall:.3f} at "
+            f"~{qps * MEASURED_DIM / dim:,.0f} q/s on 2 cores (measured at {at:,} x {MEASURED_DIM}-d){short}; it "
+            f"trains on its first {train:,} vectors ({RESULTS})", bpv, train,
         )  # fmt: skip
     smallest = ivf_factory("IVF,PQ", nlist, dim)
     raise ConfigError(
@@ -144,15 +155,16 @@ def pq_subquantizers(dim: int) -> int:
 
 
 def ivf_factory(family: str, nlist: int, dim: int) -> str:
-    """The factory string of ``family`` (``"IVF,Flat"``, ``"IVF,SQ8"``, ``"IVF,PQ"``) with ``nlist`` lists."""
-    codes = {"IVF,Flat": "Flat", "IVF,SQ8": "SQ8", "IVF,PQ": f"PQ{pq_subquantizers(dim)}x4fs"}
+    """The factory string of ``family`` (``"IVF,Flat"``, ``"IVF,SQ8"``, ``"IVF,SQ4"``, ``"IVF,PQ"``) with ``nlist``."""
+    codes = {"IVF,Flat": "Flat", "IVF,SQ8": "SQ8", "IVF,SQ4": "SQ4", "IVF,PQ": f"PQ{pq_subquantizers(dim)}x4fs"}
     return f"IVF{nlist},{codes[family]}"
 
 
 def bytes_per_vector(family: str, dim: int) -> float:
-    """Memory one vector takes in ``family`` (``"Flat"`` or an IVF family): its code plus the measured overhead."""
-    code = {"Flat": 4 * dim, "IVF,Flat": 4 * dim, "IVF,SQ8": dim, "IVF,PQ": pq_subquantizers(dim) / 2}[family]
-    return float(code + _OVERHEAD[family])
+    """Memory one vector takes in ``family`` (``"Flat"`` or an IVF family): ``(code + id) x GROWTH + MAP_BYTES``."""
+    code = {"Flat": 4 * dim, "IVF,Flat": 4 * dim, "IVF,SQ8": dim, "IVF,SQ4": math.ceil(dim / 2),
+            "IVF,PQ": math.ceil(pq_subquantizers(dim) / 2)}[family]  # fmt: skip
+    return round((code + 8) * GROWTH + MAP_BYTES, 1)
 
 
 def _measured(family: str, n_items: int) -> tuple[int, float, float, int]:
