@@ -95,15 +95,6 @@ class BuildJournal:
         """Content hashes of the finished embeddings (their thumbnails are kept by the index's clean-up)."""
         return {r[0] for r in self._rows("SELECT DISTINCT content_hash FROM done")}
 
-    def lookup(self, domain: str, uri: str, size: int | None, mtime_ns: int | None) -> JournalEntry | None:
-        """The finished embedding of ``uri`` when the file is still the one that was embedded."""
-        q = "SELECT domain, source, uri, size, mtime_ns, content_hash, vector FROM done WHERE domain = ? AND uri = ?"
-        rows = self._rows(q, (domain, uri))
-        if not rows or (size, mtime_ns) != (rows[0][3], rows[0][4]):
-            return None
-        r = rows[0]
-        return JournalEntry(str(r[0]), str(r[1]), str(r[2]), r[3], r[4], str(r[5]), np.frombuffer(r[6], np.float32))
-
     def vectors_for(self, domain: str, hashes: list[str]) -> dict[str, tuple[np.ndarray, bool]]:
         """``{content hash: (vector, mine)}`` of ``domain``'s finished embeddings among ``hashes``; ``mine``: this
         build embedded it (a copy of an earlier item), else a killed build did (resumed)."""

@@ -16,6 +16,7 @@ the items gone from the source are found by comparing id arrays. What grows with
 from __future__ import annotations
 
 import os
+from array import array
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -64,7 +65,7 @@ class SourceSync:
         self.source, self.dataset_name, self.device, self.strict = source, dataset_name, device, strict
         self.check_domains = check_domains  # items naming another domain (unless --domain forces one)
         self.stored: dict[str, dict[str, Any]] = {}  # uri -> item (its own, or unsourced), of the current chunk
-        self.seen: list[np.ndarray] = []  # ids of the source's stored items that the listing still holds
+        self.seen = array("q")  # ids of the source's stored items that the listing still holds (8 B each)
         self.todo: list[Entry] = []  # to read (and hash), of the current chunk
         self.file_hash: dict[int, str] = {}  # position -> sha256 of the file, for files hashed before loading
         self.touched: list[dict[str, Any]] = []  # unchanged content, new size/mtime/source (applied per chunk)
@@ -90,7 +91,7 @@ class SourceSync:
                 self.listed += len(listing)
                 self.stored = self.index.items_by_uri(self.target.name, self.source, [e.uri for e in listing])
                 mine = [int(it["id"]) for it in self.stored.values() if it["source"] == self.source]
-                self.seen.append(np.asarray(mine, dtype=np.int64))
+                self.seen.extend(mine)
                 self.todo, self.file_hash = [], {}
                 self.plan(listing, deterministic=deterministic)
                 self.hash_files()
@@ -102,7 +103,8 @@ class SourceSync:
                 self.index.touch(self.touched)
                 self.touched_total, self.touched = self.touched_total + len(self.touched), []
         self._flush()
-        gone = np.setdiff1d(self.index.ids_of_source(self.source, self.target.name), np.concatenate(self.seen))
+        seen = np.frombuffer(self.seen, dtype=np.int64)  # (S,)
+        gone = np.setdiff1d(self.index.ids_of_source(self.source, self.target.name), seen)
         self.removed_ids = sorted({*self.removed_ids, *(int(i) for i in gone)})
 
     # ---- listing ---------------------------------------------------------------------------------
@@ -143,7 +145,7 @@ class SourceSync:
 
     def _touch(self, old: dict[str, Any], e: Entry) -> None:
         self.touched.append({"id": old["id"], "source": self.source, "size": e.size, "mtime_ns": e.mtime_ns})
-        self.seen.append(np.asarray([old["id"]], dtype=np.int64))  # an adopted item (no source before) is listed
+        self.seen.append(int(old["id"]))  # an adopted item (no source before) is listed
         self.unchanged += 1
 
     def skip(self, path: str, reason: str) -> None:
@@ -271,7 +273,7 @@ class SourceSync:
             return
         ids = self.index.add(np.concatenate(self.vecs), self.items)
         self.written += sum(1 for i in ids if i >= 0)
-        self.seen.append(np.asarray([i for i in ids if i >= 0], dtype=np.int64))  # listed: not gone
+        self.seen.extend(i for i in ids if i >= 0)  # listed: not gone
         self.vecs.clear()
         self.items.clear()
 
