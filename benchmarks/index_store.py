@@ -6,9 +6,10 @@ next generation (``index.store_files``); readers map the faiss file and read the
 measures that design at the sizes of issue 19, each step in a fresh process (its own peak RSS):
 
 * ``build``: ``create`` + ``add`` of N 512-d vectors in blocks of 16,384 (items with a domain, a content hash and a
-  uri) + ``save``; at 10^6 an IVF index with 8-bit codes (``IVF1024,SQ8``, trained on the first block: 512 B a vector
-  in faiss) so that what grows is ours, not faiss's (a Flat index holds 2 KiB per 512-d vector in memory while it is
-  written: the ``Flat`` row at 10^5);
+  uri) + ``save``; at 10^6 what ``--factory auto`` picks there, ``IVF4096,Flat`` (2 KiB a vector), trained on the
+  first block, which is 131,072 vectors for IVF factories (32 a list). Its lists live on disk (``index.ivf_ondisk``):
+  the writer holds at most one shard of them (256 MB) and merges the shards into ``index.ivfdata`` at ``save``
+  (a ``Flat`` index still holds 2 KiB per vector in memory while it is written: the ``Flat`` row at 10^5);
 * ``open + 100 searches``: a reader (``EmbeddingIndex.open`` and ``search`` of one query at a time, k=10);
 * ``add 1,000 + save``: a writer's small change to a big index (the staging copy of the store is the cost).
 
@@ -27,7 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
-D, BLOCK, SEED = 512, 16384, 0
+D, BLOCK, TRAIN_BLOCK, SEED = 512, 16384, 131072, 0
 
 
 def _vectors(start: int, n: int) -> np.ndarray:
@@ -46,18 +47,48 @@ def _peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+class _AnonPeak:
+    """The peak of the process's anonymous resident memory (``RssAnon``: heap and arrays, not the pages of mapped
+    files, which the kernel writes back and drops under pressure), sampled every 20 ms in a thread."""
+
+    def __init__(self) -> None:
+        import threading
+
+        self.peak_kb, self._stop = 0, threading.Event()
+        self._thread = threading.Thread(target=self._watch, daemon=True)
+        self._thread.start()
+
+    def _watch(self) -> None:
+        while not self._stop.wait(0.02):
+            self.sample()
+
+    def sample(self) -> None:
+        with open("/proc/self/status") as fh:
+            for line in fh:
+                if line.startswith("RssAnon:"):
+                    self.peak_kb = max(self.peak_kb, int(line.split()[1]))
+
+    def stop(self) -> float:
+        self._stop.set()
+        self._thread.join()
+        self.sample()
+        return self.peak_kb / 1024
+
+
 def child(step: str, root: Path, n: int, factory: str) -> dict[str, object]:
     from semspace.data.domains import DomainSpec, InputKind
     from semspace.index import EmbeddingIndex, ModelInfo
 
+    anon = _AnonPeak()
     t0 = time.perf_counter()
     if step == "build":
         info = ModelInfo(checkpoint="bench", checkpoint_sha256="0" * 64, task="bench", embed_dim=D)
         spec = DomainSpec(name="photo", kind=InputKind.FEATURES, embed_dim=D, feature_dim=D)
         root.mkdir(parents=True)
         index = EmbeddingIndex.create(root, model_info=info, factory=factory, dim=D, save=False, domains=[spec])
-        for start in range(0, n, BLOCK):
-            m = min(BLOCK, n - start)
+        first = TRAIN_BLOCK if factory.startswith("IVF") else BLOCK
+        for start in [0, *range(first, n, BLOCK)]:
+            m = min(first if start == 0 else BLOCK, n - start)
             index.add(_vectors(start, m), _items(start, m))
         index.save()
     elif step == "search":
@@ -71,9 +102,10 @@ def child(step: str, root: Path, n: int, factory: str) -> dict[str, object]:
         index.save()
     seconds = time.perf_counter() - t0
     gen = root / index.generation
-    return {"seconds": round(seconds, 2), "peak_rss_mb": round(_peak_mb()), "items": len(index),
-            "items_sqlite_mb": round((gen / "items.sqlite").stat().st_size / 2**20, 1),
-            "faiss_mb": round((gen / "index.faiss").stat().st_size / 2**20, 1)}  # fmt: skip
+    faiss_bytes = sum(p.stat().st_size for p in gen.iterdir() if p.suffix in (".faiss", ".ivfdata"))
+    return {"seconds": round(seconds, 2), "peak_rss_mb": round(_peak_mb()), "peak_anon_mb": round(anon.stop()),
+            "items": len(index), "items_sqlite_mb": round((gen / "items.sqlite").stat().st_size / 2**20, 1),
+            "faiss_mb": round(faiss_bytes / 2**20, 1)}  # fmt: skip
 
 
 def _run(step: str, root: Path, n: int, factory: str) -> dict[str, object]:
@@ -86,7 +118,7 @@ def main(out_dir: str | Path = "benchmarks/results", quick: bool = False) -> Pat
     """Runs every size in its own processes and writes ``index_store.json`` / ``.md`` into ``out_dir``."""
     from semspace.eval.report import markdown_table, write_benchmark
 
-    sizes = [(10**4, "Flat"), (10**5, "IVF256,SQ8")] if quick else [(10**5, "Flat"), (10**6, "IVF1024,SQ8")]
+    sizes = [(10**4, "Flat"), (10**5, "IVF256,SQ8")] if quick else [(10**5, "Flat"), (10**6, "IVF4096,Flat")]
     t_all = time.perf_counter()
     rows: list[dict[str, object]] = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -99,7 +131,8 @@ def main(out_dir: str | Path = "benchmarks/results", quick: bool = False) -> Pat
                 rows.append({"items": f"{n:,}", "factory": factory, "step": what, **r,
                              "disk_kib_per_item": round(per_item, 2)})  # fmt: skip
                 print(rows[-1], flush=True)
-    cols = ["items", "factory", "step", "seconds", "peak_rss_mb", "items_sqlite_mb", "faiss_mb", "disk_kib_per_item"]
+    cols = ["items", "factory", "step", "seconds", "peak_rss_mb", "peak_anon_mb", "items_sqlite_mb", "faiss_mb",
+            "disk_kib_per_item"]  # fmt: skip
     _, md = write_benchmark(
         "index_store", rows=rows, columns=cols, seed=SEED, config={"dim": D, "block": BLOCK, "quick": quick},
         seconds=time.perf_counter() - t_all,
@@ -109,10 +142,12 @@ def main(out_dir: str | Path = "benchmarks/results", quick: bool = False) -> Pat
             "items.sqlite on disk (2 KiB per 512-d item plus ~0.2 KiB of metadata and SQLite indexes); nothing holds "
             "them in memory: readers query the file in place, a writer copies it into a staging file when it first "
             "changes it (the `add 1,000 + save` rows: that copy is most of the time). faiss's own memory is the index "
-            "itself: 2 KiB per vector for Flat while it is written (readers map it), "
-            "512 B for SQ8; a reader's peak includes the pages of the mapped faiss file its searches touched. "
-            "peak_rss_mb is "
-            "the process's maximum resident set (ru_maxrss), including Python, numpy and faiss."
+            "itself: 2 KiB per vector for Flat while it is written (readers map it); an IVF index's lists are on "
+            "disk (index.ivfdata, merged from 256 MB shards at save), so its writer holds one shard. "
+            "peak_rss_mb is the process's maximum resident set (ru_maxrss), including Python, numpy and faiss, and "
+            "the pages of mapped files it touched (a reader's searched lists, the writer's merge output: page cache, "
+            "written back and dropped under pressure); peak_anon_mb is the peak of its anonymous memory (RssAnon, "
+            "sampled every 20 ms), what the process itself holds."
         ),
         out_dir=out_dir,
     )  # fmt: skip

@@ -54,16 +54,17 @@ import numpy as np
 
 from semspace.data.domains import DomainSpec
 from semspace.errors import ConfigError, DataError, IndexConflictError, IndexMismatchError
-from semspace.index.exact import ExactIndex
 from semspace.index.faiss_index import HAVE_FAISS, FaissIndex, as_float32_rows
 from semspace.index.generations import (
     VectorIndex,
     check_new_folder,
     clean_up_folder,
+    new_vectors,
     on_disk_generation,
     open_current,
     write_generation,
 )  # fmt: skip
+from semspace.index.ivf_ondisk import OnDiskIVF
 from semspace.index.layout import FILES, MANIFEST_FORMAT, GenerationLease, manifest_stamp
 from semspace.index.locking import WriterLock
 from semspace.index.reading import IndexReading
@@ -145,7 +146,7 @@ class EmbeddingIndex(IndexReading):
             backend = "faiss" if HAVE_FAISS else "exact"
         if backend not in FILES:
             raise ConfigError(f"index backend must be 'faiss', 'exact' or 'auto', got {backend!r}")
-        vectors: VectorIndex = FaissIndex(dim, factory, nprobe=nprobe) if backend == "faiss" else ExactIndex(dim)
+        vectors = new_vectors(path, backend, dim, factory, nprobe)
         store = ItemStore.open(None, staging=path)  # a staging file when the folder exists (a build's)
         store.set_model(model_info)
         now = time.strftime("%Y-%m-%dT%H:%M:%S")
@@ -180,6 +181,7 @@ class EmbeddingIndex(IndexReading):
     def discard(self) -> None:
         """Drops the unsaved changes (the writer's staging copy of the store is deleted) and the lease; the object
         must not be used afterwards. A failed build calls it, so it leaves nothing behind."""
+        _discard_vectors(self._vectors)
         self._store.close()
         self.close()
 
@@ -322,11 +324,9 @@ class EmbeddingIndex(IndexReading):
 
     def _rebuild_vectors(self) -> None:
         """A new vector index of the current factory holding every item's stored embedding."""
-        fresh = (
-            FaissIndex(self.dim, self.factory, nprobe=int(self._manifest.get("nprobe", 16)))
-            if isinstance(self._vectors, FaissIndex)
-            else self._vectors.empty_like()
-        )
+        backend = str(self._manifest.get("backend", "faiss"))
+        fresh = new_vectors(self.root, backend, self.dim, self.factory, int(self._manifest.get("nprobe", 16)))
+        _discard_vectors(self._vectors)
         block = max(32768, self.train_vectors)  # (n,), (n, D) blocks: the first one trains IVF / PQ
         for ids, vecs in self._store.iter_item_vectors(block):
             fresh.add(vecs, ids)
@@ -387,3 +387,9 @@ class EmbeddingIndex(IndexReading):
 
     def __repr__(self) -> str:
         return f"EmbeddingIndex(root={str(self.root)!r}, items={len(self)}, factory={self.factory!r})"
+
+
+def _discard_vectors(vectors: VectorIndex) -> None:
+    """Deletes the vector shards a writer wrote and did not save (``OnDiskIVF``; other indexes have none)."""
+    if isinstance(vectors, OnDiskIVF):
+        vectors.discard()

@@ -152,7 +152,8 @@ class FaissIndex:
             self.train(x)
         self.index.add_with_ids(x, i)
 
-    def search(self, queries: Any, k: int, allowed: Any | None = None) -> tuple[np.ndarray, np.ndarray]:
+    def search(self, queries: Any, k: int, allowed: Any | None = None, excluded: Any | None = None
+               ) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
         """The ``k`` nearest vectors of each query by inner product.
 
         Args:
@@ -160,6 +161,7 @@ class FaissIndex:
             k: results per query.
             allowed: only these ids may be returned (``(M,)`` int64; a faiss ``IDSelectorBatch``, which Flat, IVF
                 and HNSW indexes apply during the search); None: every id.
+            excluded: these ids are never returned (``(M,)`` int64, applied the same way); None or empty: none.
 
         Returns:
             ``(scores (Q, k) float32, ids (Q, k) int64)`` best first; slots beyond the vectors found hold
@@ -176,13 +178,22 @@ class FaissIndex:
         hnsw = _hnsw(self.index)
         if hnsw is not None:  # faiss's default efSearch of 16 finds 0.76 of the true top 10 (index_scale.md)
             hnsw.hnsw.efSearch = max(HNSW_EF_SEARCH, k)
-        if allowed is None:
+        drop = None if excluded is None else np.ascontiguousarray(np.asarray(excluded, np.int64)).reshape(-1)  # (M,)
+        if allowed is None and (drop is None or len(drop) == 0):
             scores, ids = self.index.search(q, k)  # (Q, k), (Q, k)
         else:
-            keep = np.ascontiguousarray(np.asarray(allowed, dtype=np.int64)).reshape(-1)  # (M,)
-            if len(keep) == 0:
-                return np.full((len(q), k), -np.inf, np.float32), np.full((len(q), k), -1, np.int64)
-            selector = faiss.IDSelectorBatch(keep)
+            selector: Any = None
+            if allowed is not None:
+                keep = np.ascontiguousarray(np.asarray(allowed, dtype=np.int64)).reshape(-1)  # (M,)
+                if len(keep) == 0:
+                    return np.full((len(q), k), -np.inf, np.float32), np.full((len(q), k), -1, np.int64)
+                selector = faiss.IDSelectorBatch(keep)
+            if drop is not None and len(drop):  # faiss keeps raw pointers: every selector stays named until the end
+                dropped = faiss.IDSelectorBatch(drop)
+                not_dropped = faiss.IDSelectorNot(dropped)
+                allowed_sel, selector = selector, not_dropped
+                if allowed_sel is not None:
+                    selector = faiss.IDSelectorAnd(allowed_sel, not_dropped)
             params: Any
             if ivf is not None:
                 params = faiss.SearchParametersIVF(sel=selector, nprobe=min(self.nprobe, int(ivf.nlist)))  # type: ignore[call-arg]

@@ -22,6 +22,7 @@ from typing import Any
 from semspace.errors import DataError
 from semspace.index.exact import ExactIndex
 from semspace.index.faiss_index import FaissIndex
+from semspace.index.ivf_ondisk import OnDiskIVF, is_ivf
 from semspace.index.journal import JOURNAL_NAME, BuildJournal
 from semspace.index.layout import (
     BUILD_HINT,
@@ -45,7 +46,7 @@ from semspace.utils.io import atomic_write_text
 
 logger = logging.getLogger(__name__)
 
-VectorIndex = FaissIndex | ExactIndex
+VectorIndex = FaissIndex | ExactIndex | OnDiskIVF
 OPEN_TRIES = 20  # a reader that loses the race with a clean-up reads the manifest again, at most this often
 
 
@@ -129,7 +130,9 @@ def _load(path: Path, manifest: dict[str, Any]) -> Generation:
             raise DataError(f"index folder {path} lacks {(files / name).relative_to(path)}; {hint}")
     factory, nprobe = str(manifest.get("factory", "Flat")), int(manifest.get("nprobe", 16))
     vectors: VectorIndex
-    if backend == "faiss":
+    if backend == "faiss" and is_ivf(factory):  # lists on disk, changed through a delta (index.ivf_ondisk)
+        vectors = OnDiskIVF.open(files, files / FILES[backend], factory, nprobe=nprobe, staging=path)
+    elif backend == "faiss":
         vectors = FaissIndex.load(files / FILES[backend], factory, nprobe=nprobe, mapped=True)  # read in on change
     else:
         vectors = ExactIndex.load(files / FILES[backend])
@@ -157,6 +160,17 @@ def _recover_embeddings(path: Path, vectors: VectorIndex, store: ItemStore) -> N
         store.put_vectors(dom, [missing[r][2] for r in rows], vecs[rows])
     logger.info("%s: read %d embeddings back from the vector index (an index from before schema 5)",
                 path, len(missing))  # fmt: skip
+
+
+def new_vectors(root: Path, backend: str, dim: int, factory: str, nprobe: int) -> VectorIndex:
+    """An empty vector index of an index folder: IVF lists on disk (``index.ivf_ondisk``), other faiss factories in
+    memory, or the exact backend."""
+    if backend != "faiss":
+        return ExactIndex(dim)
+    if is_ivf(factory):
+        FaissIndex(dim, factory)  # validates the factory string now
+        return OnDiskIVF(dim, factory, nprobe=nprobe, staging=root)
+    return FaissIndex(dim, factory, nprobe=nprobe)
 
 
 def write_generation(root: Path, vectors: VectorIndex, store: ItemStore, manifest: dict[str, Any]) -> Generation:

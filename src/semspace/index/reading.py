@@ -201,16 +201,14 @@ class IndexReading:
             if set(wanted) != set(have):
                 allowed = np.asarray(self._store.ids_in_domains(wanted), dtype=np.int64)  # (M,)
         scores, ids = self._vectors.search(q, k, allowed)  # (Q, k), (Q, k)
-        meta = self._store.get_many({int(i) for i in ids.reshape(-1) if i >= 0})
+        meta = self._store.hit_fields(set(ids[ids >= 0].tolist()))
         out: list[list[SearchHit]] = []
-        for row_scores, row_ids in zip(scores, ids, strict=True):
+        for row_scores, row_ids in zip(scores.tolist(), ids.tolist(), strict=True):
             hits = []
             for s, i in zip(row_scores, row_ids, strict=True):
-                it = meta.get(int(i))
-                if it is None:
-                    continue
-                hits.append(SearchHit(id=int(i), score=float(s), domain=it["domain"], uri=it["uri"],
-                                      label=it["label"], caption=it["caption"]))  # fmt: skip
+                it = meta.get(i)
+                if it is not None:
+                    hits.append(SearchHit(id=i, score=s, domain=it[0], uri=it[1], label=it[2], caption=it[3]))
             out.append(hits)
         return out
 

@@ -387,6 +387,19 @@ class ItemStore:
             out.update({int(r["id"]): dict(r) for r in self.conn.execute(q, chunk)})
         return out
 
+    def hit_fields(self, ids: Iterable[int]) -> dict[int, tuple[str, str, str, str]]:
+        """``{id: (domain, uri, label, caption)}`` for the ids that exist: what a search hit shows, in one query of
+        plain tuples (a search's per-hit cost; ``get_many`` reads every column into a dict)."""
+        wanted = [int(i) for i in ids]
+        out: dict[int, tuple[str, str, str, str]] = {}
+        for start in range(0, len(wanted), 500):
+            chunk = wanted[start : start + 500]
+            q = f"SELECT id, domain, uri, label, caption FROM items WHERE id IN ({','.join('?' * len(chunk))})"
+            cur = self.conn.execute(q, chunk)
+            cur.row_factory = None  # tuples, not sqlite3.Row
+            out.update({int(r[0]): (r[1], r[2], r[3], r[4]) for r in cur})
+        return out
+
     def count(self) -> int:
         return int(self.conn.execute("SELECT COUNT(*) FROM items").fetchone()[0])
 

@@ -9,7 +9,8 @@ reader, nor held in memory by a writer (issue 19: memory stays flat in the galle
   ``staging-<random>.sqlite`` in the index folder and writes there; ``save`` renames the staging file into the new
   generation (no second copy), after which it is published like any other; a save that changes nothing in the store
   hard-links the published file into the new generation;
-* the writer holds an exclusive ``flock`` on its staging file while it lives; the writer's clean-up deletes the
+* the writer holds an exclusive ``flock`` on its staging file (and on the ``lock`` of its staging folder of vector
+  shards, ``StagingFolder``) while it lives; the writer's clean-up deletes the
   staging files whose lock it can take (their writer is dead), the way it retires generations (``index.layout``).
 """
 
@@ -19,11 +20,12 @@ import fcntl
 import os
 import re
 import secrets
+import shutil
 import sqlite3
 import weakref
 from pathlib import Path
 
-STAGING = re.compile(r"^staging-[0-9a-f]{16}\.sqlite$")
+STAGING = re.compile(r"^staging-[0-9a-f]{16}\.(sqlite|vectors)$")
 
 
 class StagingFile:
@@ -45,8 +47,27 @@ class StagingFile:
         self._finalizer()
 
 
+class StagingFolder:
+    """A new staging folder ``staging-<random>.vectors`` in ``folder`` for a writer's vector shards
+    (``index.ivf_ondisk``), locked (its ``lock`` file) by this object until ``discard()`` deletes it."""
+
+    def __init__(self, folder: Path) -> None:
+        self.path = folder / f"staging-{secrets.token_hex(8)}.vectors"
+        self.path.mkdir()
+        self._fd = os.open(self.path / "lock", os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o644)
+        fcntl.flock(self._fd, fcntl.LOCK_EX)
+        self._finalizer = weakref.finalize(self, _drop, self._fd, self.path)
+
+    def discard(self) -> None:
+        """Deletes the folder and lets go of the lock."""
+        self._finalizer()
+
+
 def _drop(fd: int, path: Path) -> None:
-    path.unlink(missing_ok=True)
+    if path.is_dir():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        path.unlink(missing_ok=True)
     os.close(fd)
 
 
@@ -69,8 +90,6 @@ def link_or_copy(src: Path, dst: Path) -> None:
     try:
         os.link(src, dst)
     except OSError:
-        import shutil
-
         shutil.copyfile(src, dst)
 
 
@@ -81,8 +100,11 @@ def remove_dead_staging(root: Path) -> int:
         if not STAGING.match(p.name):
             continue
         try:
-            fd = os.open(p, os.O_RDONLY)
+            fd = os.open(p / "lock" if p.is_dir() else p, os.O_RDONLY)
         except FileNotFoundError:
+            if p.is_dir():  # killed between mkdir and the lock file
+                shutil.rmtree(p, ignore_errors=True)
+                removed += 1
             continue
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -90,6 +112,9 @@ def remove_dead_staging(root: Path) -> int:
             continue  # a living writer's
         finally:
             os.close(fd)
-        p.unlink(missing_ok=True)
+        if p.is_dir():
+            shutil.rmtree(p, ignore_errors=True)
+        else:
+            p.unlink(missing_ok=True)
         removed += 1
     return removed
