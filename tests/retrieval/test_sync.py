@@ -18,7 +18,7 @@ from semspace.errors import DataError
 from semspace.index import EmbeddingIndex
 from semspace.index.journal import JOURNAL_NAME, BuildJournal
 from semspace.index.layout import LOCK
-from semspace.retrieval import Searcher, build_index
+from semspace.retrieval import Searcher, build_index, inputs
 from semspace.retrieval.indexing import normalise_source
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -148,7 +148,11 @@ def test_a_kill_after_embedding_everything_resumes_without_embedding(
     with pytest.raises(KeyboardInterrupt):
         build_index(run, f"folder:{photos}", out)
     monkeypatch.undo()
+    thumbnails_made: list[int] = []
+    real_thumbnail_png = inputs.thumbnail_png
+    monkeypatch.setattr(inputs, "thumbnail_png", lambda img: thumbnails_made.append(1) or real_thumbnail_png(img))
     again = build_index(run, f"folder:{photos}", out)
+    assert thumbnails_made == [], "a resumed item's thumbnail is on disk: its file is not read again for it"
     assert (again["embedded"], again["resumed"], again["added"], again["updated"], again["unreadable"]) == (
         0,
         2,

@@ -162,6 +162,10 @@ class IndexReading:
         vec: np.ndarray = self._vectors.reconstruct([item_id])[0]  # (D,)
         return vec
 
+    def has_thumbnail(self, content_hash: str) -> bool:
+        """Whether the folder holds the thumbnail of a content (one ``stat``; a sync skips making it again)."""
+        return self._thumbs.path_of(content_hash).is_file()
+
     def thumbnail_path(self, item_id: int) -> Path | None:
         """Where the item's thumbnail is (under its content hash; ``thumbs/<id>.png`` in older indexes), or None."""
         item = self._store.get(item_id)

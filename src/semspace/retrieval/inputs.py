@@ -95,14 +95,17 @@ def query_hashes(spec: DomainSpec, raw: RawQuery, x: Any) -> set[str]:
     return out
 
 
-def item_record(batch: dict[str, Any], i: int, key: str, h: str, spec: DomainSpec, prefix: str) -> dict[str, Any]:
-    """The index item of row ``i`` of a batch embedded as ``spec`` (with a PNG thumbnail for pictures)."""
+def item_record(batch: dict[str, Any], i: int, key: str, h: str, spec: DomainSpec, prefix: str,
+                thumbnail: bool = True) -> dict[str, Any]:  # fmt: skip
+    """The index item of row ``i`` of a batch embedded as ``spec`` (with a PNG thumbnail for pictures, unless
+    ``thumbnail`` is False: the index has one for this content already, and reading the file again is most of an
+    item's cost here)."""
     path = batch[PATH][i] if PATH in batch and batch[PATH][i] else None
     label = batch[KEY][i] if KEY in batch else (str(int(batch[LABEL][i])) if LABEL in batch else "")
     uri = str(Path(path).resolve()) if path is not None else f"{prefix}/{int(batch[INDEX][i])}"
     caption = batch[TEXT][i] if TEXT in batch and isinstance(batch[TEXT][i], str) else ""
     thumb = None
-    if spec.kind.is_visual:
+    if spec.kind.is_visual and thumbnail:
         assert spec.preprocess is not None
         pre = spec.preprocess
         img = (

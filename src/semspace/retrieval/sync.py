@@ -188,7 +188,8 @@ class SourceSync:
 
             def record(i: int, batch: dict[str, Any] = batch, key: str = key, hashes: list[str] = hashes
                        ) -> dict[str, Any]:  # fmt: skip
-                return item_record(batch, i, key, hashes[i], self.target, "")  # its uri is the listing's
+                thumb = not self.index.has_thumbnail(hashes[i])  # a copy's or a killed build's is there already
+                return item_record(batch, i, key, hashes[i], self.target, "", thumbnail=thumb)  # uri: the listing's
 
             self._take(positions, hashes, entries, embed, record)
         self._flush()
