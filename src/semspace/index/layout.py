@@ -3,7 +3,9 @@
 An index folder::
 
     manifest.json         names the current generation (the switch: replaced by one rename)
-    gen-000007/           one generation: index.faiss (or vectors.npz), items.sqlite, and ``lease``
+    gen-000007/           one generation: index.faiss (or vectors.npz), items.sqlite, and ``lease``; an IVF
+                          index adds index.ivfdata (its lists) and trained.faiss (``index.ivf_ondisk``)
+    staging-<hex>.sqlite  a writer's copy of the store (``index.store_files``); staging-<hex>.vectors/: its shards
     thumbs/ab/<hash>.png  thumbnails, shared by every generation (content-addressed)
     building.sqlite       the journal of an unfinished build (``index.journal``)
     semspace-index.lock   the writer lock (``index.locking``); also marks the folder as an index, which a folder
