@@ -103,9 +103,9 @@ def choose_factory(n_items: int, dim: int, memory_budget_bytes: int | None = Non
     flat_bpv = bytes_per_vector("Flat", dim)
     flat_qps = _flat_qps(n_items, dim)
     if n_items < EXACT_BELOW and n_items * flat_bpv <= budget:
-        smallest = min(_FLAT_QPS)  # below it, no extrapolation: a tiny gallery's q/s is the per-query cost's
-        speed = (f"~{flat_qps:,.0f} q/s" if n_items >= smallest
-                 else f"at least ~{_flat_qps(smallest, dim):,.0f} q/s (measured at {smallest:,})")  # fmt: skip
+        least = min(_FLAT_QPS)  # below it, no extrapolation: a tiny gallery's q/s is the per-query cost's
+        speed = (f"~{flat_qps:,.0f} q/s" if n_items >= least
+                 else f"at least ~{_flat_qps(least, dim):,.0f} q/s (measured at {least:,})")  # fmt: skip
         return FactoryChoice(
             "Flat", 1, f"{size}: under {EXACT_BELOW:,} items exact search (Flat) needs {_gb(n_items * flat_bpv)} "
             f"(budget {_gb(budget)}) and answers {speed} at batch 64 on 2 cores ({RESULTS})", flat_bpv,
