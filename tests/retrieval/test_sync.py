@@ -294,3 +294,24 @@ def test_factory_auto_chooses_by_size_says_why_and_moves_on_when_the_gallery_out
                                         k=1)[0]] == [str((photos / "p7.png").resolve())]  # fmt: skip
     again = build_index(run, f"folder:{photos}", out, factory="auto")  # the same choice: nothing to do
     assert (again["rebuilt_from"], again["saved"]) == (None, False)
+
+
+def test_a_sidecar_file_attaches_fields_that_a_filter_selects_by(run: Path, tmp_path: Path) -> None:
+    photos, out = tmp_path / "photos", tmp_path / "idx"
+    paths = _photos(photos, 4)
+    (photos / "fields.csv").write_text("path,year,place\np0.png,1999,home\np1.png,2005,\np2.png,2010,away\nx.png,1,\n")
+    stats = build_index(run, f"folder:{photos}", out, fields=photos / "fields.csv")
+    assert (stats["fields_changed"], stats["fields_unmatched"], stats["saved"]) == (3, 1, True)
+    index = EmbeddingIndex.open(out)
+    uris = {int(i): index.get_item(int(i))["uri"] for i in index.ids_matching(["year>=2005"])}  # type: ignore[index]
+    assert sorted(Path(u).name for u in uris.values()) == ["p1.png", "p2.png"]
+    assert [Path(h.uri).name for h in index.search(index.reconstruct(0)[None], k=4, where=["place=away"])[0]] == [
+        "p2.png"
+    ]
+    again = build_index(run, f"folder:{photos}", out, fields=photos / "fields.csv")
+    assert (again["fields_changed"], again["saved"]) == (0, False), "the same sidecar again changes nothing"
+    (photos / "fields.jsonl").write_text(f'{{"path": "{paths[3]}", "year": 2020}}\n')  # absolute paths too
+    assert build_index(run, f"folder:{photos}", out, fields=photos / "fields.jsonl")["fields_changed"] == 1
+    (photos / "bad.csv").write_text("file,year\np0.png,1\n")
+    with pytest.raises(DataError, match=r"bad\.csv: the header has no 'path' column"):
+        build_index(run, f"folder:{photos}", out, fields=photos / "bad.csv")

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 import typer
 
-from semspace.errors import ConfigError
+from semspace.errors import ConfigError, DataError
 
 app = typer.Typer(help="Build (sync), inspect and prune searchable indexes of embedded data.", no_args_is_help=True)
 
@@ -66,6 +66,14 @@ def build(
             "at the same paths; default: a local Ray started for this build",
         ),
     ] = None,
+    fields: Annotated[
+        Path | None,
+        typer.Option(
+            "--fields",
+            help="a sidecar file of item fields for filtered searches: .csv/.tsv with a 'path' column, or .jsonl "
+            "objects with a 'path' key; paths relative to the source folder (docs/queries.md)",
+        ),
+    ] = None,
 ) -> None:
     """Sync an index with a source: new files are added, changed ones re-embedded in place, deleted ones removed.
 
@@ -80,6 +88,10 @@ def build(
     Example (embedding on a local Ray with 2 actors; the same command on a cluster adds --ray-address auto):
     semspace index build --run-dir runs/demo/run --data folder:runs/photos/ --out runs/photos_index --workers 2
 
+    Example (fields for filtered searches, e.g. semspace search ... --filter 'year>=2000'):
+    semspace index build --run-dir runs/demo/run --data folder:runs/photos/ --out runs/photos_index
+    --fields runs/photos/fields.csv
+
     Example (a text -> 3D run: the same gallery's scene descriptions as a second collection of the index):
     semspace index build --run-dir runs/transfer_text --data world_scenes:split=test,n=500,view=render3d
     --domain text --out runs/text_index
@@ -90,7 +102,7 @@ def build(
         raise ConfigError("--ray-address needs --workers N (the embedding actors to run on that cluster)")
     s = build_index(run_dir, data, out, factory=factory, domain=domain, batch_size=batch_size, progress=True,
                     device=device, strict=strict, wait=not no_wait, on_wait=_say, workers=workers,
-                    ray_address=ray_address)  # fmt: skip
+                    ray_address=ray_address, fields=fields)  # fmt: skip
     if as_json:
         typer.echo(json.dumps(s))
         return
@@ -109,6 +121,9 @@ def build_summary(s: dict[str, Any]) -> list[str]:
         f"{s['unreadable']} unreadable; {', '.join([str(s['embedded']) + ' embedded', *reuse])}; "
         f"{s['total']} items in all (factory {s['factory']}), {s['seconds']} s{tail}"
     ]
+    if "fields_file" in s:
+        lines.append(f"fields from {s['fields_file']}: {s['fields_changed']} items' fields changed; "
+                     f"{s['fields_unmatched']} listed paths are no item of this source")  # fmt: skip
     if s.get("rebuilt_from"):
         lines.append(f"rebuilt the vectors with factory {s['factory']} (was {s['rebuilt_from']}) from the stored "
                      "embeddings")  # fmt: skip
@@ -166,6 +181,8 @@ def info(
 
     Example: semspace index info --index runs/demo/index
     """
+    if not index.is_dir():  # one error line before the index library (and torch) is imported
+        raise DataError(f"index folder {index} does not exist; build one with semspace index build ... --out {index}")
     from semspace.index import EmbeddingIndex
 
     i = EmbeddingIndex.open(index).info()

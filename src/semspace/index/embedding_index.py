@@ -268,6 +268,18 @@ class EmbeddingIndex(IndexReading):
         if rows:
             self._store.update_items(rows)
 
+    def set_fields(self, fields_by_uri: dict[str, dict[str, Any]], domain: str | None = None) -> tuple[int, int]:
+        """Attaches fields (``{uri: {name: value}}``, e.g. from a sidecar file: ``retrieval/sidecar.py``) to the
+        items with those uris (of ``domain`` when given), replacing their fields; in memory until ``save()``.
+        Returns ``(items whose fields changed, uris that named an item)``; the other uris are ignored."""
+        by_id: dict[int, dict[str, Any]] = {}
+        found: set[str] = set()
+        for dom in [domain] if domain else list(self._store.get_domains()):
+            for uri, item in self._store.items_by_uri(dom, list(fields_by_uri)).items():
+                by_id[int(item["id"])] = dict(fields_by_uri[uri])
+                found.add(uri)
+        return (self._store.set_fields(by_id) if by_id else 0), len(found)
+
     def remove(self, ids: Iterable[int]) -> int:
         """Removes the items of ``ids`` (unknown ids are ignored); returns how many were removed. In memory until
         ``save()``; the vectors go in place when the faiss index can remove, else they are rebuilt at ``save``."""

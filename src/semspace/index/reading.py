@@ -17,6 +17,7 @@ from PIL import Image
 from semspace.data.domains import DomainSpec
 from semspace.errors import ConfigError, DataError, IndexMismatchError
 from semspace.index.faiss_index import as_float32_rows
+from semspace.index.fields import Condition, fields_of, ids_matching, parse_filter
 from semspace.index.generations import VectorIndex
 from semspace.index.journal import BuildJournal
 from semspace.index.layout import BUILD_HINT
@@ -162,6 +163,16 @@ class IndexReading:
         vec: np.ndarray = self._vectors.reconstruct([item_id])[0]  # (D,)
         return vec
 
+    def ids_matching(self, where: Iterable[str | Condition], domains: str | list[str] | None = None) -> np.ndarray:
+        """The ids of the items that meet every condition of the filter ``where`` (``index.fields``), within
+        ``domains`` when given: ``(M,)`` int64, sorted."""
+        doms = [domains] if isinstance(domains, str) else (list(domains) if domains else None)
+        return ids_matching(self._store.conn, parse_filter(where), doms)
+
+    def fields(self, item_id: int) -> dict[str, str | float]:
+        """The fields a sidecar attached to an item (``index.fields``; empty when none)."""
+        return fields_of(self._store.conn, item_id)
+
     def has_thumbnail(self, content_hash: str) -> bool:
         """Whether the folder holds the thumbnail of a content (one ``stat``; a sync skips making it again)."""
         return self._thumbs.path_of(content_hash).is_file()
@@ -183,27 +194,35 @@ class IndexReading:
             return None
 
     # ---- search ------------------------------------------------------------------------------------
-    def search(self, queries: Any, k: int = 10, domains: str | list[str] | None = None) -> list[list[SearchHit]]:
+    def search(self, queries: Any, k: int = 10, domains: str | list[str] | None = None,
+               where: Iterable[str | Condition] | None = None) -> list[list[SearchHit]]:  # fmt: skip
         """The ``k`` most similar items of each query ``(Q, D)`` (cosine similarity, best first).
 
         Args:
             queries: ``(Q, D)`` vectors.
             k: results per query.
             domains: search only these collections (a name or a list); None or empty: all of them.
+            where: a filter (``index.fields``: ``"year>=2000"``, ``"source=NAME"``, ``"path=*/cats/*"``, ...):
+                only the items meeting every condition, selected inside the faiss search.
 
         Raises:
-            ConfigError: a named domain has no collection in this index (the message lists them).
+            ConfigError: a named domain has no collection in this index (the message lists them), or a condition
+                that does not parse.
         """
         q = as_float32_rows(queries, self.dim, "queries")  # (Q, D)
-        allowed = None
+        allowed, some = None, None  # the ids a search may return (None: all); the domains they are limited to
         if domains:
             wanted = [domains] if isinstance(domains, str) else list(domains)
             have = self._store.get_domains()
             missing = [d for d in wanted if d not in have]
             if missing:
                 raise ConfigError(f"index {self.root} holds no domain {missing}; it holds {sorted(have)}")
-            if set(wanted) != set(have):
-                allowed = np.asarray(self._store.ids_in_domains(wanted), dtype=np.int64)  # (M,)
+            some = wanted if set(wanted) != set(have) else None
+        conditions = parse_filter(where)
+        if conditions:
+            allowed = self.ids_matching(conditions, some)  # (M,)
+        elif some:
+            allowed = np.asarray(self._store.ids_in_domains(some), dtype=np.int64)  # (M,)
         scores, ids = self._vectors.search(q, k, allowed)  # (Q, k), (Q, k)
         meta = self._store.hit_fields(set(ids[ids >= 0].tolist()))
         out: list[list[SearchHit]] = []

@@ -34,6 +34,8 @@ from typing import Any
 import numpy as np
 
 from semspace.errors import DataError
+from semspace.index.fields import changed as changed_fields
+from semspace.index.fields import remove_fields, set_fields
 from semspace.index.migrations import MIGRATIONS, migrate
 from semspace.index.store_files import StagingFile, connect_published, connect_staging, link_or_copy
 from semspace.utils.io import atomic_write
@@ -317,6 +319,15 @@ class ItemStore:
                     sets = ", ".join(f"{c} = ?" for c in cols)
                     self.conn.execute(f"UPDATE items SET {sets} WHERE id = ?", (*values, int(it["id"])))
 
+    def set_fields(self, fields_by_id: dict[int, dict[str, Any]]) -> int:
+        """Replaces the fields of these items (``index.fields``); returns how many items' fields changed (the store
+        is copied for writing only when some did)."""
+        todo = changed_fields(self.conn, fields_by_id)
+        if not todo:
+            return 0
+        self._writable()
+        return set_fields(self.conn, todo)
+
     def remove_items(self, ids: Iterable[int]) -> int:
         """Deletes the items of ``ids``; returns how many existed (their vectors go with ``prune_vectors``)."""
         wanted = [int(i) for i in ids]
@@ -327,6 +338,7 @@ class ItemStore:
                 chunk = wanted[start : start + 500]
                 cur = self.conn.execute(f"DELETE FROM items WHERE id IN ({','.join('?' * len(chunk))})", chunk)
                 removed += int(cur.rowcount)
+            remove_fields(self.conn, wanted)
         return removed
 
     def items_by_uri(

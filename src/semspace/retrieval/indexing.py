@@ -57,6 +57,7 @@ from semspace.index import EmbeddingIndex, ModelInfo
 from semspace.index.factory_choice import choose_factory
 from semspace.index.journal import BuildJournal
 from semspace.retrieval.runs import load_run, model_info_for, query_device
+from semspace.retrieval.sidecar import read_sidecar
 from semspace.retrieval.sync import SourceSync
 from semspace.tasks import Task
 from semspace.types import DOMAIN
@@ -98,6 +99,7 @@ def build_index(
     on_wait: Callable[[str], None] | None = None,
     workers: int | None = None,
     ray_address: str | None = None,
+    fields: str | os.PathLike[str] | None = None,
 ) -> dict[str, Any]:
     """Syncs the index folder ``out`` (created if needed) with a dataset embedded by a trained run.
 
@@ -120,6 +122,8 @@ def build_index(
         workers: embed on Ray with this many actors (``retrieval.ray_embedding``: read and decode in Ray tasks, one
             model per actor); None: here, in this process (Ray is not imported). The index is written here either way.
         ray_address: an existing Ray cluster (``"auto"``, ``"HOST:PORT"``) for ``workers``; None: a local Ray.
+        fields: a sidecar file of item fields (``retrieval/sidecar.py``), for filtered searches (``index.fields``);
+            the stats then add ``fields_file``, ``fields_changed``, ``fields_unmatched``.
 
     Returns:
         Stats: ``index, data, source, factory, domain, kind, domain_reason, listed, added, updated, removed,
@@ -151,7 +155,7 @@ def build_index(
             with _embedder(workers, ray_address, ckpt, spec, target, batch_size) as on_ray:
                 sync, stats = _sync(index, created, source, spec, source_name, task, target, factory, dev, strict,
                                     check_domains=domain is None, batch_size=batch_size, num_workers=num_workers,
-                                    progress=progress, on_ray=on_ray)  # fmt: skip
+                                    progress=progress, on_ray=on_ray, fields=fields)  # fmt: skip
         except BaseException:
             index.discard()  # the unsaved copy of the store goes; the journal keeps what was embedded
             raise
@@ -194,8 +198,11 @@ def _embedder(workers: int | None, address: str | None, ckpt: Path, spec: DataSp
 def _sync(index: EmbeddingIndex, created: bool, source: Any, spec: DataSpec, source_name: str, task: Task,
           target: DomainSpec, factory: str | None, dev: torch.device, strict: bool, *, check_domains: bool,
           batch_size: int, num_workers: int, progress: bool,
-          on_ray: Callable[[list[int]], Iterator[Any]] | None = None) -> tuple[SourceSync, dict[str, Any]]:  # fmt: skip
-    """Brings ``index`` in line with ``source`` and saves it when anything changed (under the writer lock)."""
+          on_ray: Callable[[list[int]], Iterator[Any]] | None = None,
+          fields: str | os.PathLike[str] | None = None) -> tuple[SourceSync, dict[str, Any]]:  # fmt: skip
+    """Brings ``index`` in line with ``source`` (and its items' fields with the sidecar file ``fields``) and saves
+    it when anything changed (under the writer lock)."""
+    by_path = read_sidecar(fields, getattr(source, "root", None)) if fields is not None else None  # bad file: now
     rebuilt_from = None
     if factory == AUTO:
         choice = choose_factory(max(len(index), len(source)), index.dim)
@@ -220,13 +227,18 @@ def _sync(index: EmbeddingIndex, created: bool, source: Any, spec: DataSpec, sou
     sync.run(source, uri_prefix, deterministic=isinstance(source, WorldDataset), batch_size=batch_size,
              num_workers=num_workers, progress=progress, on_ray=on_ray)  # fmt: skip
     removed = index.remove(sync.removed_ids)
+    extra: dict[str, Any] = {}
+    if by_path is not None:
+        changed_n, matched = index.set_fields(by_path, target.name)
+        extra = {"fields_file": str(fields), "fields_changed": changed_n, "fields_unmatched": len(by_path) - matched}
     changed = created or new_domain or rebuilt_from is not None or bool(removed or sync.touched_total or sync.written)
+    changed = changed or bool(extra.get("fields_changed"))
     if changed:
         index.add_source(source_name)
         index.save()
     journal.forget_source(source_name, target.name)
     journal.close()
-    return sync, {"listed": sync.listed, "removed": removed, "rebuilt_from": rebuilt_from, "saved": changed}
+    return sync, {"listed": sync.listed, "removed": removed, "rebuilt_from": rebuilt_from, "saved": changed, **extra}
 
 
 def _gallery(spec: DataSpec) -> Any:
