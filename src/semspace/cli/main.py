@@ -8,7 +8,10 @@ anywhere on the command line shows the traceback instead.
 
 ``semspace --threads N COMMAND`` (or ``SEMSPACE_THREADS=N``) sets the CPU threads of every command before it starts
 (semspace.utils.threads: default ``auto``, torch's count capped by the usable cores); ``semspace --version`` prints
-the version of semspace and torch.
+the version of semspace and torch (torch's from its installed metadata).
+
+The CLI starts without torch (issue 20): the command modules import their libraries inside the command functions,
+and the set-up every command shares (logging, threads) is done when the chosen command runs (cli/startup.py).
 """
 
 from __future__ import annotations
@@ -16,7 +19,6 @@ from __future__ import annotations
 import logging
 import sys
 
-import torch
 import typer
 from typer._click import exceptions as click_exc  # typer vendors its own click
 
@@ -29,9 +31,9 @@ from semspace.cli import serve as serve_cmd
 from semspace.cli import train as train_cmd
 from semspace.cli import translate as translate_cmd
 from semspace.cli import world as world_cmd
-from semspace.engine.logging import setup_logging
+from semspace.cli.startup import StartUp, before_command
 from semspace.errors import SemspaceError
-from semspace.utils.threads import ENV, apply_threads, parse_threads
+from semspace.knobs import THREADS_ENV, parse_threads
 from semspace.version import __version__
 
 app = typer.Typer(
@@ -56,7 +58,9 @@ app.command("translate")(translate_cmd.translate)
 
 def _print_version(value: bool) -> None:
     if value:
-        typer.echo(f"semspace {__version__} (torch {torch.__version__})")
+        from importlib.metadata import version as installed_version  # torch's version without importing torch
+
+        typer.echo(f"semspace {__version__} (torch {installed_version('torch')})")
         raise typer.Exit()
 
 
@@ -71,10 +75,11 @@ def _check_threads(value: str | None) -> str | None:
 
 @app.callback()
 def _root(
+    ctx: typer.Context,
     threads: str | None = typer.Option(
         None,
         "--threads",
-        envvar=ENV,
+        envvar=THREADS_ENV,
         metavar="N|auto",
         callback=_check_threads,
         help="CPU threads of every command (default auto: torch's count, capped by the cores this process may use); "
@@ -85,7 +90,9 @@ def _root(
     ),
 ) -> None:
     """Cross-domain retrieval and translation in a shared semantic space."""
-    apply_threads(threads)
+    start = ctx.obj if isinstance(ctx.obj, StartUp) else StartUp()
+    start.threads = threads
+    before_command(ctx, start)  # logging and threads are set up when the command runs (cli/startup.py)
 
 
 @app.command("version")
@@ -99,9 +106,9 @@ def main(argv: list[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in args
     args = [a for a in args if a != "--debug"]
-    setup_logging(None, logging.DEBUG if debug else logging.WARNING)  # commands that log more set it up again
+    start = StartUp(log_level=logging.DEBUG if debug else logging.WARNING)  # set up when the command runs
     try:
-        app(args=args, prog_name="semspace", standalone_mode=False)
+        app(args=args, prog_name="semspace", standalone_mode=False, obj=start)
     except SemspaceError as exc:
         if debug:
             raise

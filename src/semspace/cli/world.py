@@ -7,14 +7,20 @@ from typing import Annotated
 
 import typer
 
-from semspace.world import KINDS
-
 app = typer.Typer(help="Generate or preview the procedural multi-domain world.", no_args_is_help=True)
 
-KindOpt = Annotated[str, typer.Option("--kind", help=f"which world: {', '.join(KINDS)}")]
+KindOpt = Annotated[
+    str,
+    typer.Option(
+        "--kind",
+        help="which world kind, e.g. scenes, objects or pairs (an unknown one is refused with the list of kinds)",
+    ),
+]  # not WORLD_KINDS' list: finding the kinds imports the world and torch, and --help starts without them
 
 
 def _check_kind(kind: str) -> str:
+    from semspace.world import KINDS
+
     if kind not in KINDS:
         from semspace.registry import did_you_mean
 

@@ -19,23 +19,10 @@ from pathlib import Path
 
 import torch
 
-ENV = "SEMSPACE_THREADS"
+from semspace.knobs import THREADS_ENV as ENV
+from semspace.knobs import parse_threads as parse_threads  # torch-free: the CLI checks --threads with it at start-up
+
 _TORCH_DEFAULT = torch.get_num_threads()  # before any --threads: one per physical core, or OMP_NUM_THREADS
-
-
-def parse_threads(value: str) -> int | None:
-    """``"auto"`` -> None (chosen at start-up by ``auto_threads``); ``"N"`` -> N >= 1; anything else raises ValueError
-    (utils sits below semspace.errors: the CLI turns it into a usage error)."""
-    text = value.strip().lower()
-    if text == "auto":
-        return None
-    try:
-        n = int(text)
-    except ValueError:
-        n = 0
-    if n < 1:
-        raise ValueError(f"threads {value!r}: expected a whole number >= 1 or 'auto'")
-    return n
 
 
 def usable_cores() -> int:
