@@ -54,3 +54,28 @@ def test_cosine_on_unit_vectors_ranks_like_negative_euclidean() -> None:
 def test_protocol_needs_sketches_and_photos() -> None:
     with pytest.raises(ConfigError, match="sketches"):
         PROTOCOLS.create("zs_sbir", sketches={"args": {}}, photos={"name": "x"})
+
+
+def test_one_unseen_class_is_flagged_trivial_and_the_check_is_off_while_embedding(caplog) -> None:
+    from semspace.tasks import create_task
+
+    tiny = {"backbone": "tiny_cnn", "frozen": False, "fusion_layers": [-2, -1], "fusion_dim": 8, "sketch_dim": 16,
+            "hidden": 16, "photo_head_dim": 12, "noise_dim": 4}  # fmt: skip
+    task = create_task("ssgn", tiny)
+
+    def world(view: str, classes: list[str], n: int) -> dict:
+        return {"name": "world_objects", "args": {"split": "test", "n": n, "size": 32, "view": view,
+                                                  "classes": classes}}  # fmt: skip
+
+    one = PROTOCOLS.get("zs_sbir")(sketches=world("sketch", ["cup"], 4), photos=world("photo", ["cup"], 5),
+                                   generalized_photos=world("photo", ["apple", "car"], 4))  # fmt: skip
+    with caplog.at_level("WARNING", logger="semspace.eval.protocols.zs_sbir"):
+        out = one(task)
+    assert out["sketch_to_photo_mAP@all"] == 1.0  # every photo is relevant: the figure says nothing
+    assert out["sketch_to_photo_TRIVIAL_one_unseen_class"] == 1.0 and out["sketch_to_photo_unseen_classes"] == 1.0
+    assert "trivially 1.000" in caplog.text and "cup" in caplog.text
+    assert task.cfg.check_sketches  # restored after the protocol turned it off
+    two = PROTOCOLS.get("zs_sbir")(sketches=world("sketch", ["cup", "pear"], 4),
+                                   photos=world("photo", ["cup", "pear"], 6))  # fmt: skip
+    out2 = two(task)
+    assert "sketch_to_photo_TRIVIAL_one_unseen_class" not in out2 and out2["sketch_to_photo_unseen_classes"] == 2.0

@@ -23,6 +23,7 @@ import typer
 from typer._click import exceptions as click_exc  # typer vendors its own click
 
 from semspace.cli import bench as bench_cmd
+from semspace.cli import classify as classify_cmd
 from semspace.cli import demo as demo_cmd
 from semspace.cli import evaluate as evaluate_cmd
 from semspace.cli import index as index_cmd
@@ -52,6 +53,7 @@ app.command("eval")(evaluate_cmd.evaluate)
 app.command("bench")(bench_cmd.bench)
 app.add_typer(index_cmd.app, name="index")
 app.command("search")(search_cmd.search)
+app.command("classify")(classify_cmd.classify)
 app.command("serve")(serve_cmd.serve)
 app.command("translate")(translate_cmd.translate)
 

@@ -4,7 +4,9 @@ A query names its domain (or takes the default one of its kind) and is prepared 
 (``retrieval.inputs.query_input``: a picture through the domain's own preprocessing, a text as it is, a feature
 vector as it is), embedded by the task, optionally modified by a text when the task composes (TIRG,
 arXiv:1812.07119; LTT, arXiv:1903.00793: ``T(f(x), g(t))``; the ``compose`` capability of
-``capabilities.py``), and searched against one collection of the index, a list of them, or all.
+``capabilities.py``), and searched against one collection of the index, a list of them, or all. A query may also
+be several weighted terms (texts, pictures, drawings, indexed items; ``search_terms``), each embedded in its own
+domain and combined by the normalised weighted sum of ``retrieval/terms.py``.
 
 By default the query's own item is left out of its hits, as the papers' protocols remove a query's source image
 from its ranking: an indexed item with the same content (``inputs.query_hashes``: the file's bytes, or the model
@@ -20,19 +22,23 @@ from __future__ import annotations
 import copy
 import logging
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, cast
 
 import torch
 from PIL import Image
 
 from semspace.capabilities import capabilities, require
 from semspace.data.domains import DomainSpec, InputKind
-from semspace.errors import CheckpointError, ConfigError
+from semspace.errors import CheckpointError, ConfigError, DataError
 from semspace.eval.figures import retrieval_grid
 from semspace.index import EmbeddingIndex
 from semspace.retrieval.inputs import RawQuery, query_hashes, query_input
 from semspace.retrieval.runs import checkpoint_path, load_run, model_info_for, query_device
+from semspace.retrieval.sketch_classes import index_labels, infers_classes, sketch_candidates
+from semspace.retrieval.terms import ITEM, QueryTerm, check_terms, combine_terms
 from semspace.types import SearchHit
 
 logger = logging.getLogger(__name__)
@@ -48,6 +54,7 @@ class SearchResult:
     searched_domains: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # what a person should know about the answer (one line each)
     excluded: list[int] = field(default_factory=list)  # ids left out as the query itself
+    terms: list[dict[str, Any]] = field(default_factory=list)  # a multi-term query's terms as searched (domains named)
 
 
 class Searcher:
@@ -68,6 +75,7 @@ class Searcher:
         >>> s = Searcher("runs/demo/index")
         >>> s.search_image("runs/demo/queries/query_0.png", modify="make the red cube blue", k=5).hits[0].uri
         >>> s.search("a red cube", domain="text", k=5, in_domains=["render3d"])
+        >>> s.search_terms([QueryTerm("image", "photo.png"), QueryTerm("text", "red", 0.5)], k=5)
     """
 
     def __init__(self, index_dir: str | os.PathLike[str], *, run_dir: str | os.PathLike[str] | None = None,
@@ -136,6 +144,8 @@ class Searcher:
         k: int = 10,
         in_domains: list[str] | None = None,
         keep_query: bool = False,
+        classes: list[str] | None = None,
+        sketch_check: bool = True,
     ) -> SearchResult:
         """Nearest items to one query of ``domain``, optionally modified by a text.
 
@@ -147,18 +157,19 @@ class Searcher:
             k: number of results.
             in_domains: collections of the index to search (default: all).
             keep_query: keep the query's own item (same content) among the hits.
+            classes: a sketch's candidate classes, for a task that infers a sketch's class (SSGN; default: the
+                classes the searched collections hold, ``retrieval/sketch_classes.py``).
+            sketch_check: refuse blank drawings and photos given as sketches (``data/sketch_input.py``).
 
         Raises:
             ConfigError: an unknown domain, ``k <= 0``, or a modification the task cannot apply to ``domain``.
         """
         spec = self._domain(domain)
-        x = query_input(spec, query)
-        own = set() if keep_query else query_hashes(spec, query, x)
-        if not isinstance(x, list):
-            x = x.to(self.device)
-        with torch.no_grad():
-            z = self.task.embed(spec.name, x)  # (1, D)
-        return self._answer(z, modify, k, spec.name, in_domains, own)
+        said = self._sketch_classes(spec, in_domains, classes)
+        z, hashes = self._embed(spec, query, classes=said[0], sketch_check=sketch_check, in_domains=in_domains)
+        result = self._answer(z, modify, k, spec.name, in_domains, set() if keep_query else hashes)
+        result.notes[:0] = said[1]
+        return result
 
     def search_image(self, image: RawQuery, *, modify: str | None = None, k: int = 10, query_domain: str | None = None,
                      in_domains: list[str] | None = None, keep_query: bool = False) -> SearchResult:  # fmt: skip
@@ -167,10 +178,12 @@ class Searcher:
                            in_domains=in_domains, keep_query=keep_query)  # fmt: skip
 
     def search_sketch(self, sketch: RawQuery, *, k: int = 10, query_domain: str | None = None,
-                      in_domains: list[str] | None = None, keep_query: bool = False) -> SearchResult:  # fmt: skip
+                      in_domains: list[str] | None = None, keep_query: bool = False, classes: list[str] | None = None,
+                      sketch_check: bool = True) -> SearchResult:  # fmt: skip
         """``search`` with a drawing of a sketch domain (default: ``default_domain("sketch")``)."""
         return self.search(sketch, domain=query_domain or self.default_domain(InputKind.SKETCH), k=k,
-                           in_domains=in_domains, keep_query=keep_query)  # fmt: skip
+                           in_domains=in_domains, keep_query=keep_query, classes=classes,
+                           sketch_check=sketch_check)  # fmt: skip
 
     def search_text(self, text: str, *, k: int = 10, query_domain: str | None = None,
                     in_domains: list[str] | None = None, keep_query: bool = False) -> SearchResult:  # fmt: skip
@@ -187,6 +200,98 @@ class Searcher:
         own = {str(item["content_hash"])} if item and not keep_query else set()
         return self._answer(z, modify, k, str(item["domain"]) if item else "", in_domains, own)
 
+    def search_terms(self, terms: Sequence[QueryTerm], *, k: int = 10, in_domains: list[str] | None = None,
+                     keep_query: bool = False) -> SearchResult:  # fmt: skip
+        """Nearest items to a weighted combination of terms (``retrieval/terms.py``): each term embedded in its own
+        domain (or its item's stored vector), composed with its modification if it has one, then
+        ``z = N(sum_i w_i N(z_i))``. The items identical to a term of positive weight are left out unless
+        ``keep_query``; ``SearchResult.terms`` lists the terms with the domains they were embedded in.
+
+        Example:
+            >>> s.search_terms([QueryTerm("image", "photo.png"), QueryTerm("text", "red", 0.5),
+            ...                 QueryTerm("item", 42, -1.0)], k=5)
+
+        Raises:
+            ConfigError: no terms, every weight zero, a kind the task embeds no domain of, a domain of another
+                kind than its term, a modification the task cannot apply (the message names the term).
+            DataError: an unreadable input, an unknown item id, terms that cancel out.
+        """
+        terms = check_terms(terms)
+        rows: list[torch.Tensor] = []  # (D,) each
+        own: set[str] = set()
+        unknown: list[str] = []
+        notes: list[str] = []
+        described: list[dict[str, Any]] = []
+        for i, term in enumerate(terms, start=1):
+            try:
+                z, dom, hashes, told = self._term(term, in_domains)
+                notes += [f"term {i}: {n}" for n in told]
+                if term.modify is not None:
+                    z, words, said = self._modified(z, term.modify, dom)
+                    unknown += [w for w in words if w not in unknown]
+                    notes += [f"term {i}: {n}" for n in said]
+            except (ConfigError, DataError) as e:
+                raise type(e)(f"query term {i} ({term.label()}): {e}") from None
+            rows.append(z[0])
+            if term.weight > 0 and not keep_query:
+                own |= hashes
+            described.append({**term.describe(), "domain": dom})
+        z = combine_terms(torch.stack(rows), [t.weight for t in terms])  # (1, D)
+        doms = "+".join(dict.fromkeys(d["domain"] for d in described))
+        result = self._answer(z, None, k, doms, in_domains, own)
+        result.unknown_words, result.notes, result.terms = unknown, notes + result.notes, described
+        return result
+
+    def _term(self, term: QueryTerm, in_domains: list[str] | None) -> tuple[torch.Tensor, str, set[str], list[str]]:
+        """One term's ``(1, D)`` embedding, its domain, the content hashes of its own items and notes (a drawing's
+        candidate classes, as for a single sketch query)."""
+        if term.kind == ITEM:
+            item_id = int(term.value)  # type: ignore[arg-type]
+            z = torch.from_numpy(self.index.reconstruct(item_id))[None].to(self.device)  # (1, D)
+            item = self.index.get_item(item_id) or {}
+            return z, str(item.get("domain", "")), {str(item["content_hash"])} if item else set(), []
+        kind = InputKind(term.kind)
+        spec = self._domain(term.domain or self.default_domain(kind))
+        if spec.kind is not kind and not (spec.kind.is_visual and kind.is_visual):
+            raise ConfigError(f"domain {spec.name!r} takes {spec.kind.value} inputs, not {kind.value}")
+        classes, told = self._sketch_classes(spec, in_domains, None)
+        z, hashes = self._embed(spec, cast(RawQuery, term.value), classes=classes, in_domains=in_domains)
+        return z, spec.name, hashes, told  # query_input checked that the value fits the kind
+
+    def _embed(self, spec: DomainSpec, query: RawQuery, *, classes: list[str] | None = None, sketch_check: bool = True,
+               in_domains: list[str] | None = None) -> tuple[torch.Tensor, set[str]]:  # fmt: skip
+        """One raw query of ``spec`` -> its ``(1, D)`` embedding and the content hashes an indexed copy may have;
+        a drawing of a task that infers its class is embedded among ``classes`` (default: the index's)."""
+        x = query_input(spec, query)
+        hashes = query_hashes(spec, query, x)
+        if not isinstance(x, list):
+            x = x.to(self.device)
+        with torch.no_grad():
+            if spec.kind is InputKind.SKETCH and infers_classes(self.task):
+                classes = classes if classes is not None else self._sketch_classes(spec, in_domains, None)[0]
+                z = cast(Any, self.task).embed_sketch(x, classes, check=sketch_check)  # (1, D)
+            else:
+                z = self.task.embed(spec.name, x)  # (1, D)
+        return z, hashes
+
+    def _sketch_classes(self, spec: DomainSpec, in_domains: list[str] | None,
+                        classes: list[str] | None) -> tuple[list[str] | None, list[str]]:  # fmt: skip
+        """A sketch query's candidate classes and notes (``retrieval/sketch_classes.py``); the index's labels are
+        read once per generation and collection set."""
+        if spec.kind is not InputKind.SKETCH:
+            if classes:
+                raise ConfigError(f"--classes applies to sketch queries, not to domain {spec.name!r}")
+            return None, []
+        labels: list[str] = []
+        if infers_classes(self.task) and not classes:
+            where = sorted(in_domains or self.index.domain_names())
+            key = (self.index.generation, tuple(where))
+            cache = self.__dict__.setdefault("_labels", {})
+            if key not in cache:
+                cache[key] = index_labels(self.index, where)
+            labels = cache[key]
+        return sketch_candidates(self.task, labels, classes)
+
     def _domain(self, name: str) -> DomainSpec:
         if name not in self.domains:
             kinds = {n: s.kind.value for n, s in self.domains.items()}
@@ -199,21 +304,8 @@ class Searcher:
             raise ConfigError(f"k must be positive, got {k}")
         unknown: list[str] = []
         notes: list[str] = []
-        if modify is not None and not modify.strip():
-            notes.append("the modification is empty: this is a plain search")
-        elif modify is not None:
-            composer = require(self.task, "compose")
-            can = composer.composable_domains()
-            if dom not in can:
-                raise ConfigError(
-                    f"the composer of task {self.task.name!r} modifies queries of domain(s) {can}, not of domain "
-                    f"{dom!r}; give the query as one of those (--query-domain) or search without --modify"
-                )
-            unknown = composer.unknown_words([modify])
-            if unknown:
-                logger.info("unknown word(s) in the modification, ignored by the model: %s", ", ".join(unknown))
-            with torch.no_grad():
-                z = composer.compose(z, [modify])  # (1, D)
+        if modify is not None:
+            z, unknown, notes = self._modified(z, modify, dom)
         searched = list(in_domains) if in_domains else self.index.domain_names()
         held = sum(n for d, n in self.index.domain_counts().items() if d in searched)
         same = set(self.index.ids_with_hashes(own, searched)) if own else set()
@@ -228,6 +320,25 @@ class Searcher:
                          + (f", {len(same)} of them the query itself" if same else ""))  # fmt: skip
         return SearchResult(hits=hits, unknown_words=unknown, query_domain=dom, searched_domains=searched,
                             notes=notes, excluded=left_out)  # fmt: skip
+
+    def _modified(self, z: torch.Tensor, modify: str, dom: str) -> tuple[torch.Tensor, list[str], list[str]]:
+        """``T(f(x), g(t))``: the query ``z (1, D)`` of ``dom`` composed with ``modify`` (unchanged when it is
+        blank), the modification's unknown words and the notes to give."""
+        if not modify.strip():
+            return z, [], ["the modification is empty: this is a plain search"]
+        composer = require(self.task, "compose")
+        can = composer.composable_domains()
+        if dom not in can:
+            raise ConfigError(
+                f"the composer of task {self.task.name!r} modifies queries of domain(s) {can}, not of domain "
+                f"{dom!r}; give the query as one of those (--query-domain) or search without --modify"
+            )
+        unknown = composer.unknown_words([modify])
+        if unknown:
+            logger.info("unknown word(s) in the modification, ignored by the model: %s", ", ".join(unknown))
+        with torch.no_grad():
+            z = composer.compose(z, [modify])  # (1, D)
+        return z, unknown, []
 
     # ---- pictures ------------------------------------------------------------------------------------
     def result_grid(

@@ -18,13 +18,16 @@ and matched by cosine against the real photo features of the gallery::
   applies one ImageNet CNN to both; or a ``small_cnn`` trained from scratch (``frozen: false``: the photo
   classification term ``CE(W f, y)`` then trains the photo features, and the regression target is detached).
 * Class semantics ``s_y`` (``semantics``): the world's attributes, MiniLM of class names or descriptions, or a
-  user's ``npz:PATH`` (``tasks/class_semantics.py``); one unit row per class of the label space (``class_names``).
+  user's ``npz:PATH`` (``tasks/class_semantics.py``, ``class_aliases`` to look a class up under another name); one
+  unit row per class of the label space (``class_names``), which the training data says (its ``class_names``: a
+  ``folder:`` of class sub-folders, the benchmark loaders, the world; never guessed).
 * Semantics at query time: the test sketch's class is unknown, so its semantics are inferred from the sketch: a
   head ``R(h)`` is trained (``sem`` term) to pick the sketch's class among the seen classes by cosine to their
   semantics, and at test the stage-1 input is ``softmax(cos(R(h), S_q) / tau) S_q`` over the **candidate classes**
   ``query_classes`` (the unseen classes in the zero-shot setting, every class in the generalised one; the standard
   zero-shot assumption that the unseen classes' names are known). ``semantic_query: regress`` feeds ``R(h)``
-  itself, ``nearest`` the semantics of the best candidate.
+  itself, ``nearest`` the semantics of the best candidate. Candidates may be any names the semantics can embed
+  (``tasks/ssgn_queries.py``: sketch search ranks against the classes an index holds, ``semspace classify``).
 * Not a CVAE: the decoder is a deterministic conditional generator with training noise (``models/ssgn/decoder.py``
   says why); ``method: cvae`` is Yelamarthi et al. 2018's CVAE (KL + regression, conditioned on the sketch only).
 
@@ -47,7 +50,6 @@ from torch import nn
 from torch.nn import functional as F
 
 from semspace.data.domains import DomainSpec, InputKind
-from semspace.data.sketch_input import normalize_sketches
 from semspace.errors import ConfigError, DataError
 from semspace.losses.distributed import all_reduce_sum, world_size
 from semspace.losses.ssgn import (
@@ -70,6 +72,7 @@ from semspace.models.ssgn import (
 from semspace.tasks.base import Task, TaskCfg
 from semspace.tasks.class_semantics import class_semantics
 from semspace.tasks.registry import TASKS
+from semspace.tasks.ssgn_queries import SsgnQueries
 from semspace.types import IMAGE, LABEL, SKETCH
 
 log = logging.getLogger(__name__)
@@ -95,6 +98,7 @@ class SsgnCfg(TaskCfg):
     photo_head_dim: int = 512  # a trained linear+LN head on the photo features (0: the raw features are the space)
     semantics: str = "attributes"  # attributes | minilm_names | minilm_descriptions | npz:PATH
     class_names: list[str] = field(default_factory=list)  # the label space (label = position); from the data
+    class_aliases: dict[str, str] = field(default_factory=dict)  # class -> name to look its semantics up under
     query_classes: list[str] = field(default_factory=list)  # candidates at query time (default: the unseen ones)
     semantic_table: list[list[float]] = field(default_factory=list)  # (C, S) filled by resolve_cfg
     semantic_query: str = "soft"  # soft | nearest | regress
@@ -118,14 +122,14 @@ class SsgnCfg(TaskCfg):
 
 
 @TASKS.register("ssgn")
-class SsgnTask(Task):
+class SsgnTask(SsgnQueries, Task):
     """SSGN and its baselines (module docstring)."""
 
     Cfg = SsgnCfg
     name = "ssgn"
     find_unused_parameters = True
     semantics: torch.Tensor  # (C, S) unit rows of the label space (buffers, typed for mypy)
-    query_ids: torch.Tensor  # (Q,) candidate classes of query semantics
+    query_table: torch.Tensor  # (Q, S) semantics of the candidate classes of queries
     seen_ids: torch.Tensor  # (C_seen,) training classes
     to_seen: torch.Tensor  # (C,) label -> position among the seen classes (-1: a query class)
     photo_mean: torch.Tensor  # (F,) running mean of the raw photo features
@@ -149,6 +153,9 @@ class SsgnTask(Task):
         unknown = [n for n in c.query_classes if n not in c.class_names]
         if unknown:
             raise DataError(f"ssgn: query_classes {unknown[:10]} are not in the label space ({len(c.class_names)})")
+        if len(set(c.class_names)) != len(c.class_names):
+            raise DataError(f"ssgn: class_names repeat a name ({len(c.class_names)} names, "
+                            f"{len(set(c.class_names))} distinct)")  # fmt: skip
         enc: Any = create_model(c.backbone, **{**c.backbone_args, "embed_dim": 0})
         self.backbone = enc
         pre = enc.preprocess_cfg
@@ -172,7 +179,8 @@ class SsgnTask(Task):
         table = torch.tensor(c.semantic_table, dtype=torch.float32)  # (C, S)
         self.register_buffer("semantics", table, persistent=False)
         query = c.query_classes or list(c.class_names)
-        self.register_buffer("query_ids", torch.tensor([c.class_names.index(q) for q in query]), persistent=False)
+        self._row_cache: dict[tuple[str, ...], torch.Tensor] = {}
+        self.register_buffer("query_table", table[[c.class_names.index(q) for q in query]], persistent=False)
         seen = [i for i, n in enumerate(c.class_names) if n not in set(c.query_classes)] or list(range(len(table)))
         self.register_buffer("seen_ids", torch.tensor(seen), persistent=False)
         to_seen = torch.full((len(table),), -1, dtype=torch.long)
@@ -213,38 +221,42 @@ class SsgnTask(Task):
     # ---- configuration ----------------------------------------------------------------------------
     @classmethod
     def resolve_cfg(cls, cfg: SsgnCfg, dataset: Any | None = None) -> SsgnCfg:
-        """Fills the label space (``class_names``: the dataset's, else the world's 68 categories), the candidate
-        classes of queries (``query_classes``: the dataset's unseen classes, else the world's 17) and the semantic
-        table of ``semantics``."""
+        """Fills the label space (``class_names``), the default candidate classes of queries (``query_classes``)
+        and the semantic table of ``semantics``, asking the training data: its ``class_names`` (label = position)
+        and ``unseen_classes`` (none: every class is seen, and the candidates are given at query time). Without
+        data (a task built from ``task_args`` alone) they are the world's 68 categories and 17 unseen classes.
+
+        Raises:
+            ConfigError: the data does not say its class names (set ``task_args.class_names``).
+            DataError: a class without side information in ``semantics`` (named, with what to do).
+        """
         if not cfg.class_names:
-            names = getattr(dataset, "class_names", None) if dataset is not None else None
-            if not names:
+            if dataset is None:
                 from semspace.world.objects.catalog import CATEGORIES
 
-                names = list(CATEGORIES)
-            cfg.class_names = list(names)
+                cfg.class_names = list(CATEGORIES)
+            else:
+                names = getattr(dataset, "class_names", None)
+                if not names:
+                    raise ConfigError(
+                        f"ssgn: the training data ({type(dataset).__name__}) does not say its class names (no "
+                        "class_names; a folder needs one sub-folder per class); set task_args.class_names, the "
+                        "label space in label order"
+                    )
+                cfg.class_names = [str(n) for n in names]
         if not cfg.query_classes:
-            unseen = getattr(dataset, "unseen_classes", None) if dataset is not None else None
-            if not unseen:
+            if dataset is None:
                 from semspace.world.objects.splits import UNSEEN_CLASSES
 
-                unseen = [u for u in UNSEEN_CLASSES if u in cfg.class_names]
-            cfg.query_classes = list(unseen)
+                cfg.query_classes = [u for u in UNSEEN_CLASSES if u in cfg.class_names]
+            else:
+                cfg.query_classes = [str(n) for n in (getattr(dataset, "unseen_classes", None) or [])]
         if not cfg.semantic_table:
-            cfg.semantic_table = class_semantics(cfg.semantics, cfg.class_names).tolist()
+            cfg.semantic_table = class_semantics(cfg.semantics, cfg.class_names, cfg.class_aliases).tolist()
         return cfg
 
     def backbone_prefixes(self) -> tuple[str, ...]:
         return ("backbone.",)
-
-    def set_query_classes(self, names: list[str] | None) -> None:
-        """The candidate classes of query-time semantics (None: every class; the generalised setting)."""
-        names = list(self.cfg.class_names) if names is None else list(names)
-        unknown = [n for n in names if n not in self.cfg.class_names]
-        if unknown:
-            raise DataError(f"ssgn: query classes {unknown[:10]} are not in the label space")
-        ids = torch.tensor([self.cfg.class_names.index(n) for n in names], device=self.semantics.device)
-        self.query_ids = ids
 
     # ---- features ---------------------------------------------------------------------------------
     def _taps(self, x: torch.Tensor) -> torch.Tensor:
@@ -307,19 +319,21 @@ class SsgnTask(Task):
         self.photo_var.mul_(1 - m).add_(var, alpha=m)
         self.photo_count.add_(1)
 
-    def query_semantics(self, h: torch.Tensor) -> torch.Tensor:
-        """Semantics ``(B, S)`` for sketches of unknown class (module docstring: ``semantic_query``)."""
+    def query_semantics(self, h: torch.Tensor, cand: torch.Tensor | None = None) -> torch.Tensor:
+        """Semantics ``(B, S)`` for sketches of unknown class (module docstring: ``semantic_query``), inferred among
+        the candidates' rows ``cand (Q, S)`` (default: ``query_table``)."""
         r = F.normalize(self.sem_head(h), dim=-1)  # (B, S)
         if self.cfg.semantic_query == "regress":
             return r
-        cand = self.semantics[self.query_ids]  # (Q, S)
+        cand = self.query_table if cand is None else cand  # (Q, S)
         sims = r @ cand.T  # (B, Q)
         if self.cfg.semantic_query == "nearest":
             return cand[sims.argmax(dim=1)]
         return (sims / self.cfg.query_temperature).softmax(dim=1) @ cand  # (B, S)
 
-    def generate(self, x: torch.Tensor) -> torch.Tensor:
-        """Generated photo features ``(B, P)`` of sketches (not normalised); ``direct``: the sketch embedding."""
+    def generate(self, x: torch.Tensor, cand: torch.Tensor | None = None) -> torch.Tensor:
+        """Generated photo features ``(B, P)`` of sketches (not normalised), semantics among ``cand (Q, S)``
+        (default: ``query_table``); ``direct``: the sketch embedding."""
         h = self.sketch_feature(x)
         c = self.cfg
         if c.method == "direct":
@@ -327,12 +341,13 @@ class SsgnTask(Task):
         assert self.decoder is not None
         if c.method == "cvae":
             return self.decoder(h)["fine"]
-        return self.decoder(self.query_semantics(h), h)["fine"]
+        return self.decoder(self.query_semantics(h, cand), h)["fine"]
 
     # ---- training ---------------------------------------------------------------------------------
     def training_forward(self, batch: dict[str, Any], group: str = "main") -> dict[str, torch.Tensor]:
         c = self.cfg
         xs, xp, y = batch[SKETCH], batch[IMAGE], batch[LABEL].long()
+        xs = self._pictures(xs, check=False)  # dark-background drawings inverted, as queries are
         if len(y) and (int(y.min()) < 0 or int(y.max()) >= len(c.class_names)):
             raise DataError(f"ssgn: labels span {int(y.min())}..{int(y.max())}; the label space has "
                             f"{len(c.class_names)} classes")  # fmt: skip
@@ -392,12 +407,8 @@ class SsgnTask(Task):
     def embed(self, domain: str, inputs: Any) -> torch.Tensor:
         """Unit-norm ``(B, D)``: a sketch's generated photo feature, or a photo's real one (the shared space)."""
         self.domain(domain)
-        if domain == self.cfg.sketch_domain:
-            if inputs.ndim == 4:  # pictures (not precomputed taps): inverted ones flipped, blank / photo refused
-                pre = self._specs[domain].preprocess
-                assert pre is not None
-                inputs = normalize_sketches(inputs, pre, check=self.cfg.check_sketches)
-            return F.normalize(self.generate(inputs), dim=-1)
+        if domain == self.cfg.sketch_domain:  # pictures: inverted ones flipped, blank / photo refused (check_sketches)
+            return F.normalize(self.generate(self._pictures(inputs, self.cfg.check_sketches)), dim=-1)
         f = self.photo_feature(inputs)
         if self.cfg.method == "direct":
             f = self.photo_proj(f)

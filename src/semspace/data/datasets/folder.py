@@ -5,7 +5,9 @@ followed, sorted for a stable order); only regular files are read: FIFOs, socket
 are listed in ``skipped``, never opened, and an index folder inside the folder is not read (``scan_images``).
 When images sit in first-level sub-folders, the sub-folder
 name is the class (the ImageFolder convention of torchvision and of Sketchy/TU-Berlin): ``LABEL`` is
-the index of the class in the sorted class names and ``KEY`` the name. Images directly under the
+the index of the class in the sorted class names and ``KEY`` the name. The label space is ``class_names``
+(label = position), the attribute every labelled dataset answers (SSGN reads it to learn the classes it trains
+on; ``classes`` is the same names as a tuple). Images directly under the
 root are unlabelled (``LABEL`` -1, ``KEY`` ""); a root that mixes both is accepted with a warning.
 """
 
@@ -46,7 +48,7 @@ class ImageFolderDataset(BaseDataset):
 
     Example:
         >>> ds = ImageFolderDataset("photos/", transform=build_transform(PreprocessCfg(size=64)))
-        >>> ds.classes, ds[0]["label"]
+        >>> ds.class_names, ds[0]["label"]
     """
 
     available_splits = ("all",)
@@ -75,6 +77,7 @@ class ImageFolderDataset(BaseDataset):
         tops = [p.relative_to(self.root).parts for p in self.paths]
         names = sorted({parts[0] for parts in tops if len(parts) > 1})
         self.classes: tuple[str, ...] = tuple(names)
+        self.class_names: list[str] = list(names)  # the label space (label = position); [] when unlabelled
         self.class_to_idx: dict[str, int] = {c: i for i, c in enumerate(names)}
         self.keys: list[str] = [parts[0] if len(parts) > 1 else "" for parts in tops]
         self.labels = np.array([self.class_to_idx.get(k, -1) for k in self.keys], dtype=np.int64)  # (N,)

@@ -13,11 +13,19 @@ what every task's ``embed`` returns, so the numbers are comparable.
 The **generalised** setting (``generalized_photos``: photos of the seen classes added to the gallery, the same
 unseen-class sketch queries) is reported with the prefix ``generalized_``. A task that infers query semantics
 from candidate classes (``set_query_classes``, SSGN) is given the gallery's classes: the unseen ones in the
-zero-shot setting, all of them in the generalised one.
+zero-shot setting, all of them in the generalised one. The drawing check of query sketches (``data/sketch_input.py``)
+is off while the protocol embeds (``set_sketch_check``): it guards user queries, and one refused item would stop
+the evaluation.
+
+With **fewer than two unseen classes** in the gallery every photo is relevant to every query, so the unseen-only
+figures are 1.000 whatever the model does: the output then carries ``sketch_to_photo_TRIVIAL_one_unseen_class``
+(1.0) beside them and a warning is logged; ``sketch_to_photo_unseen_classes`` always says how many there were.
+Only the generalised figures (seen-class photos added) measure such a run.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from typing import Any
 
@@ -30,6 +38,8 @@ from semspace.eval.protocols.registry import PROTOCOLS
 from semspace.types import KEY, LABEL
 
 PREFIX = "sketch_to_photo_"
+TRIVIAL_KEY = PREFIX + "TRIVIAL_one_unseen_class"
+log = logging.getLogger(__name__)
 
 
 def zs_sbir_metrics(
@@ -125,6 +135,9 @@ class ZsSbirProtocol:
         was_training = task.training
         task.eval()
         settable = hasattr(task, "set_query_classes")
+        checks = getattr(getattr(task, "cfg", None), "check_sketches", None)
+        if checks is not None and hasattr(task, "set_sketch_check"):
+            task.set_sketch_check(False)
         try:
             with torch.no_grad():
                 zp, lp, kp = self._embed(task, "photos", self.photos, pd)
@@ -132,6 +145,7 @@ class ZsSbirProtocol:
                     task.set_query_classes(sorted(set(kp)))
                 zq, lq, _ = self._embed(task, "sketches", self.sketches, sd)
                 out = zs_sbir_metrics(zq, zp, lq, lp, map_at=self.map_at, precision_at=self.precision_at)
+                out |= self._classes_note(lp, kp)
                 if self.generalized is not None:
                     zg, lg, kg = self._embed(task, "generalized_photos", self.generalized, pd)
                     if settable:
@@ -142,5 +156,21 @@ class ZsSbirProtocol:
         finally:
             if settable:
                 task.set_query_classes(list(task.cfg.query_classes) or None)
+            if checks is not None and hasattr(task, "set_sketch_check"):
+                task.set_sketch_check(bool(checks))
             task.train(was_training)
+        return out
+
+    @staticmethod
+    def _classes_note(labels: torch.Tensor, keys: list[str]) -> dict[str, float]:
+        """``{sketch_to_photo_unseen_classes: n}``, with the trivial flag and a warning when ``n < 2`` (module
+        docstring)."""
+        n = len(set(labels.tolist()))
+        out = {PREFIX + "unseen_classes": float(n)}
+        if n < 2:
+            names = sorted({k for k in keys if k}) or [str(v) for v in sorted(set(labels.tolist()))]
+            log.warning("zs_sbir: the gallery holds %d unseen class (%s): every photo is relevant to every query, so "
+                        "the unseen-only figures (mAP@all, P@K) are trivially 1.000; evaluate on at least two unseen "
+                        "classes, or read the generalized_ figures", n, ", ".join(names))  # fmt: skip
+            out[TRIVIAL_KEY] = 1.0
         return out

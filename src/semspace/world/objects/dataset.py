@@ -80,6 +80,20 @@ class ObjectDataset(WorldDataset):
         """Class names in use (a subset of ``CATEGORIES``, in its order)."""
         return self.world.categories
 
+    @property
+    def class_names(self) -> list[str]:
+        """The label space: every world category (``LABEL`` is the position in ``CATEGORIES``, whatever subset)."""
+        from semspace.world.objects.catalog import CATEGORIES
+
+        return list(CATEGORIES)
+
+    @property
+    def unseen_classes(self) -> list[str]:
+        """The world's zero-shot split: the classes held out of training (``world.objects.splits``)."""
+        from semspace.world.objects.splits import UNSEEN_CLASSES
+
+        return list(UNSEEN_CLASSES)
+
     def __getitem__(self, idx: int) -> dict[str, Any]:
         i = self.check_index(idx)
         views = self.world.render_item(i, self.split, (self.view, "text"))
