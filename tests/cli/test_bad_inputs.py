@@ -201,6 +201,12 @@ ROWS: list[Row] = [
     ("search: a text query, no text domain", lambda p: ["search", "--index", str(p["index"]), "--text", "a cube"], 1,
      "embeds no text domain"),
     # ---- translate (a translation run's own bad inputs: tests/cli/test_translate.py) ----
+    ("search: malformed filter", lambda p: ["search", "--index", str(p["index"]), "--text", "a", "--filter",
+                                            "year>=old"], 1, "'old' is not one"),  # fmt: skip
+    ("classify: missing run", lambda p: ["classify", "--run-dir", str(p["root"] / "no_run"), "--sketch",
+                                         str(p["png"])], 1, "no model.pt in"),  # fmt: skip
+    ("classify: a run that infers no class", lambda p: ["classify", "--run-dir", str(p["run"]), "--sketch",
+                                                        str(p["png"])], 1, "classif"),  # fmt: skip
     ("translate: a retrieval run", lambda p: ["translate", "--run-dir", str(p["run"]), "--content", str(p["png"]),
      "--exemplar", str(p["png"]), "--out", str(p["root"] / "t.png")], 1, "cannot translate (it can: embed, compose)"),
     ("translate: missing run", lambda p: ["translate", "--run-dir", str(p["root"] / "no_run"), "--content",

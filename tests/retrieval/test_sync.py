@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 from pathlib import Path
@@ -296,7 +297,9 @@ def test_factory_auto_chooses_by_size_says_why_and_moves_on_when_the_gallery_out
     assert (again["rebuilt_from"], again["saved"]) == (None, False)
 
 
-def test_a_sidecar_file_attaches_fields_that_a_filter_selects_by(run: Path, tmp_path: Path) -> None:
+def test_a_sidecar_file_attaches_fields_that_a_filter_selects_by(
+    run: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     photos, out = tmp_path / "photos", tmp_path / "idx"
     paths = _photos(photos, 4)
     (photos / "fields.csv").write_text("path,year,place\np0.png,1999,home\np1.png,2005,\np2.png,2010,away\nx.png,1,\n")
@@ -308,6 +311,9 @@ def test_a_sidecar_file_attaches_fields_that_a_filter_selects_by(run: Path, tmp_
     assert [Path(h.uri).name for h in index.search(index.reconstruct(0)[None], k=4, where=["place=away"])[0]] == [
         "p2.png"
     ]
+    assert main(["search", "--index", str(out), "--image", str(paths[0]), "--filter", "year>=2000", "--json"]) == 0
+    found = json.loads(capsys.readouterr().out)
+    assert sorted(Path(h["uri"]).name for h in found["hits"]) == ["p1.png", "p2.png"]  # p0 is 1999, p3 has no year
     again = build_index(run, f"folder:{photos}", out, fields=photos / "fields.csv")
     assert (again["fields_changed"], again["saved"]) == (0, False), "the same sidecar again changes nothing"
     (photos / "fields.jsonl").write_text(f'{{"path": "{paths[3]}", "year": 2020}}\n')  # absolute paths too

@@ -58,6 +58,14 @@ def search(
     sketch_check: Annotated[
         bool, typer.Option("--sketch-check/--no-sketch-check", help="refuse blank drawings and photos as --sketch")
     ] = True,
+    filters: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--filter",
+            help="keep only items meeting this condition (repeatable, all must hold): NAME=VALUE, NAME!=VALUE, "
+            "NAME>=X, NAME<X, source=NAME, path=GLOB; fields come from index build --fields (docs/queries.md)",
+        ),
+    ] = None,
 ) -> None:
     """Search an index by image (with an optional modification), by sketch or by text, or by weighted terms.
 
@@ -75,6 +83,9 @@ def search(
 
     Example: semspace search --index runs/index --text "a large red cube" --domain render3d --json
 
+    Example (filtered by fields from index build --fields): semspace search --index runs/photos_index
+    --image q.png --filter 'year>=2000' --filter 'place=home' --filter 'path=*/holidays/*'
+
     Example: semspace search --index runs/index --term 'image:my photos/q.png' --term 'text:a red cube=0.5'
     --term 'item:42=-1' --modify "make it large" -k 5
     """
@@ -91,15 +102,20 @@ def search(
         raise ConfigError(f"--modify applies to an --image query, not to {given[0]}")
     if classes is not None and sketch is None:
         raise ConfigError("--classes names the candidate classes of a --sketch query")
+    if filters:
+        from semspace.index.fields import parse_filter
+
+        parse_filter(filters)  # a malformed condition is refused before the model loads
     if grid is not None:
         from semspace.eval.figures import figure_format, save_figure
 
         figure_format(grid)  # a bad suffix is refused before any work
     searcher = Searcher(index, run_dir=run_dir)
     where = list(domains or []) or None
-    opts: dict[str, Any] = {"k": k, "query_domain": query_domain, "in_domains": where, "keep_query": keep_query}
+    opts: dict[str, Any] = {"k": k, "query_domain": query_domain, "in_domains": where, "keep_query": keep_query,
+                            "where": filters or None}  # fmt: skip
     if parsed is not None:
-        result = searcher.search_terms(parsed, k=k, in_domains=where, keep_query=keep_query)
+        result = searcher.search_terms(parsed, k=k, in_domains=where, keep_query=keep_query, where=filters or None)
     elif image is not None:
         result = searcher.search_image(image, modify=modify, **opts)
     elif sketch is not None:

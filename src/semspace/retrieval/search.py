@@ -146,6 +146,7 @@ class Searcher:
         keep_query: bool = False,
         classes: list[str] | None = None,
         sketch_check: bool = True,
+        where: list[str] | None = None,
     ) -> SearchResult:
         """Nearest items to one query of ``domain``, optionally modified by a text.
 
@@ -160,6 +161,8 @@ class Searcher:
             classes: a sketch's candidate classes, for a task that infers a sketch's class (SSGN; default: the
                 classes the searched collections hold, ``retrieval/sketch_classes.py``).
             sketch_check: refuse blank drawings and photos given as sketches (``data/sketch_input.py``).
+            where: a filter: only items meeting every condition (``index.fields``: ``"year>=2000"``,
+                ``"source=NAME"``, ``"path=*/cats/*"``), selected inside the vector search.
 
         Raises:
             ConfigError: an unknown domain, ``k <= 0``, or a modification the task cannot apply to ``domain``.
@@ -167,41 +170,43 @@ class Searcher:
         spec = self._domain(domain)
         said = self._sketch_classes(spec, in_domains, classes)
         z, hashes = self._embed(spec, query, classes=said[0], sketch_check=sketch_check, in_domains=in_domains)
-        result = self._answer(z, modify, k, spec.name, in_domains, set() if keep_query else hashes)
+        result = self._answer(z, modify, k, spec.name, in_domains, set() if keep_query else hashes, where)
         result.notes[:0] = said[1]
         return result
 
     def search_image(self, image: RawQuery, *, modify: str | None = None, k: int = 10, query_domain: str | None = None,
-                     in_domains: list[str] | None = None, keep_query: bool = False) -> SearchResult:  # fmt: skip
+                     in_domains: list[str] | None = None, keep_query: bool = False, where: list[str] | None = None
+                     ) -> SearchResult:  # fmt: skip
         """``search`` with a picture of an image domain (default: ``default_domain("image")``)."""
         return self.search(image, domain=query_domain or self.default_domain(InputKind.IMAGE), modify=modify, k=k,
-                           in_domains=in_domains, keep_query=keep_query)  # fmt: skip
+                           in_domains=in_domains, keep_query=keep_query, where=where)  # fmt: skip
 
     def search_sketch(self, sketch: RawQuery, *, k: int = 10, query_domain: str | None = None,
                       in_domains: list[str] | None = None, keep_query: bool = False, classes: list[str] | None = None,
-                      sketch_check: bool = True) -> SearchResult:  # fmt: skip
+                      sketch_check: bool = True, where: list[str] | None = None) -> SearchResult:  # fmt: skip
         """``search`` with a drawing of a sketch domain (default: ``default_domain("sketch")``)."""
         return self.search(sketch, domain=query_domain or self.default_domain(InputKind.SKETCH), k=k,
                            in_domains=in_domains, keep_query=keep_query, classes=classes,
-                           sketch_check=sketch_check)  # fmt: skip
+                           sketch_check=sketch_check, where=where)  # fmt: skip
 
     def search_text(self, text: str, *, k: int = 10, query_domain: str | None = None,
-                    in_domains: list[str] | None = None, keep_query: bool = False) -> SearchResult:  # fmt: skip
+                    in_domains: list[str] | None = None, keep_query: bool = False, where: list[str] | None = None
+                    ) -> SearchResult:  # fmt: skip
         """``search`` with a text of a text domain (default: ``default_domain("text")``)."""
         return self.search(text, domain=query_domain or self.default_domain(InputKind.TEXT), k=k,
-                           in_domains=in_domains, keep_query=keep_query)  # fmt: skip
+                           in_domains=in_domains, keep_query=keep_query, where=where)  # fmt: skip
 
     def search_item(self, item_id: int, modify: str | None = None, k: int = 10, in_domains: list[str] | None = None,
-                    keep_query: bool = False) -> SearchResult:  # fmt: skip
+                    keep_query: bool = False, where: list[str] | None = None) -> SearchResult:  # fmt: skip
         """Nearest items to an indexed item (its stored vector), optionally modified by a text; the item itself (and
         the items of the same content) are left out unless ``keep_query``."""
         item = self.index.get_item(item_id)
         z = torch.from_numpy(self.index.reconstruct(item_id))[None].to(self.device)  # (1, D)
         own = {str(item["content_hash"])} if item and not keep_query else set()
-        return self._answer(z, modify, k, str(item["domain"]) if item else "", in_domains, own)
+        return self._answer(z, modify, k, str(item["domain"]) if item else "", in_domains, own, where)
 
     def search_terms(self, terms: Sequence[QueryTerm], *, k: int = 10, in_domains: list[str] | None = None,
-                     keep_query: bool = False) -> SearchResult:  # fmt: skip
+                     keep_query: bool = False, where: list[str] | None = None) -> SearchResult:  # fmt: skip
         """Nearest items to a weighted combination of terms (``retrieval/terms.py``): each term embedded in its own
         domain (or its item's stored vector), composed with its modification if it has one, then
         ``z = N(sum_i w_i N(z_i))``. The items identical to a term of positive weight are left out unless
@@ -238,7 +243,7 @@ class Searcher:
             described.append({**term.describe(), "domain": dom})
         z = combine_terms(torch.stack(rows), [t.weight for t in terms])  # (1, D)
         doms = "+".join(dict.fromkeys(d["domain"] for d in described))
-        result = self._answer(z, None, k, doms, in_domains, own)
+        result = self._answer(z, None, k, doms, in_domains, own, where)
         result.unknown_words, result.notes, result.terms = unknown, notes + result.notes, described
         return result
 
@@ -299,7 +304,7 @@ class Searcher:
         return self.domains[name]
 
     def _answer(self, z: torch.Tensor, modify: str | None, k: int, dom: str, in_domains: list[str] | None,
-                own: set[str]) -> SearchResult:  # fmt: skip
+                own: set[str], where: list[str] | None = None) -> SearchResult:  # fmt: skip
         if k <= 0:
             raise ConfigError(f"k must be positive, got {k}")
         unknown: list[str] = []
@@ -307,17 +312,23 @@ class Searcher:
         if modify is not None:
             z, unknown, notes = self._modified(z, modify, dom)
         searched = list(in_domains) if in_domains else self.index.domain_names()
-        held = sum(n for d, n in self.index.domain_counts().items() if d in searched)
-        same = set(self.index.ids_with_hashes(own, searched)) if own else set()
-        hits = self.index.search(z.float().cpu().numpy(), k + len(same), domains=in_domains or None)[0]
+        if where:  # the items the filter keeps, in the searched domains
+            kept = self.index.ids_matching(where, in_domains or None)
+            held = len(kept)
+            same = set(self.index.ids_with_hashes(own, searched)) & set(kept.tolist()) if own else set()
+        else:
+            held = sum(n for d, n in self.index.domain_counts().items() if d in searched)
+            same = set(self.index.ids_with_hashes(own, searched)) if own else set()
+        hits = self.index.search(z.float().cpu().numpy(), k + len(same), domains=in_domains or None, where=where)[0]
         left_out = [h.id for h in hits if h.id in same]
         hits = [h for h in hits if h.id not in same][:k]
         if left_out:
             notes.append(f"left out {len(left_out)} hit(s) identical to the query (id {', '.join(map(str, left_out))}; "
                          "--keep-query keeps them)")  # fmt: skip
         if k > held - len(same):
+            which = f" meeting the filter {' '.join(where)}" if where else ""
             notes.append(f"asked for {k} results; the searched domain(s) {', '.join(searched)} hold {held} item(s)"
-                         + (f", {len(same)} of them the query itself" if same else ""))  # fmt: skip
+                         + which + (f", {len(same)} of them the query itself" if same else ""))  # fmt: skip
         return SearchResult(hits=hits, unknown_words=unknown, query_domain=dom, searched_domains=searched,
                             notes=notes, excluded=left_out)  # fmt: skip
 
