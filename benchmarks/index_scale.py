@@ -468,9 +468,10 @@ def _write(rows: list[dict[str, Any]], config: dict[str, Any], seconds: float, o
             for r in config["runs"]
         )
         + " (`--merge`: a later run's rows replace an earlier one's).",  # fmt: skip
-        f"`ours` = `semspace.index.EmbeddingIndex` (SQLite store + FaissIndex) at `--our-sizes` {ours} only: at "
-        "10^6 it holds every vector twice in memory today (the store is being changed), so it is not run there. Its "
-        "first `add` holds the training sample (FaissIndex trains on its first add), then chunks of 10,000; its "
+        f"`ours` = `semspace.index.EmbeddingIndex` (SQLite store + FaissIndex; IVF lists on disk, mapped, "
+        f"`index/ivf_ondisk.py`, since 2026-12-06 04:19) at `--our-sizes` {ours} only (10^6 through EmbeddingIndex: "
+        "`benchmarks/results/index_store.md`). Its first `add` holds the training sample (FaissIndex trains on its "
+        "first add), then chunks of 10,000; its "
         "index_mb is the whole folder (SQLite holds the vectors again); HNSW through it searches with FaissIndex's "
         "efSearch (`HNSW_EF_SEARCH`; a factory string cannot set it). `,RFlat` has no `ours` row: IndexRefine does not "
         "implement add_with_ids, so FaissIndex cannot hold it.",
