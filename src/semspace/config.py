@@ -332,8 +332,52 @@ def _key_parts(key: str) -> list[str]:
     return [k for k in re.split(r"[.\[\]]+", key.strip()) if k]
 
 
+PATH_KEYS = ("root", "path", "images", "labels", "checkpoint")  # dataset inputs and init checkpoints
+
+
+def _resolve_one(value: Any, base: Path) -> Any:
+    """``value`` against ``base`` when it is a relative path that exists there; else as written."""
+    if isinstance(value, list):
+        return [_resolve_one(v, base) for v in value]
+    if not isinstance(value, str) or not value or "://" in value or Path(value).expanduser().is_absolute():
+        return value
+    there = base / value
+    return str(there) if there.exists() else value
+
+
+def _resolve_tree(node: Any, base: Path) -> Any:
+    if isinstance(node, dict):
+        return {k: _resolve_one(v, base) if k in PATH_KEYS else _resolve_tree(v, base) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_resolve_tree(v, base) for v in node]
+    return node
+
+
+def resolve_config_paths(data: dict[str, Any], base: str | Path) -> dict[str, Any]:
+    """The YAML mapping ``data`` with its relative paths resolved against ``base`` (the config file's folder).
+
+    Resolved: the ``init:`` stages' ``checkpoint`` and, anywhere under ``data:`` and ``eval:``, the values of
+    ``PATH_KEYS`` (``root``, ``path``, ``images``, ``labels``; a list of paths item by item). A relative path is
+    taken from the config's folder when it exists there, else kept as written (relative to the working
+    directory: the project's configs name ``runs/...`` and ``data/...`` from the project root, and a checkpoint
+    a first stage has not written yet). ``cache_dir`` and the ``--set`` overrides are never rewritten.
+    """
+    base = Path(base)
+    out = dict(data)
+    for section in ("data", "eval"):
+        if section in out:
+            out[section] = _resolve_tree(out[section], base)
+    if isinstance(out.get("init"), list):
+        out["init"] = [
+            {**st, "checkpoint": _resolve_one(st.get("checkpoint"), base)} if isinstance(st, dict) else st
+            for st in out["init"]
+        ]
+    return out
+
+
 def load_run_cfg(path: str | Path | None = None, overrides: list[str] | None = None) -> RunCfg:
-    """Defaults <- YAML file <- dotted overrides, validated into a ``RunCfg``."""
-    data = load_yaml(path) if path is not None else {}
+    """Defaults <- YAML file (relative paths resolved against its folder, ``resolve_config_paths``) <- dotted
+    overrides, validated into a ``RunCfg``."""
+    data = resolve_config_paths(load_yaml(path), Path(path).resolve().parent) if path is not None else {}
     data = apply_overrides(data, overrides or [])
     return from_dict(RunCfg, data)

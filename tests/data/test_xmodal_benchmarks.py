@@ -150,3 +150,11 @@ def test_features_loader_fixes(tmp_path: Path, caplog: pytest.LogCaptureFixture)
     # an unknown split says which layouts are accepted
     with pytest.raises(ConfigError, match=r"unknown split 'val'.*accepted layouts"):
         create_dataset("features", path=tmp_path / "u.npz", split="val")
+
+
+def test_pascal_one_modality_needs_only_its_file_and_the_labels(tmp_path: Path) -> None:
+    root = _pascal(tmp_path / "pascal", skip=("train_img",))
+    txt = create_dataset("pascal_sentences", root=root, split="train", modality="txt")
+    assert len(txt) == 5 and txt.feature_dim("txt") == 300 and txt.labels.min() >= 0
+    with pytest.raises(DataError, match=r"missing file .*train_img\.mat"):
+        create_dataset("pascal_sentences", root=root, split="train")

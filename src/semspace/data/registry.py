@@ -9,11 +9,36 @@ datasets the same way::
 
     [project.entry-points."semspace.datasets"]
     my_data = "my_package.datasets"
+
+Folds and subsets (``fold=k/K``, ``fold_part``, ``fold_seed``, ``n``, ``n_seed``: ``data.subset``) are taken here,
+for every dataset alike: ``DATASETS.create`` builds the dataset from its own arguments and keeps the view the
+subset arguments ask for, and ``DATASETS.check_args`` accepts and checks them beside the dataset's own.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
+from semspace.data.subset import apply_subset, split_subset_args
 from semspace.registry import Registry
 
 ENTRY_POINT_GROUP = "semspace.datasets"  # dataset providers beyond the built-in loaders
-DATASETS: Registry = Registry("dataset", discover=("semspace.data.datasets",), entry_points=ENTRY_POINT_GROUP)
+
+
+class DatasetRegistry(Registry[Any]):
+    """``Registry`` whose ``create`` and ``check_args`` also take the subset arguments of ``data.subset``."""
+
+    def create(self, name_or_obj: str | Any, /, **kwargs: Any) -> Any:
+        if not isinstance(name_or_obj, str):
+            return name_or_obj
+        own, sub = split_subset_args(name_or_obj, self.get(name_or_obj), kwargs)
+        return apply_subset(name_or_obj, super().create(name_or_obj, **own), sub)
+
+    def check_args(self, name: str, kwargs: dict[str, Any], key: str = "") -> None:
+        own, _ = split_subset_args(name, self.get(name), kwargs)
+        super().check_args(name, own, key)
+
+
+DATASETS: DatasetRegistry = DatasetRegistry(
+    "dataset", discover=("semspace.data.datasets",), entry_points=ENTRY_POINT_GROUP
+)

@@ -43,6 +43,11 @@ class DscmrCfg(TaskCfg):
     hidden_dim: int = 2048  # ImgNN / TextNN width (DSCMR: 2048)
     common_dim: int = 1024  # shared common-space layer (DSCMR: 1024)
     num_classes: int = 0  # 0: from the training data
+    # BatchNorm1d on each modality's input (the trunk's and the text encoder's output) before ImgNN / TextNN: puts
+    # given features of unlike scales (SIFT counts and LDA topic proportions, VGG fc7 and Sentence-CNN) on one
+    # scale, as chtn's image_input_norm / text_input_norm do; batch statistics in training, running ones at eval.
+    # Off by default (DSCMR's code feeds the features as given; earlier runs and checkpoints are unchanged).
+    input_norm: bool = False
     alpha: float = 1e-3  # common-space term weight (DSCMR: 1e-3)
     beta: float = 1e-1  # modality-invariance term weight (DSCMR: 1e-1)
 
@@ -61,6 +66,8 @@ class DscmrTask(Task):
             trunk.lock(cfg.trunk_unlocked_groups)
         text: Any = input_encoder(cfg.text_encoder, cfg.text_encoder_args)
         self.trunk, self.text_encoder = trunk, text
+        norm = nn.BatchNorm1d if cfg.input_norm else (lambda _: nn.Identity())
+        self.img_norm, self.txt_norm = norm(trunk.output_dim), norm(text.output_dim)  # Identity: no weights
         self.img_net = nn.Sequential(nn.Linear(trunk.output_dim, cfg.hidden_dim), nn.ReLU())
         self.txt_net = nn.Sequential(nn.Linear(text.output_dim, cfg.hidden_dim), nn.ReLU())
         self.common = nn.Linear(cfg.hidden_dim, cfg.common_dim)  # shared by both modalities
@@ -86,8 +93,8 @@ class DscmrTask(Task):
     def features(self, domain: str, x: Any) -> torch.Tensor:
         """Common-space features ``(B, common_dim)`` of one domain's inputs."""
         if domain == self.cfg.image_domain:
-            return self.common(self.img_net(self.trunk.encode(x)))  # (B, D)
-        return self.common(self.txt_net(self.text_encoder.encode(x)))  # (B, D)
+            return self.common(self.img_net(self.img_norm(self.trunk.encode(x))))  # (B, D)
+        return self.common(self.txt_net(self.txt_norm(self.text_encoder.encode(x))))  # (B, D)
 
     def training_forward(self, batch: dict[str, Any], group: str = "main") -> dict[str, torch.Tensor]:
         c = self.cfg

@@ -8,7 +8,8 @@
 * ``pascal_sentences``: Pascal Sentences as DSCMR distributes it (``penghu-cs/DSCMR``): a folder of MATLAB files with
   **one array per file**, the only key named like the file: ``train_img`` / ``test_img`` (N x 4096 VGG-19 fc7),
   ``train_txt`` / ``test_txt`` (N x 300 Sentence-CNN), ``train_img_lab`` / ``test_img_lab`` (N x 1, 0..19). Only
-  the requested split's three files are needed: a missing one is named, and the other split still loads.
+  the requested split's three files are needed (with ``modality``, only its file and the labels): a missing one is
+  named, and the other split still loads.
 * ``nus_wide_10k``: NUS-WIDE-10k (10 concepts x 1000 pairs). There is no official file (``datasets.md``: the
   selection belongs to the CCL authors), so the loader reads NUS-WIDE's own files plus an ID list:
   ``ImageList/Imagelist.txt`` (one image path per line; the image id is the file name without extension, row r of
@@ -83,7 +84,10 @@ class PascalSentencesDataset(FeatureDataset):
             raise DataError(f"pascal_sentences: {folder} is not a folder; expected DSCMR's folder of .mat files")
         if split not in ("train", "test"):
             raise ConfigError(f"pascal_sentences ({folder}): unknown split {split!r}; available: ['train', 'test']")
-        files = [folder / f.format(s=split) for f in PASCAL_FILES]
+        if modality not in (None, "img", "txt"):
+            raise ConfigError(f"pascal_sentences ({folder}): unknown modality {modality!r}; available: ['img', 'txt']")
+        names = PASCAL_FILES if modality is None else (f"{{s}}_{modality}.mat", "{s}_img_lab.mat")
+        files = [folder / f.format(s=split) for f in names]  # one modality needs only its file and the labels
         missing = [f for f in files if not f.is_file()]
         if missing:
             raise DataError(
