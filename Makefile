@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.semspace-installed
 PIP    := $(BIN)/python -m pip --disable-pip-version-check -q
 
-.PHONY: setup browser bench-data demo test test-fast bench lint format clean
+.PHONY: setup browser bench-data demo test test-fast bench gpu-check lint format clean
 
 setup: $(STAMP) ## create .venv and install torch (CPU, pinned) then semspace[all,distributed,dev]; a no-op when done
 
@@ -37,6 +37,9 @@ bench-data: ## Debian's dataset-fashion-mnist for the CHTN benchmark's real tabl
 
 bench: setup bench-data ## run the benchmarks -> benchmarks/results/<name>.json + .md
 	$(BIN)/semspace bench
+
+gpu-check: setup ## the GPU path in one run (scripts/gpu_check.py): runs/gpu_check/gpu_check.json; CUDA steps skip without CUDA
+	$(BIN)/python scripts/gpu_check.py --out runs/gpu_check $(GPU_CHECK_ARGS)
 
 lint: setup
 	$(BIN)/ruff check src tests benchmarks

@@ -12,15 +12,21 @@ Data sets: the world's digit pairs (``configs/egsc_it/world_pairs_stage*.yaml``)
 MNIST digits (``configs/egsc_it/digits_stage*.yaml``). Stage 1 (the feature-mask auto-encoders) trains once per data
 set; every row's stage 2 loads it (rows without masks and statistics ignore it). Columns: the ``egsc_it_translation``
 protocol (SSIM, PSNR against the ground truth, semantic consistency, style distance, diversity), translations per
-second at 64x64 (batch 16, 2 threads, after training), and training seconds. Grid pictures of each data set (rows:
-content images, columns: exemplars, the full model) go to ``benchmarks/results/egsc_it[_quick]_<data>_grid.png``.
+second at 64x64 (batch 16, 2 threads, after training), and training seconds. Below it, per data set, a table by
+the exemplar's colour pair for the full model and its strongest baseline (the baseline row with the highest semantic
+consistency in this run): items, semantic consistency, the judge on the ground truths (the pair's ceiling) and SSIM
+of each pair (the protocol's ``by_pair`` rows, ``eval/protocols/egsc_it_groups.py``), and a table by content digit
+for the full model; every row of the JSON keeps its ``by_pair`` and ``by_digit`` scores. Grid pictures of each data
+set (rows: content images, columns: exemplars, the full model) go to
+``benchmarks/results/egsc_it[_quick]_<data>_grid.png``.
 Finished rows are kept in ``runs/bench/egsc_it[_quick]/<data>/<row>/result.json`` so a killed run resumes.
 The two data sets train at once, one worker process each on one torch thread (``--only DATA`` runs one); the parent
 then measures every row's translation speed on 2 threads with nothing else running, and draws the grids.
 Run: ``semspace bench egsc_it`` (``--quick``: a smoke run with tiny networks, a few steps and ``random_cnn`` in
 place of EfficientNet-Lite0; its numbers mean nothing). ``python benchmarks/egsc_it.py --rescore`` scores every kept
 row's trained model again with the current protocol (after a change to the scores, not to training), keeping its
-training seconds; a row with no kept model trains as usual. ``--seed S`` trains every row at training seed ``S``
+training seconds; a row with no kept model trains as usual (so, from kept runs, the per-pair tables cost a rescore,
+about 2 minutes on 2 cores). ``--seed S`` trains every row at training seed ``S``
 (the data, the judge and the exemplar draws stay those of seed 0) into ``egsc_it_seed<S>.*``.
 """
 
@@ -40,7 +46,8 @@ from semspace.config import load_run_cfg, to_dict
 from semspace.data import create_dataset
 from semspace.engine.run import train
 from semspace.eval.figures import translation_grid
-from semspace.eval.report import write_benchmark
+from semspace.eval.protocols.egsc_it_groups import parse_group_rows
+from semspace.eval.report import markdown_table, write_benchmark
 from semspace.retrieval.evaluation import evaluate
 from semspace.tasks import load_task
 from semspace.utils.io import atomic_write_text
@@ -61,6 +68,7 @@ DATA = {  # data set -> (stage-1 config, stage-2 config)
     "digits": ("configs/egsc_it/digits_stage1.yaml", "configs/egsc_it/digits_stage2.yaml"),
 }
 METRICS = ("ssim", "psnr", "semantic_consistency", "style_distance", "diversity")
+GROUPS = ("by_pair", "by_digit")  # the protocol's per-group rows, kept in each row of the JSON
 ARCH_QUICK = ["task_args.channels=4", "task_args.n_res=1", "task_args.disc_channels=4", "task_args.disc_layers=2"]
 QUICK = {
     "stage1": [*ARCH_QUICK, "data.train.args.n=64", "train.max_steps=4", "train.log_every=2", "train.ckpt_every=0"],
@@ -135,6 +143,7 @@ def run_data(name: str, quick: bool, run_root: Path, rescore: bool = False,
             if rescore:
                 metrics = evaluate(run_dir)
                 row.update({k: metrics.get(k) for k in (*METRICS, "classifier_acc_real")})
+                row.update({g: parse_group_rows(metrics, g) for g in GROUPS})
                 atomic_write_text(done, json.dumps(row, indent=2) + "\n")
             rows.append(row)
             print(f"{name} / {label}: {'rescored' if rescore else 'kept'} from {done}", flush=True)
@@ -148,7 +157,7 @@ def run_data(name: str, quick: bool, run_root: Path, rescore: bool = False,
         seconds = round(time.time() - t0, 1)
         row = {"data": name, "method": label, **{k: metrics.get(k) for k in METRICS},
                "classifier_acc_real": metrics.get("classifier_acc_real"), "train_seconds": seconds,
-               "run_dir": str(run_dir)}  # fmt: skip
+               "run_dir": str(run_dir), **{g: parse_group_rows(metrics, g) for g in GROUPS}}  # fmt: skip
         atomic_write_text(done, json.dumps(row, indent=2) + "\n")
         rows.append(row)
         print(f"{name} / {label}: " + ", ".join(f"{k} {row[k]:.3f}" for k in METRICS if row[k] is not None), flush=True)
@@ -191,10 +200,58 @@ def main(out_dir: str | Path = "benchmarks/results", quick: bool = False, rescor
         seconds=time.time() - t_all,
         title="EGSC-IT: exemplar-guided translation, full model vs ablations and baselines"
         + (" (SMOKE RUN: tiny networks, a few steps; the numbers mean nothing)" if quick else ""),
-        notes=_notes(rows, time.time() - t_all, quick, rescore),
+        notes=_notes(rows, time.time() - t_all, quick, rescore) + "\n\n" + group_tables(rows),
         out_dir=out,
     )
     return md
+
+
+def strongest_baseline(rows: list[dict[str, Any]], data: str) -> dict[str, Any] | None:
+    """The baseline row of ``data`` with the highest semantic consistency (None when no baseline has one)."""
+    scored = [r for r in rows if r["data"] == data and r["method"] in BASELINES
+              and r.get("semantic_consistency") is not None]  # fmt: skip
+    return max(scored, key=lambda r: r["semantic_consistency"]) if scored else None
+
+
+def _cell(row: dict[str, Any] | None, group: str, g: str, score: str) -> Any:
+    value = ((row or {}).get(group) or {}).get(g, {}).get(score)
+    return "-" if value is None else value
+
+
+def group_tables(rows: list[dict[str, Any]]) -> str:
+    """Markdown: per data set, the full model and its strongest baseline by exemplar colour pair, and the full
+    model by content digit (from each row's ``by_pair`` / ``by_digit``; a data set whose rows have none: a line
+    that says so, e.g. rows kept from before the protocol had them: rerun with ``--rescore``)."""
+    out: list[str] = []
+    for data in DATA:
+        full = next((r for r in rows if r["data"] == data and r["method"] == FULL), None)
+        if full is None:
+            continue
+        base = strongest_baseline(rows, data)
+        name = base["method"] if base else "no baseline"
+        pairs = sorted((full.get("by_pair") or {}).keys())
+        out.append(f"**{data}, by the exemplar's colour pair** (fg_on_bg): {FULL} and the strongest baseline "
+                   f"by semantic consistency, {name}; the judge on ground truth is the pair's ceiling.")  # fmt: skip
+        if not pairs:
+            out += ["", "(no per-pair scores in these rows: `python benchmarks/egsc_it.py --rescore` adds them)", ""]
+            continue
+        cols = ["colour pair", "items", "consistency (full)", "SSIM (full)", f"consistency ({name})",
+                f"SSIM ({name})", "judge on ground truth"]  # fmt: skip
+        scores = ((full, "semantic_consistency"), (full, "ssim"), (base, "semantic_consistency"), (base, "ssim"),
+                  (full, "classifier_acc_real"))  # fmt: skip
+        table = [{"colour pair": p.replace("_", " "), "items": int(full["by_pair"][p]["items"]),
+                  **{col: _cell(row, "by_pair", p, score) for col, (row, score) in zip(cols[2:], scores, strict=True)}}
+                 for p in pairs]  # fmt: skip
+        out += ["", markdown_table(table, cols), ""]
+        digits = sorted((full.get("by_digit") or {}).keys(), key=int)
+        if digits:
+            dcols = ["digit", "items", "consistency (full)", "SSIM (full)", "judge on ground truth"]
+            dtable = [{"digit": d, "items": int(full["by_digit"][d]["items"]),
+                       dcols[2]: _cell(full, "by_digit", d, "semantic_consistency"),
+                       dcols[3]: _cell(full, "by_digit", d, "ssim"),
+                       dcols[4]: _cell(full, "by_digit", d, "classifier_acc_real")} for d in digits]  # fmt: skip
+            out += [f"**{data}, {FULL} by content digit.**", "", markdown_table(dtable, dcols), ""]
+    return "\n".join(out).strip()
 
 
 def _notes(rows: list[dict[str, Any]], seconds: float, quick: bool, rescore: bool = False) -> str:

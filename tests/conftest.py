@@ -20,6 +20,13 @@ def _threads() -> None:
     torch.set_num_threads(min(2, os.cpu_count() or 1))
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _cache_folder(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Files kept between processes (the EGSC-IT judge: ``SEMSPACE_CACHE``) go to a folder of this session, never
+    to the user's cache; commands the tests start inherit it."""
+    os.environ["SEMSPACE_CACHE"] = str(tmp_path_factory.mktemp("semspace_cache"))
+
+
 @pytest.fixture
 def device() -> torch.device:
     return torch.device(TEST_DEVICE)

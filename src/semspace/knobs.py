@@ -23,3 +23,19 @@ def parse_threads(value: str) -> int | None:
     if n < 1:
         raise ValueError(f"threads {value!r}: expected a whole number >= 1 or 'auto'")
     return n
+
+
+DEVICE_CHOICES = "auto, cpu, cuda or cuda:N"  # what --device takes (semspace eval, index build, search, ...)
+
+
+def parse_device(value: str) -> str:
+    """``--device`` checked without torch: ``"auto"``, ``"cpu"``, ``"cuda"`` or ``"cuda:N"`` (N >= 0), lower-cased
+    and stripped; anything else raises ValueError. Whether CUDA is there is ``utils.device.resolve_device``'s to say,
+    when the command runs."""
+    text = value.strip().lower()
+    if text in ("auto", "cpu", "cuda"):
+        return text
+    kind, _, index = text.partition(":")
+    if kind == "cuda" and index.isdigit():
+        return f"cuda:{int(index)}"
+    raise ValueError(f"device {value!r}: expected {DEVICE_CHOICES}")

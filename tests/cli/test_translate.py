@@ -1,6 +1,7 @@
-"""``semspace translate`` on a tiny translation run: one picture, folders -> a grid, grey / RGBA / other sizes read,
-a picture of the wrong domain refused with the domain the model expects (advice to swap only where that fits), and
-the world's exported exemplars taken by a run of the digits."""
+"""``semspace translate`` on a tiny translation run: one picture, folders -> a grid on request, grey / RGBA / other
+sizes read, a picture of the wrong domain refused with the domain the model expects (advice to swap only where that
+fits), and the world's exported exemplars taken by a run of the digits. One picture per input (``--out DIR``):
+``tests/cli/test_translate_files.py``."""
 
 from __future__ import annotations
 
@@ -52,7 +53,7 @@ def test_one_picture(files: dict[str, Path], capsys: pytest.CaptureFixture[str])
 def test_folders_make_a_grid(files: dict[str, Path], capsys: pytest.CaptureFixture[str]) -> None:
     out = files["root"] / "grid.png"
     argv = ["translate", "--run-dir", str(files["run"]), "--content", str(files["c"]), "--exemplar",
-            str(files["e"] / "0.png"), "--out", str(out)]  # fmt: skip
+            str(files["e"] / "0.png"), "--grid", str(out)]  # fmt: skip
     assert main(argv) == 0, capsys.readouterr().err
     assert Image.open(out).size == (2 * 18 + 2, 4 * 18 + 2)  # 1 + 1 columns, 1 + 3 rows of 16 px and 2 px gaps
 
@@ -97,7 +98,7 @@ def test_the_worlds_exemplars_are_taken_and_swapping_is_advised_only_where_it_fi
     root = files["root"]
     _digits_run(files["run"], root / "digits")
     assert main(["world", "generate", "--kind", "pairs", "--split", "test", "--n", "4", "--out", str(root / "w")]) == 0
-    run = ["translate", "--run-dir", str(root / "digits"), "--out", str(root / "w.png")]
+    run = ["translate", "--run-dir", str(root / "digits"), "--grid", str(root / "w.png")]
     assert main([*run, "--content", str(root / "w/source"), "--exemplar", str(root / "w/exemplar")]) == 0
     capsys.readouterr()
     assert main([*run, "--content", str(root / "w/source/000000.png"), "--exemplar", str(root / "w/source")]) == 1

@@ -204,3 +204,23 @@ def test_progress_bars_turn_on_the_bars_of_loops_called_without_a_flag(capsys: p
     assert "shown" in err and "forced off" not in err
     list(iter_batches(data, None, batch_size=2, desc="after"))
     assert "after" not in capsys.readouterr().err  # the context ended
+
+
+def test_embed_batch_runs_in_inference_and_eval_mode_and_restores_training() -> None:
+    """A task left in training mode embeds as in eval mode (dropout off), in inference mode, and stays training."""
+    from semspace.eval.embedding import embed_batch
+
+    class Dropper(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.drop = torch.nn.Dropout(0.9)
+
+        def embed(self, domain: str, x: torch.Tensor) -> torch.Tensor:
+            return self.drop(x) + 0  # a new tensor (eval-mode dropout returns its input)
+
+    task = Dropper().train()
+    x = torch.ones(4, 8)
+    spec = DomainSpec(name="vec", kind=InputKind.FEATURES, embed_dim=8, feature_dim=8)
+    z = embed_batch(task, {"features": x}, spec, device="cpu", key="features")
+    assert torch.equal(z, x) and z.is_inference()  # dropout at p=0.9 in training mode would zero most entries
+    assert task.training

@@ -76,7 +76,7 @@ def test_folders_train_eval_and_translate(folders: Path, tmp_path: Path, capsys:
 
     out = tmp_path / "grid.png"
     argv = ["translate", "--run-dir", str(s2), "--content", str(folders / "testA"), "--exemplar",
-            str(folders / "testB"), "--out", str(out)]  # fmt: skip
+            str(folders / "testB"), "--grid", str(out)]  # fmt: skip
     assert main(argv) == 0, capsys.readouterr().err
     assert Image.open(out).size == (3 * 18 + 2, 4 * 18 + 2)  # 1 + 2 columns, 1 + 3 rows of 16 px, 2 px gaps
 

@@ -14,6 +14,7 @@ from typing import Annotated, Any
 
 import typer
 
+from semspace.cli.device_option import DeviceOption
 from semspace.errors import ConfigError
 
 
@@ -34,6 +35,7 @@ def classify(
     sketch_check: Annotated[
         bool, typer.Option("--sketch-check/--no-sketch-check", help="refuse blank drawings and photos")
     ] = True,
+    device: DeviceOption = "auto",
 ) -> None:
     """Zero-shot classification of a drawing: the candidate classes ranked with their scores.
 
@@ -52,14 +54,15 @@ def classify(
     from semspace.retrieval.inputs import query_input
     from semspace.retrieval.runs import checkpoint_path, load_run
 
-    task: Any = load_run(checkpoint_path(run_dir), "cpu")[0]
+    task: Any = load_run(checkpoint_path(run_dir), device)[0]
     if not hasattr(task, "classify"):
         raise ConfigError(f"{run_dir} is a {task.name!r} run; semspace classify needs an ssgn run (its semantic head)")
     spec = next((s for s in task.domains().values() if s.kind is InputKind.SKETCH), None)
     assert spec is not None  # an ssgn task has a sketch domain
-    x = query_input(spec, sketch)  # (1, C, H, W)
+    x = query_input(spec, sketch).to(next(task.parameters()).device)  # (1, C, H, W)
     with torch.no_grad():
         names, prob, cos = task.classify(x, class_list(classes), check=sketch_check)
+    prob, cos = prob.float().cpu(), cos.float().cpu()  # (1, Q) each
     order = torch.argsort(prob[0], descending=True).tolist()[: top or None]
     ranking: list[dict[str, Any]] = [
         {"rank": r, "class": names[i], "probability": float(prob[0, i]), "cosine": float(cos[0, i])}

@@ -8,6 +8,8 @@ from typing import Annotated
 
 import typer
 
+from semspace.cli.device_option import DeviceOption
+
 
 def evaluate(
     run_dir: Annotated[Path, typer.Option("--run-dir", help="a run folder holding model.pt")],
@@ -22,6 +24,7 @@ def evaluate(
     recompute: Annotated[
         bool, typer.Option("--recompute", help="evaluate again even when RUN_DIR/evaluation.json is fresh")
     ] = False,
+    device: DeviceOption = "auto",
 ) -> None:
     """Evaluate a trained run with the protocol of its config.
 
@@ -34,6 +37,9 @@ def evaluate(
     Example: semspace eval --run-dir runs/transfer --data world_scenes:split=test,n=4000,view=render3d,mods_per_scene=4
 
     Example: semspace eval --run-dir runs/align --set eval.data.args.n=2000 --json
+
+    Example (on the second GPU; the default, auto, takes CUDA when there is one): semspace eval --run-dir
+    runs/transfer --device cuda:1
     """
     from semspace.data.spec import parse_data_spec
     from semspace.eval.report import markdown_table
@@ -42,7 +48,7 @@ def evaluate(
 
     metrics = run_evaluate(run_dir, overrides=list(overrides or []),
                            data=parse_data_spec(data) if data is not None else None, reuse=not recompute,
-                           note=lambda line: typer.echo(line, err=True), progress=True)  # fmt: skip
+                           note=lambda line: typer.echo(line, err=True), progress=True, device=device)  # fmt: skip
     if out is not None:
         atomic_write_text(out, json.dumps(metrics, indent=2) + "\n")
     if as_json:

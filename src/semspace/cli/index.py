@@ -8,6 +8,7 @@ from typing import Annotated, Any
 
 import typer
 
+from semspace.cli.device_option import DeviceOption
 from semspace.errors import ConfigError, DataError
 
 app = typer.Typer(help="Build (sync), inspect and prune searchable indexes of embedded data.", no_args_is_help=True)
@@ -46,7 +47,7 @@ def build(
     ] = None,
     strict: Annotated[bool, typer.Option("--strict", help="stop at the first unreadable file")] = False,
     batch_size: Annotated[int, typer.Option("--batch-size", min=1, help="items embedded at a time")] = 128,
-    device: Annotated[str, typer.Option("--device", help="cpu, cuda or auto")] = "cpu",
+    device: DeviceOption = "auto",
     as_json: Annotated[bool, typer.Option("--json", help="print the summary as one JSON document")] = False,
     no_wait: Annotated[bool, typer.Option("--no-wait", help=NO_WAIT_HELP)] = False,
     workers: Annotated[

@@ -10,6 +10,7 @@ from typing import Annotated, Any
 
 import typer
 
+from semspace.cli.device_option import DeviceOption
 from semspace.errors import ConfigError
 
 
@@ -66,6 +67,7 @@ def search(
             "NAME>=X, NAME<X, source=NAME, path=GLOB; fields come from index build --fields (docs/queries.md)",
         ),
     ] = None,
+    device: DeviceOption = "auto",
 ) -> None:
     """Search an index by image (with an optional modification), by sketch or by text, or by weighted terms.
 
@@ -110,7 +112,7 @@ def search(
         from semspace.eval.figures import figure_format, save_figure
 
         figure_format(grid)  # a bad suffix is refused before any work
-    searcher = Searcher(index, run_dir=run_dir)
+    searcher = Searcher(index, run_dir=run_dir, device=device)
     where = list(domains or []) or None
     opts: dict[str, Any] = {"k": k, "query_domain": query_domain, "in_domains": where, "keep_query": keep_query,
                             "where": filters or None}  # fmt: skip

@@ -51,6 +51,7 @@ from semspace.errors import ConfigError, SemspaceError
 from semspace.eval.embedding import progress_bars
 from semspace.models.checkpoint import load_checkpoint, save_checkpoint, unwrap_model
 from semspace.tasks.base import Task
+from semspace.utils.device import bf16_warning
 from semspace.utils.io import atomic_write_text
 from semspace.utils.seed import seed_everything
 
@@ -155,6 +156,9 @@ class Trainer:
         if cfg.precision not in amp_dtype:
             raise SemspaceError(f"train.precision {cfg.precision!r} is unknown; expected fp32, bf16 or fp16")
         self.amp_dtype = amp_dtype[cfg.precision]
+        slow_bf16 = bf16_warning(self.device) if cfg.precision == "bf16" else None
+        if slow_bf16 and self.dist.primary:
+            log.warning(slow_bf16)
         self.scaler = torch.amp.GradScaler(self.device.type, enabled=cfg.precision == "fp16")
         self.ema = Ema(self.task, cfg.ema_decay) if cfg.ema_decay > 0 else None
         self.streams = build_streams(

@@ -5,7 +5,7 @@ domain's record (``DomainSpec.preprocess`` attached as its transform, ``data.tra
 ``DataLoader`` batches it (``collate_dicts`` unless the caller brings its own collate), each batch's inputs are
 found by the domain's input kind (``batch_inputs``: ``IMAGE`` for an image domain, ``SKETCH`` or ``IMAGE`` for a
 sketch domain, ``TEXT``, ``FEATURES``) and ``task.embed(domain, inputs)`` makes them ``(B, D)`` embeddings under
-``torch.inference_mode``. Two levels:
+``torch.inference_mode``, the task in eval mode (``inference``). Two levels:
 
 * ``iter_embeddings`` yields ``(batch, embeddings (B, D))`` as it goes, on the task's device: the caller composes
   (composed retrieval), or hashes and stores (the index build, with a tolerant collate and ``rows``: only the rows
@@ -138,8 +138,24 @@ def embed_batch(
         inputs = [inputs[i] for i in rows] if isinstance(inputs, list) else inputs[rows]
     if isinstance(inputs, torch.Tensor):
         inputs = inputs.to(device)
-    with torch.inference_mode():
+    with inference(task):
         return task.embed(domain.name, inputs)  # (B, D)
+
+
+@contextlib.contextmanager
+def inference(task: Any) -> Iterator[None]:
+    """``torch.inference_mode`` with ``task`` in eval mode (dropout off, batch-norm on its running statistics): a
+    task found in training mode is put in eval mode for the block and back in training mode after it, so an
+    embedding never depends on the mode its caller left the task in."""
+    was_training = bool(getattr(task, "training", False))
+    if was_training:
+        task.eval()
+    try:
+        with torch.inference_mode():
+            yield
+    finally:
+        if was_training:
+            task.train()
 
 
 def iter_embeddings(
@@ -286,7 +302,7 @@ def _forward(
     parts: dict[str, list[Any]] = {k: [] for k in keep}
     batches = iter_batches(dataset, preprocess, batch_size=batch_size, progress=progress, desc=desc or "embedding")
     for batch in batches:
-        with torch.inference_mode():
+        with inference(task):
             out = task.eval_forward(task.prepare_batch(batch, device))  # {domain: (B, D)}
         for name, z in out.items():
             zs.setdefault(name, []).append(z.float().cpu())  # (B, D)

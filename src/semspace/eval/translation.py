@@ -3,6 +3,7 @@
 * ``ssim_psnr``: SSIM and PSNR of each prediction against its ground truth, from scikit-image
   (``skimage.metrics.structural_similarity`` with ``channel_axis``, ``peak_signal_noise_ratio``, data range 1),
   averaged over images; EGSC-IT reports SSIM against the synthetic ground truth of MNIST-Single;
+  ``ssim_psnr_per_image`` gives the per-image values (the per-group rows of the protocol average subsets of them);
 * ``colour_stats`` / ``style_distance``: the per-channel mean and standard deviation of each image (6 numbers for
   RGB) and the mean absolute difference of these statistics between two image sets, pair by pair (a translation and
   its exemplar): how much of the exemplar's colour style the translation carries;
@@ -22,6 +23,12 @@ def ssim_psnr(pred: torch.Tensor, target: torch.Tensor) -> tuple[float, float]:
 
     Identical images have PSNR ``inf``; their PSNR is capped at 100 dB so that a mean stays finite.
     """
+    ssims, psnrs = ssim_psnr_per_image(pred, target)
+    return float(np.mean(ssims)), float(np.mean(psnrs))
+
+
+def ssim_psnr_per_image(pred: torch.Tensor, target: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
+    """SSIM and PSNR (dB, capped at 100) of each image of ``pred`` against ``target``: two ``(N,)`` arrays."""
     from skimage.metrics import peak_signal_noise_ratio, structural_similarity
 
     if pred.shape != target.shape:
@@ -35,7 +42,7 @@ def ssim_psnr(pred: torch.Tensor, target: torch.Tensor) -> tuple[float, float]:
         ssims.append(structural_similarity(b, a, data_range=1.0, channel_axis=-1, win_size=win))
         with np.errstate(divide="ignore"):
             psnrs.append(min(float(peak_signal_noise_ratio(b, a, data_range=1.0)), 100.0))
-    return float(np.mean(ssims)), float(np.mean(psnrs))
+    return np.asarray(ssims, dtype=np.float64), np.asarray(psnrs, dtype=np.float64)  # (N,), (N,)
 
 
 def colour_stats(x: torch.Tensor) -> torch.Tensor:

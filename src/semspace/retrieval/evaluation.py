@@ -21,6 +21,7 @@ from semspace.eval.protocols.build import protocol_from_cfg
 from semspace.eval.protocols.registry import PROTOCOLS
 from semspace.eval.record import fresh_evaluation, write_evaluation
 from semspace.models.checkpoint import load_checkpoint
+from semspace.retrieval.runs import query_device
 from semspace.tasks import load_task
 
 
@@ -33,13 +34,15 @@ def evaluate(
     reuse: bool = False,
     note: Callable[[str], None] | None = None,
     progress: bool = False,
+    device: str = "auto",
 ) -> dict[str, float]:
     """Evaluates a trained run with the protocol named in its config (``eval:``), after dotted overrides.
 
     With ``reuse``, the run's recorded evaluation (``run_dir/evaluation.json``, ``eval/record.py``: written by
     ``semspace train`` and by every evaluation) is returned when it is of the same checkpoint bytes (sha256) and the
     same ``eval:`` section; ``note`` is told whether it was reused, or why it is recomputed. ``progress`` shows the
-    protocol's embedding progress bars (``eval.embedding.progress_bars``).
+    protocol's embedding progress bars (``eval.embedding.progress_bars``). The model is loaded onto ``device``
+    (``auto``: CUDA when ``torch.cuda.is_available()``, else the CPU; ``cpu``, ``cuda``, ``cuda:N``), checked first.
 
     ``data`` (a ``DataSpec``: ``semspace eval --data``) replaces the protocol's evaluation data: ``eval.data`` for
     most protocols; a protocol that reads several datasets says how one spec maps onto them with a
@@ -48,11 +51,13 @@ def evaluate(
 
     Raises:
         CheckpointError: the run has no ``checkpoint`` (a killed run: re-running ``train`` resumes it).
-        ConfigError: the run has no ``eval`` section, or the overrides are invalid.
+        ConfigError: the run has no ``eval`` section, the overrides are invalid, or ``device`` is CUDA where there
+            is none.
 
     Example:
         >>> evaluate("runs/align", overrides=["eval.data.args.n=2000"])
     """
+    dev = query_device(device)  # an absent CUDA is one line before anything is read
     run = Path(run_dir)
     path = run / checkpoint
     if not run.is_dir():
@@ -82,7 +87,7 @@ def evaluate(
         if metrics is not None:
             say(f"reused the evaluation of {checkpoint} ({why}); --recompute runs it again")
             return metrics
-    task, _ = load_task(path)
+    task, _ = load_task(path, dev)
     with progress_bars(progress):
         metrics = protocol(task)
     say(f"evaluated {checkpoint}: {why}")  # after the evaluation: a failure stays one line

@@ -36,11 +36,12 @@ def checkpoint_path(run_dir: str | os.PathLike[str]) -> Path:
 
 
 def query_device(device: str | torch.device) -> torch.device:
-    """``utils.resolve_device`` for retrieval's users: asking for an absent CUDA device is one ``ConfigError`` line."""
+    """``utils.resolve_device`` for retrieval's users (``auto``: CUDA when ``torch.cuda.is_available()``, else the
+    CPU): an absent CUDA device, or a name that is no device, is one ``ConfigError`` line."""
     try:
         return resolve_device(device)
-    except RuntimeError as exc:
-        raise ConfigError(str(exc)) from None
+    except (RuntimeError, ValueError) as exc:
+        raise ConfigError(f"--device: {exc}") from None
 
 
 def model_info_for(checkpoint: str | os.PathLike[str], task: Task) -> ModelInfo:
@@ -58,9 +59,14 @@ def model_info_for(checkpoint: str | os.PathLike[str], task: Task) -> ModelInfo:
 
 
 def load_run(run_dir: str | os.PathLike[str], device: str | torch.device | None = None) -> tuple[Task, Path]:
-    """The task of a trained run (eval mode, on ``device`` when given) and its checkpoint path."""
+    """The task of a trained run (eval mode) on ``device`` (``query_device``: auto, cpu, cuda, cuda:N; None: the
+    CPU) and its checkpoint path. The device is checked before the checkpoint is read.
+
+    Raises:
+        CheckpointError: no trained model in ``run_dir``.
+        ConfigError: ``device`` is CUDA where there is none, or not a device name.
+    """
+    dev = query_device("cpu" if device is None else device)
     ckpt = checkpoint_path(run_dir)
-    task, _ = load_task(ckpt)
-    if device is not None:
-        task.to(device)
+    task, _ = load_task(ckpt, dev)
     return task.eval(), ckpt

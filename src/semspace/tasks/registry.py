@@ -5,11 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import torch
+
 from semspace.config import from_dict
 from semspace.errors import CheckpointError, ConfigError
 from semspace.models.checkpoint import clean_state_dict, load_checkpoint
 from semspace.registry import Registry, UnknownNameError
 from semspace.tasks.base import Task
+from semspace.utils.device import resolve_device
 
 TASKS: Registry = Registry("task", discover=("semspace.tasks",))  # every module of tasks/ may register one
 
@@ -62,15 +65,23 @@ def _find_value(node: Any, value: Any, prefix: str = "") -> str | None:
     return None
 
 
-def load_task(path: str | Path, map_location: str = "cpu") -> tuple[Task, dict[str, Any]]:
-    """Rebuilds a task from a checkpoint (``model.pt`` or ``last.pt``) and loads its weights."""
-    ckpt = load_checkpoint(path, map_location=map_location)
+def load_task(path: str | Path, device: str | torch.device = "cpu") -> tuple[Task, dict[str, Any]]:
+    """Rebuilds a task from a checkpoint (``model.pt`` or ``last.pt``), loads its weights and moves it to
+    ``device`` (a ``torch.device``, or ``"cpu"``, ``"cuda"``, ``"cuda:N"``, ``"auto"``: ``utils.resolve_device``).
+
+    The checkpoint is read onto the CPU, where the task is built, and the loaded task is then moved to ``device``
+    explicitly (one copy of the weights on the device, none left behind); its tensors of the returned ``ckpt``
+    (optimizer state in ``last.pt``) stay on the CPU.
+    """
+    dev = resolve_device(device)
+    ckpt = load_checkpoint(path, map_location="cpu")
     try:
         task = create_task(ckpt["task"], ckpt["task_cfg"])
     except KeyError as exc:  # the registry names the tasks it has
         raise CheckpointError(f"{path}: {exc.args[0]}") from None
     check_domains(task, ckpt.get("domains"), path)
     task.load_state_dict(clean_state_dict(ckpt["state_dict"]))
+    task.to(dev)
     task.eval()
     return task, ckpt
 

@@ -14,7 +14,13 @@ reports
   closer); ``style_distance_gt`` is the same for the ground truth (what a perfect translation scores, since the
   content differs from the exemplar's);
 * ``diversity``: mean L1 distance between translations of the first ``n_diversity`` sources under
-  ``n_exemplars`` different exemplars (the exemplars of the next items).
+  ``n_exemplars`` different exemplars (the exemplars of the next items);
+* per group (``egsc_it_groups.py``): ``by_pair/<exemplar colour pair>/<score>`` and ``by_digit/<digit>/<score>``
+  (``items``, ``semantic_consistency``, ``classifier_acc_real``, ``ssim``), the exemplar's colour pair asked of the
+  dataset (``digit_pairs``' six, the world pairs' colours named by their nearest primary hue).
+
+The judge is trained once per data set and kept on disk (``egsc_it_judge.py``: ``judge_cache``; SEMSPACE_CACHE or
+the XDG cache folder by default), so a later process loads it instead of training it again (50-105 s).
 
 All images are compared in [0, 1] (the domain's preprocessing undone).
 
@@ -29,14 +35,17 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import numpy as np
 import torch
 from torch import nn
 from torch.nn import functional as F
 
 from semspace.errors import ConfigError
 from semspace.eval.embedding import iter_batches
+from semspace.eval.protocols import egsc_it_judge as cache
+from semspace.eval.protocols.egsc_it_groups import exemplar_styles, group_rows
 from semspace.eval.protocols.registry import PROTOCOLS
-from semspace.eval.translation import diversity, ssim_psnr, style_distance
+from semspace.eval.translation import diversity, ssim_psnr_per_image, style_distance
 from semspace.types import EXEMPLAR, IMAGE, LABEL, TARGET
 
 logger = logging.getLogger(__name__)
@@ -57,6 +66,9 @@ def small_classifier(num_classes: int, channels: int = 3) -> nn.Module:
         nn.Conv2d(64, 64, 3, padding=1), nn.BatchNorm2d(64), nn.ReLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten(),
         nn.Linear(64, num_classes),
     )  # fmt: skip
+
+
+JUDGE_TRAINING: dict[str, Any] = {"batch_size": 64, "lr": 2e-3, "max_shift": 2}  # train_classifier's, in the protocol
 
 
 def train_classifier(images: torch.Tensor, labels: torch.Tensor, *, steps: int, seed: int = 0,
@@ -97,9 +109,14 @@ def random_shift(images: torch.Tensor, max_shift: int, gen: torch.Generator) -> 
 
 
 @torch.no_grad()
-def accuracy(net: nn.Module, images: torch.Tensor, labels: torch.Tensor, batch_size: int = 256) -> float:
+def correct(net: nn.Module, images: torch.Tensor, labels: torch.Tensor, batch_size: int = 256) -> torch.Tensor:
+    """Whether ``net`` reads each image of ``images (N, C, H, W)`` as its label: ``(N,)`` bool."""
     preds = torch.cat([net(images[i : i + batch_size]).argmax(1) for i in range(0, len(images), batch_size)])
-    return float((preds == labels).float().mean())
+    return preds == labels
+
+
+def accuracy(net: nn.Module, images: torch.Tensor, labels: torch.Tensor, batch_size: int = 256) -> float:
+    return float(correct(net, images, labels, batch_size).float().mean())
 
 
 @PROTOCOLS.register("egsc_it_translation")
@@ -118,12 +135,15 @@ class TranslationProtocol:
         classifier_steps: Adam steps of the consistency classifier.
         batch_size: translation batch size.
         seed: the classifier's seed.
+        judge_cache: the folder the trained classifier is kept in (``egsc_it_judge.py``); None: the default
+            (``$SEMSPACE_CACHE/egsc_it_judge``, else the XDG cache folder); ``false``: this process only.
+        by_group: add the ``by_pair/...`` and ``by_digit/...`` rows (module docstring).
     """
 
     def __init__(self, *, data: dict[str, Any], classifier_data: dict[str, Any] | None = None,
                  exemplar_data: dict[str, Any] | None = None, direction: str = "a2b", n_exemplars: int = 4,
-                 n_diversity: int = 32, classifier_steps: int = 1000, batch_size: int = 64,
-                 seed: int = 0) -> None:  # fmt: skip
+                 n_diversity: int = 32, classifier_steps: int = 1000, batch_size: int = 64, seed: int = 0,
+                 judge_cache: str | bool | None = None, by_group: bool = True) -> None:  # fmt: skip
         from semspace.data import create_dataset
 
         self.dataset = create_dataset(data["name"], **data.get("args", {}))
@@ -136,6 +156,8 @@ class TranslationProtocol:
         )
         self.direction, self.n_exemplars, self.n_diversity = direction, int(n_exemplars), int(n_diversity)
         self.classifier_steps, self.batch_size, self.seed = int(classifier_steps), int(batch_size), int(seed)
+        self.judge_folder = cache.resolve_cache_dir(judge_cache)  # a bad value is refused before any work
+        self.by_group = bool(by_group)
 
     def _load(self, dataset: Any, task: Any, keys: tuple[str, ...],
               optional: tuple[str, ...] = ()) -> dict[str, torch.Tensor]:  # fmt: skip
@@ -154,10 +176,11 @@ class TranslationProtocol:
                     out.setdefault(k, []).append(batch[k])
         return {k: torch.cat(v) for k, v in out.items()}
 
-    def _sources(self, task: Any) -> dict[str, torch.Tensor]:
-        """Sources with their exemplars: the items' own, else ``exemplar_data``'s images cycled."""
+    def _sources(self, task: Any) -> tuple[dict[str, torch.Tensor], bool]:
+        """Sources with their exemplars: the items' own (True), else ``exemplar_data``'s images cycled (False)."""
         d = self._load(self.dataset, task, (IMAGE,), optional=(EXEMPLAR, TARGET, LABEL))
-        if EXEMPLAR not in d:
+        own = EXEMPLAR in d
+        if not own:
             if self.exemplar_set is None:
                 raise ConfigError(
                     f"egsc_it_translation: the items of {type(self.dataset).__name__} have no {EXEMPLAR!r}; "
@@ -168,18 +191,42 @@ class TranslationProtocol:
         for score, key in (("SSIM and PSNR", TARGET), ("semantic consistency", LABEL)):
             if key not in d:
                 logger.info("egsc_it_translation: the data has no %r: %s not measured", key, score)
-        return d
+        return d, own
 
     def judge(self, task: Any, unit: Any) -> nn.Module:
-        """The consistency classifier, trained once per process for one data spec, preprocessing, step count and
-        seed (a benchmark scores many translators with the same judge)."""
+        """The consistency classifier for one data spec, preprocessing, step count and seed: kept per process (a
+        benchmark scores many translators with the same judge) and on disk (``egsc_it_judge.py``), trained only
+        when neither holds it."""
         pre = next(iter(task.domains().values())).preprocess
-        key = (repr(self.classifier_spec), repr(pre), self.classifier_steps, self.seed)
-        if key not in _JUDGES:
-            real = self._load(self.classifier_set, task, (IMAGE, LABEL))
-            _JUDGES[key] = train_classifier(unit(real[IMAGE]), real[LABEL], steps=self.classifier_steps,
-                                            seed=self.seed)  # fmt: skip
-        return _JUDGES[key]
+        memo = (repr(self.classifier_spec), repr(pre), self.classifier_steps, self.seed)
+        if memo not in _JUDGES:
+            _JUDGES[memo] = self._stored_judge(task, pre, unit)
+        return _JUDGES[memo]
+
+    def _stored_judge(self, task: Any, pre: Any, unit: Any) -> nn.Module:
+        """The judge of the cache folder when it holds this key, else trained (and saved there)."""
+        path = key = None
+        if self.judge_folder is not None and self.classifier_set is not None:
+            first = next(iter(iter_batches(self.classifier_set, pre, batch_size=cache.FINGERPRINT_ITEMS)))
+            settings = {"steps": self.classifier_steps, "seed": self.seed, **JUDGE_TRAINING}
+            key = cache.judge_key(
+                data=self.classifier_spec, preprocess=pre.to_dict(), settings=settings,
+                fingerprint=cache.data_fingerprint(first, len(self.classifier_set), IMAGE, LABEL),
+                code=cache.code_digest((small_classifier, train_classifier, random_shift)),
+            )  # fmt: skip
+            path = cache.cache_path(self.judge_folder, key)
+            net = cache.load_judge(path, key, small_classifier)
+            if net is not None:
+                logger.info("egsc_it_translation: loaded the judge from %s", path)
+                return net
+        real = self._load(self.classifier_set, task, (IMAGE, LABEL))
+        images, labels = unit(real[IMAGE]), real[LABEL]
+        logger.info("egsc_it_translation: training the judge (%d steps on %d images)", self.classifier_steps,
+                    len(images))  # fmt: skip
+        net = train_classifier(images, labels, steps=self.classifier_steps, seed=self.seed, **JUDGE_TRAINING)
+        if path is not None and key is not None:
+            cache.save_judge(path, key, net, int(labels.max()) + 1, images.shape[1])
+        return net
 
     def __call__(self, task: Any) -> dict[str, float]:
         from semspace.capabilities import require
@@ -196,17 +243,20 @@ class TranslationProtocol:
             return (x.float().cpu() * std + mean).clamp(0, 1)
 
         with torch.no_grad():
-            d = self._sources(task)
+            d, own_exemplars = self._sources(task)
             outs = []
             for i in range(0, len(d[IMAGE]), self.batch_size):
                 c, e = d[IMAGE][i : i + self.batch_size], d[EXEMPLAR][i : i + self.batch_size]
                 outs.append(task.translate(c.to(device), e.to(device), direction=self.direction).cpu())
             pred, exemplar = unit(torch.cat(outs)), unit(d[EXEMPLAR])
             metrics = {"style_distance": style_distance(pred, exemplar)}
+            per_item: dict[str, np.ndarray] = {}  # score -> (N,) per source, for the group rows
             target = unit(d[TARGET]) if TARGET in d else None
             if target is not None:
-                metrics["ssim"], metrics["psnr"] = ssim_psnr(pred, target)
+                ssims, psnrs = ssim_psnr_per_image(pred, target)
+                metrics["ssim"], metrics["psnr"] = float(ssims.mean()), float(psnrs.mean())
                 metrics["style_distance_gt"] = style_distance(target, exemplar)
+                per_item["ssim"] = ssims
             n = min(self.n_diversity, len(pred))
             if self.n_exemplars >= 2 and n >= 1:
                 e_count = min(self.n_exemplars, len(pred))
@@ -218,11 +268,30 @@ class TranslationProtocol:
                 metrics["diversity"] = diversity(unit(torch.stack(per, dim=1)))
         if self.classifier_set is not None and LABEL in d:
             net = self.judge(task, unit)
-            metrics["semantic_consistency"] = accuracy(net, pred, d[LABEL])
+            ok = correct(net, pred, d[LABEL]).numpy()  # (N,) bool
+            metrics["semantic_consistency"] = float(ok.mean())
+            per_item["semantic_consistency"] = ok
             if target is not None:
-                metrics["classifier_acc_real"] = accuracy(net, target, d[LABEL])
+                ok_gt = correct(net, target, d[LABEL]).numpy()
+                metrics["classifier_acc_real"] = float(ok_gt.mean())
+                per_item["classifier_acc_real"] = ok_gt
+        if self.by_group:
+            metrics.update(self._group_rows(d, per_item, own_exemplars))
         task.train(was_training)
         return metrics
+
+    def _group_rows(self, d: dict[str, torch.Tensor], per_item: dict[str, np.ndarray],
+                    own_exemplars: bool) -> dict[str, float]:  # fmt: skip
+        """``by_pair/...`` (the items' own exemplars, where the dataset names their style) and ``by_digit/...``."""
+        out: dict[str, float] = {}
+        n = len(d[IMAGE])
+        if own_exemplars:  # the items' own exemplars, not exemplar_data's cycled
+            styles = exemplar_styles(self.dataset, n)
+            if styles is not None:
+                out.update(group_rows("by_pair", styles, per_item))
+        if LABEL in d:
+            out.update(group_rows("by_digit", [str(int(v)) for v in d[LABEL]], per_item))
+        return out
 
 
 _JUDGES: dict[tuple[str, str, int, int], nn.Module] = {}
