@@ -8,7 +8,7 @@ import io
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pytest
@@ -16,10 +16,11 @@ import torch
 from fastapi.testclient import TestClient
 from PIL import Image, ImageDraw
 
+from semspace.data.domains import InputKind
 from semspace.retrieval import Searcher
 from semspace.service import ServiceSettings, create_app
 from semspace.service.engine import ServiceEngine
-from semspace.service.errors import ServiceError
+from semspace.service.errors import CODES, ServiceError
 
 if TYPE_CHECKING:
     from conftest import Served
@@ -50,8 +51,10 @@ def _png(size: tuple[int, int] = (40, 40), colour: tuple[int, int, int] = (200, 
 def _detail(response: object, status: int) -> str:
     r = response  # one JSON line saying what was wrong
     assert r.status_code == status, (r.status_code, r.text)  # type: ignore[attr-defined]
-    detail = r.json()["detail"]  # type: ignore[attr-defined]
+    body = r.json()  # type: ignore[attr-defined]
+    detail = body["detail"]
     assert isinstance(detail, str) and detail and "\n" not in detail, detail
+    assert body == {"detail": detail, "code": CODES[status][0]}  # the machine-readable code of the status, no more
     return detail
 
 
@@ -352,10 +355,56 @@ def test_a_slow_query_times_out_and_a_full_queue_is_busy(composed: Served) -> No
         with pytest.raises(ServiceError) as slow:
             asyncio.run(engine.run(time.sleep, 2))  # the pool's thread finishes its sleep; the request does not wait
         assert slow.value.status == 504 and "longer than 0.05 s" in slow.value.detail
-        engine.pending = 1  # one request already waiting
+        engine.model.pending = 1  # one request already waiting
         with pytest.raises(ServiceError) as busy:
             asyncio.run(engine.run(len, "x"))
         assert busy.value.status == 503 and busy.value.headers == {"Retry-After": "1"}
+        assert asyncio.run(engine.read(len, "xy")) == 2  # the read pool has its own queue: not busy
+        engine.reads.pending = 1
+        with pytest.raises(ServiceError) as busy_reads:
+            asyncio.run(engine.read(len, "x"))
+        assert busy_reads.value.status == 503 and "read worker" in busy_reads.value.detail
     finally:
-        engine.pending = 0
+        engine.model.pending = engine.reads.pending = 0
         engine.close()
+
+
+def test_concurrent_model_work_and_reads_answer_as_one_at_a_time(composed: Served) -> None:
+    """Model work in 4 threads without a lock, item reads on the event loop and gallery pages in the read pool, all
+    at once on one generation (one shared SQLite connection): every answer is the one a lone request gets."""
+    engine = ServiceEngine(ServiceSettings(index=composed.index, model_workers=4))
+    view = engine.view()
+    texts = [str(it["caption"]) for it in view.index.iter_items() if it["domain"] == "text"][:6]
+    photo = composed.photos / "photo_2.png"
+    opts = {"k": 8, "in_domains": None, "keep_query": False}
+
+    def work() -> list[tuple[str, Any, Any]]:
+        out: list[tuple[str, Any, Any]] = []
+        for t in texts:
+            out.append(("text", view.search, ((t,), {"kind": InputKind.TEXT, "domain": None, "modify": None, **opts})))
+        for item in range(6):
+            out.append(("item", view.search_item, ((item,), {"modify": "make the red cube blue", **opts})))
+        image = {"kind": InputKind.IMAGE, "domain": None, "modify": None, **opts}
+        out.append(("image", view.search, ((photo,), image)))
+        return out
+
+    def strip(answer: Any) -> Any:
+        return {k: v for k, v in answer.items() if k != "seconds"} if isinstance(answer, dict) else answer
+
+    serial = [strip(fn(*a, **kw)) for _, fn, (a, kw) in work()]
+    reads = [view.get_item(i) for i in range(10)]
+    page = view.list_items(None, 0, 20)
+
+    async def together() -> tuple[list[Any], list[Any], list[Any]]:
+        searches = [engine.run(fn, *a, **kw) for _, fn, (a, kw) in work() * 3]
+        pages = [engine.read(view.list_items, None, 0, 20) for _ in range(6)]
+        got = await asyncio.gather(*searches, *pages)
+        items = [await engine.read_now(view.get_item, i) for i in range(10)]
+        return list(got[: len(searches)]), list(got[len(searches) :]), items
+
+    try:
+        got, pages, items = asyncio.run(together())
+    finally:
+        engine.close()
+    assert [strip(a) for a in got] == serial * 3
+    assert pages == [page] * 6 and items == reads

@@ -175,3 +175,36 @@ def test_translate_a_picture_in_both_directions(browser: Any, translator_url: st
     _shot(page, "page_translate")
     assert not page.errors  # type: ignore[attr-defined]
     page.close()
+
+
+def test_the_api_docs_render_offline_under_the_pages_csp(browser: Any, composed_url: str) -> None:
+    import httpx
+
+    operations = sum(len(methods) for methods in httpx.get(f"{composed_url}/api/openapi.json").json()["paths"].values())
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    outside: list[str] = []
+
+    def offline(route: Any) -> None:  # the network is unreachable: only this server answers
+        url = route.request.url
+        if url.startswith((composed_url, "data:", "blob:")):
+            route.continue_()
+        else:
+            outside.append(url)
+            route.abort("internetdisconnected")
+
+    context.route("**/*", offline)
+    page = context.new_page()
+    blocked: list[str] = []
+    page.on("console", lambda m: blocked.append(m.text) if "Content Security Policy" in m.text else None)
+    page.on("pageerror", lambda e: blocked.append(str(e)))
+    response = page.goto(f"{composed_url}/api/docs")
+    assert response is not None and "default-src 'self'" in response.headers["content-security-policy"]
+    expect(page.locator(".opblock")).to_have_count(operations)  # every operation of the schema is listed
+    expect(page.locator(".opblock-summary-path", has_text="/api/search/text")).to_be_visible()
+    expect(page.locator(".opblock-summary-path", has_text="/api/items/{item_id}/thumbnail")).to_be_visible()
+    page.locator(".opblock-summary", has_text="/api/health").click()  # an operation opens: Swagger UI works
+    expect(page.locator(".opblock.is-open")).to_have_count(1)
+    _shot(page, "api_docs", full=True)
+    assert not outside, f"the docs page reached outside the server: {outside}"
+    assert not blocked, blocked
+    context.close()

@@ -29,7 +29,7 @@ def test_serve_prints_the_url_and_serves_the_index(
         sockets[0].close()
 
     monkeypatch.setattr(uvicorn.Server, "run", fake_run)
-    assert main(["serve", "--index", str(composed.index), "--port", "0"]) == 0
+    assert main(["serve", "--index", str(composed.index), "--port", "0", "--model-workers", "3"]) == 0
     out = capsys.readouterr().out
     host, port = seen["address"][:2]
     assert host == "127.0.0.1" and port > 0
@@ -38,6 +38,7 @@ def test_serve_prints_the_url_and_serves_the_index(
 
     with TestClient(seen["app"]) as client:
         assert client.get("/api/health").json()["items"] == 43
+        assert seen["app"].state.engine.model.workers == 3  # --model-workers
 
 
 def test_serve_errors_are_one_line(composed: Served, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import socket
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
+from semspace.cli.device_option import DeviceOption
 from semspace.errors import DataError
 
 
@@ -18,7 +19,11 @@ def serve(
     ] = None,
     host: Annotated[str, typer.Option("--host", help="address to bind (127.0.0.1: this machine only)")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", min=0, max=65535, help="port to bind (0: any free port)")] = 8000,
-    device: Annotated[str, typer.Option("--device", help="where to embed queries ('cpu', 'cuda', 'auto')")] = "cpu",
+    device: DeviceOption = "auto",
+    model_workers: Annotated[
+        int | None,
+        typer.Option("--model-workers", min=1, max=64, help="threads that embed and search (default: one per core)"),
+    ] = None,
 ) -> None:
     """Serve the search page and the JSON API for one index.
 
@@ -40,7 +45,8 @@ def serve(
 
     if not index.is_dir():
         raise DataError(f"index folder {index} does not exist; build one with semspace index build ... --out {index}")
-    settings = ServiceSettings(index=index, run_dir=run_dir, host=host, port=port, device=device)
+    given: dict[str, Any] = {"model_workers": model_workers} if model_workers is not None else {}  # else the env
+    settings = ServiceSettings(index=index, run_dir=run_dir, host=host, port=port, device=device, **given)
     setup_logging(None, logging.INFO)
     engine = ServiceEngine(settings)  # load before binding: a bad index or run is one error line, not a server log
     app = create_app(settings, searcher=engine.searcher)

@@ -7,9 +7,13 @@ Routes:
 * ``GET /``: the page (``static/index.html``, ``app.js``, ``app.css``; plain HTML, CSS and JavaScript);
 * ``/api/health``, ``/api/info``, ``/api/reload``, ``/api/search``, ``/api/search/sketch``, ``/api/search/text``,
   ``/api/translate``, ``/api/items``, ``/api/items/{id}``, ``/api/items/{id}/thumbnail``, ``/api/items/{id}/image``;
-  the schema at ``/api/openapi.json`` and its browser at ``/api/docs``.
+  the schema at ``/api/openapi.json`` and its browser at ``/api/docs`` (Swagger UI from the installed package,
+  ``service.docs``: it works offline);
+* ``GET /metrics``: Prometheus's text format (``service.metrics``).
 
-CORS is off unless ``cors_origins`` names origins; ``api_token`` guards every ``/api/`` route but health.
+Every error is ``{"detail", "code"}`` (``service.errors``), declared in the schema for each status a route answers.
+CORS is off unless ``cors_origins`` names origins; ``api_token`` guards ``/metrics`` and every ``/api/`` route but
+health.
 """
 
 from __future__ import annotations
@@ -21,17 +25,20 @@ from importlib import resources
 from pathlib import Path
 
 from fastapi import APIRouter, Depends, FastAPI
-from fastapi.responses import FileResponse
+from fastapi.responses import FileResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from semspace.retrieval import Searcher
+from semspace.service.docs import install_docs
 from semspace.service.engine import ServiceEngine
-from semspace.service.errors import install_error_handlers
+from semspace.service.errors import error_responses, install_error_handlers
+from semspace.service.metrics import MetricsMiddleware, RouteTemplates, ServiceMetrics
+from semspace.service.openapi import truthful_openapi
 from semspace.service.routes.items import items_router
 from semspace.service.routes.meta import health_router, info_router
 from semspace.service.routes.search import search_router
 from semspace.service.routes.translate import translate_router
-from semspace.service.security import BodyLimit, security_headers, token_checker
+from semspace.service.security import BodyLimit, SecurityHeaders, token_checker
 from semspace.service.settings import ServiceSettings
 from semspace.version import __version__
 
@@ -69,31 +76,44 @@ def create_app(settings: ServiceSettings, *, searcher: Searcher | None = None) -
         title="semspace",
         version=__version__,
         description="Search one shared semantic space by image (+ modification), sketch or text; translate with "
-        'an exemplar. Errors are JSON {"detail": "..."}.',
+        'an exemplar. Every error is JSON {"detail": "what was wrong; what is expected", "code": "not_found"} '
+        "(ErrorBody: one code per status).",
         lifespan=lifespan,
         openapi_url="/api/openapi.json",
-        docs_url="/api/docs",
+        docs_url=None,  # service.docs: Swagger UI from the installed package, under the page's CSP
         redoc_url=None,
     )
     app.state.engine = None
+    app.openapi = truthful_openapi(app)  # type: ignore[method-assign]
     install_error_handlers(app)
     token = settings.api_token.get_secret_value() if settings.api_token is not None else None
-    guarded = APIRouter(dependencies=[Depends(token_checker(token))])
+    needs_token = [Depends(token_checker(token))]
+    guarded = APIRouter(dependencies=needs_token, responses=error_responses(401) if token is not None else None)
     for router in (info_router(), search_router(settings), items_router(settings), translate_router()):
         guarded.include_router(router)
     app.include_router(health_router(), prefix="/api")
     app.include_router(guarded, prefix="/api")
+    install_docs(app, STATIC)
+    metrics = ServiceMetrics(lambda: app.state.engine)
+
+    @app.get("/metrics", include_in_schema=False, dependencies=needs_token)
+    async def scrape() -> Response:
+        from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+        return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
     @app.get("/", include_in_schema=False)
     async def page() -> FileResponse:
         return FileResponse(STATIC / "index.html", media_type="text/html", headers={"Cache-Control": "no-cache"})
 
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
-    app.middleware("http")(security_headers)
     if settings.cors_origins:
         from fastapi.middleware.cors import CORSMiddleware
 
         app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["GET", "POST"],
                            allow_headers=["Authorization", "Content-Type"])  # fmt: skip
+    # outermost last: metrics see every request (a 413 too), every answer gets the security headers
     app.add_middleware(BodyLimit, limit=settings.max_upload_bytes)
+    app.add_middleware(SecurityHeaders)
+    app.add_middleware(MetricsMiddleware, metrics=metrics, templates=RouteTemplates(app))
     return app

@@ -4,15 +4,17 @@ read-only answers the routes serve from it (info, searches, items, thumbnails, t
 A request takes the view that is current when it starts (``deps.get_view``) and uses only that one, so it runs
 wholly on one generation even when the service switches to a newer one meanwhile (``IndexFollower``). The view
 holds its ``Searcher``, and with it the lease on its generation: that generation's files and thumbnails stay on
-disk until the last request using it ends and drops it. The methods that touch the index or the model run in the
-engine's pool under its lock (``ServiceEngine.run``); the ``require_*`` and ``check_domains`` checks run on the
-event loop before. Nothing here writes the index: the service only reads it.
+disk until the last request using it ends and drops it. Searches and translation run in the engine's model pool,
+gallery pages in its read pool, and item lookups, thumbnails and ``info`` on the event loop (``ServiceEngine``: a
+generation never changes, so ``info``'s counts are read once, when the view is made); the ``require_*`` and
+``check_domains`` checks run on the event loop before. Nothing here writes the index: the service only reads it.
 """
 
 from __future__ import annotations
 
 import io
 import time
+from functools import lru_cache, partial
 from pathlib import Path
 from typing import Any, cast
 
@@ -32,6 +34,14 @@ from semspace.service.settings import ServiceSettings
 from semspace.service.uploads import MEDIA_TYPE, Picture, sniff_format
 from semspace.version import __version__
 
+ROWS_CACHED = 65_536  # item rows a view keeps (a few hundred bytes each)
+
+
+def read_row(index: EmbeddingIndex, item_id: int) -> tuple[dict[str, Any] | None, Path | None]:
+    """The item's row (None: not in this generation) and its thumbnail file (None: it has none)."""
+    item = index.get_item(item_id)
+    return item, (index.thumbnail_path(item_id) if item is not None else None)
+
 
 class GenerationView:
     """One generation of the index and the loaded model, as the requests that started on it see it."""
@@ -39,11 +49,21 @@ class GenerationView:
     def __init__(self, searcher: Searcher, settings: ServiceSettings) -> None:
         self.searcher, self.settings = searcher, settings
         self.index: EmbeddingIndex = searcher.index
+        self._about = self._describe()  # info's answer but the reload error (the generation never changes)
+        # an item's row and thumbnail file, read once per generation (it never changes; its thumbnails stay while
+        # it is leased), so item, thumbnail and search answers do not query SQLite again for an item seen before
+        # (a function of the index, not a method: no reference cycle keeps a dropped view, and its lease, alive)
+        self._rows = lru_cache(maxsize=ROWS_CACHED)(partial(read_row, self.index))
 
     @property
     def generation(self) -> str:
         """The generation served (``gen-NNNNNN``; ``""`` for an index of the flat layout of semspace 0.1-0.2)."""
         return self.index.generation
+
+    @property
+    def domain_counts(self) -> dict[str, int]:
+        """Items of each collection of this generation (read once, when the view was made)."""
+        return dict(self._about["index"]["domains"])
 
     def reopened(self) -> GenerationView:
         """A view of the folder's current generation with the same model (``Searcher.reopened``; its errors)."""
@@ -53,6 +73,9 @@ class GenerationView:
     def info(self, reload_error: str | None = None) -> dict[str, Any]:
         """The run, its domains, the index (with the generation served and why a newer one could not be, if so) and
         the limits: everything the page needs to lay itself out."""
+        return {**self._about, "index": {**self._about["index"], "reload_error": reload_error}}
+
+    def _describe(self) -> dict[str, Any]:
         s, task, domains = self.searcher, self.searcher.task, self.searcher.domains
         counts = self.index.domain_counts()
         defaults = {}
@@ -79,7 +102,7 @@ class GenerationView:
                 "dim": self.index.dim,
                 "domains": counts,
                 "generation": self.generation,
-                "reload_error": reload_error,
+                "reload_error": None,
             },  # fmt: skip
             "limits": {
                 "default_k": self.settings.default_k,
@@ -119,19 +142,20 @@ class GenerationView:
         if missing:
             raise ServiceError(400, f"in_domain {missing}: the index holds {sorted(held)}")
 
-    # ---- queries (run in the pool) ---------------------------------------------------------------
+    # ---- queries (run in the model pool) --------------------------------------------------------------
     def search(self, query: Any, *, kind: InputKind, domain: str | None, modify: str | None, k: int,
-               in_domains: list[str] | None, keep_query: bool) -> dict[str, Any]:  # fmt: skip
+               in_domains: list[str] | None, keep_query: bool,
+               sketch_check: bool = True) -> dict[str, Any]:  # fmt: skip
         start = time.perf_counter()
-        dom = domain or self.searcher.default_domain(kind)
+        dom = domain or self._about["default_domains"].get(kind.value) or self.searcher.default_domain(kind)
         result = self.searcher.search(query, domain=dom, modify=modify, k=k, in_domains=in_domains,
-                                      keep_query=keep_query)  # fmt: skip
+                                      keep_query=keep_query, sketch_check=sketch_check)  # fmt: skip
         return self._answer(result, {"kind": kind.value, "domain": dom, "modify": modify}, start)
 
     def search_item(self, item_id: int, *, modify: str | None, k: int, in_domains: list[str] | None,
                     keep_query: bool) -> dict[str, Any]:  # fmt: skip
         start = time.perf_counter()
-        item = self.index.get_item(item_id)
+        item = self._rows(item_id)[0]
         if item is None:
             raise ServiceError(404, f"item {item_id} is not in the index ({len(self.index)} items); pick an id "
                                     "from /api/items or a search result")  # fmt: skip
@@ -150,7 +174,7 @@ class GenerationView:
                 "excluded": result.excluded, "searched_domains": result.searched_domains,
                 "seconds": round(time.perf_counter() - start, 4)}  # fmt: skip
 
-    # ---- items (run in the pool) -------------------------------------------------------------------
+    # ---- items (answered on the event loop; pages in the read pool) -----------------------------------
     def _item(self, item: dict[str, Any]) -> dict[str, Any]:
         """The item as the API shows it; its picture URLs name its content (``?v=``), so a browser's cached copy is
         not shown for an item a rebuild re-embedded in place (same id, new content)."""
@@ -159,7 +183,7 @@ class GenerationView:
         v = f"?v={str(item.get('content_hash') or '')[:16]}"
         return {"id": i, "domain": str(item.get("domain", "")), "label": str(item.get("label") or ""),
                 "caption": str(item.get("caption") or ""), "name": Path(uri).name if uri else "",
-                "thumbnail": f"/api/items/{i}/thumbnail{v}" if self.index.thumbnail_path(i) else None,
+                "thumbnail": f"/api/items/{i}/thumbnail{v}" if self._rows(i)[1] else None,
                 "image": f"/api/items/{i}/image{v}" if self._file_of(item) else None}  # fmt: skip
 
     @staticmethod
@@ -172,7 +196,7 @@ class GenerationView:
         return p if p.is_file() else None
 
     def get_item(self, item_id: int) -> dict[str, Any]:
-        item = self.index.get_item(item_id)
+        item = self._rows(item_id)[0]
         if item is None:
             raise ServiceError(404, f"item {item_id} is not in the index ({len(self.index)} items)")
         return self._item(item)
@@ -188,8 +212,7 @@ class GenerationView:
 
     def thumbnail(self, item_id: int) -> tuple[bytes, str]:
         """PNG bytes of the item's thumbnail and an ETag (its content hash)."""
-        item = self.index.get_item(item_id)
-        path = self.index.thumbnail_path(item_id) if item is not None else None
+        item, path = self._rows(item_id)
         if item is None or path is None:
             what = "is not in the index" if item is None else "has no thumbnail (a text or feature item)"
             raise ServiceError(404, f"item {item_id} {what}")
@@ -197,7 +220,7 @@ class GenerationView:
 
     def image_file(self, item_id: int) -> tuple[Path, str]:
         """The item's source file and its media type, sniffed from its bytes."""
-        item = self.index.get_item(item_id)
+        item = self._rows(item_id)[0]
         if item is None:
             raise ServiceError(404, f"item {item_id} is not in the index")
         path = self._file_of(item)
@@ -210,7 +233,7 @@ class GenerationView:
             raise ServiceError(404, f"item {item_id}'s file is not a picture this service serves")
         return path, MEDIA_TYPE[fmt]
 
-    # ---- translation (run in the pool) ---------------------------------------------------------------
+    # ---- translation (run in the model pool) -----------------------------------------------------------
     def translation_domains(self, direction: str) -> tuple[str, str]:
         """(content domain, exemplar domain) of ``direction`` (``a2b``: the task's first image domain, then its
         second); a task with one image domain reads both pictures as that one."""

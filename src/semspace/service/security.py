@@ -4,8 +4,10 @@
   compared in constant time (``hmac.compare_digest``); the page itself stays public and asks for the token.
 * ``BodyLimit``: a request body larger than ``max_upload_bytes`` is refused with 413 before any of it is parsed
   (by its Content-Length, or while it streams in without one).
-* ``security_headers``: ``nosniff``, no framing, no referrer; the page gets a strict Content-Security-Policy
-  (its own scripts, styles and images only).
+* ``SecurityHeaders``: ``nosniff``, no framing, no referrer; the page and the API's docs (``/api/docs``, Swagger UI
+  from the installed package) get a strict Content-Security-Policy (their own scripts, styles and images only).
+  Plain ASGI rather than ``@app.middleware("http")``: Starlette's ``BaseHTTPMiddleware`` costs every request a task
+  and a stream (benchmarks/results/service.md).
 """
 
 from __future__ import annotations
@@ -13,13 +15,11 @@ from __future__ import annotations
 import hmac
 import json
 from collections.abc import Awaitable, Callable
-from typing import Any
 
 from fastapi import Request
-from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from semspace.service.errors import ServiceError
+from semspace.service.errors import ServiceError, error_body
 
 PAGE_CSP = ("default-src 'self'; img-src 'self' blob: data:; style-src 'self'; script-src 'self'; "
             "connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'")  # fmt: skip
@@ -77,20 +77,39 @@ class BodyLimit:
 
     async def _refuse(self, send: Send, size: int | None) -> None:
         got = f"{size} bytes" if size is not None else "more than that"
-        body = json.dumps({"detail": f"the request body is {got}; the limit is {self.limit} bytes "
-                                     "(SEMSPACE_MAX_UPLOAD_BYTES): send a smaller picture"}).encode()  # fmt: skip
+        body = json.dumps(error_body(413, f"the request body is {got}; the limit is {self.limit} bytes "
+                                          "(SEMSPACE_MAX_UPLOAD_BYTES): send a smaller picture")).encode()  # fmt: skip
         await send({"type": "http.response.start", "status": 413,
                     "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
                                 (b"connection", b"close")]})  # fmt: skip
         await send({"type": "http.response.body", "body": body})
 
 
-async def security_headers(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-    """Adds the headers of the module docstring to every response."""
-    response: Any = await call_next(request)
-    response.headers.setdefault("X-Content-Type-Options", "nosniff")
-    response.headers.setdefault("X-Frame-Options", "DENY")
-    response.headers.setdefault("Referrer-Policy", "no-referrer")
-    if request.url.path == "/" or request.url.path.startswith("/static/"):
-        response.headers.setdefault("Content-Security-Policy", PAGE_CSP)
-    return response
+HEADERS = [(b"x-content-type-options", b"nosniff"), (b"x-frame-options", b"DENY"), (b"referrer-policy", b"no-referrer")]
+CSP_PREFIXES = ("/static/", "/api/docs")  # the page's files, the docs page and its Swagger UI files
+
+
+class SecurityHeaders:
+    """ASGI middleware: adds the headers of the module docstring to every response (those the app set stay)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        path = scope["path"]
+        extra = [*HEADERS]
+        if path == "/" or path.startswith(CSP_PREFIXES):
+            extra.append((b"content-security-policy", PAGE_CSP.encode()))
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                have = {k.lower() for k, _ in headers}
+                headers.extend((k, v) for k, v in extra if k not in have)
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)

@@ -20,7 +20,8 @@ class ServiceSettings(BaseSettings):
 
     index: Path = Field(description="the index folder to search (semspace index build)")
     run_dir: Path | None = Field(default=None, description="the run that built the index (default: as recorded in it)")
-    device: str = Field(default="cpu", description="where queries are embedded ('cpu', 'cuda', 'auto')")
+    device: str = Field(default="auto", description="where queries are embedded ('auto': CUDA when available, "
+                        "else the CPU; 'cpu', 'cuda', 'cuda:N')")
     host: str = Field(default="127.0.0.1", description="address `semspace serve` binds")
     port: int = Field(default=8000, ge=0, le=65535, description="port `semspace serve` binds")
     default_k: int = Field(default=20, ge=1, description="results per query when a request names no k")
@@ -31,9 +32,19 @@ class ServiceSettings(BaseSettings):
     )
     max_text_chars: int = Field(default=500, ge=1, description="the longest text query or modification")
     page_size_max: int = Field(default=200, ge=1, description="the most items one gallery page lists")
-    workers: int = Field(default=2, ge=1, le=64, description="threads that embed and search (off the event loop)")
+    model_workers: int | None = Field(
+        default=None, ge=1, le=64, description="threads that embed and search (None: one per core, at most 8)"
+    )
+    model_lock: bool = Field(
+        default=False, description="run model work one call at a time (for a model not safe to call concurrently)"
+    )
+    read_workers: int = Field(default=4, ge=1, le=64, description="threads that read gallery pages (no model lock)")
+    switch_interval_s: float | None = Field(
+        default=0.001, gt=0, le=1, description="the interpreter's thread switch interval while serving (None: "
+        "Python's 0.005 s): how long the event loop may wait for a model thread to let go of the GIL"
+    )  # fmt: skip
     max_pending: int = Field(
-        default=64, ge=1, description="requests waiting for a worker before the service answers 503"
+        default=64, ge=1, description="requests waiting for a worker (per pool) before the service answers 503"
     )
     request_timeout_s: float = Field(default=30.0, gt=0, description="a query that takes longer is answered 504")
     api_token: SecretStr | None = Field(

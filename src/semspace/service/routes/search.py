@@ -5,13 +5,13 @@ drawing) and ``/api/search/text`` (a JSON body). Each answers a ``SearchAnswer``
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, File, Form, UploadFile
+from fastapi import APIRouter, File, Form, Request, UploadFile
 
 from semspace.data.domains import InputKind
 from semspace.errors import SemspaceError
 from semspace.service.deps import EngineDep, ViewDep
 from semspace.service.engine import ServiceEngine
-from semspace.service.errors import ServiceError
+from semspace.service.errors import ServiceError, error_responses
 from semspace.service.generation_view import GenerationView
 from semspace.service.schemas import SearchAnswer, text_query_model
 from semspace.service.settings import ServiceSettings
@@ -22,6 +22,7 @@ NAME = Annotated[
 ]
 IN_DOMAINS = Annotated[list[str] | None, Form(max_length=64, description="collections to search (default: all)")]
 KEEP = Annotated[bool, Form(description="keep the query's own item (same content) among the results")]
+UPLOAD = error_responses(400, 409, 413, 415, 422, 503, 504)  # a search by an uploaded picture
 
 
 async def _upload_search(engine: ServiceEngine, view: GenerationView, upload: UploadFile, field: str, kind: InputKind,
@@ -42,10 +43,12 @@ def search_router(settings: ServiceSettings) -> APIRouter:
         str | None, Form(max_length=settings.max_text_chars, description="a modification ('make the red cube blue')")
     ]
 
-    @router.post("/search", response_model=SearchAnswer, summary="Search by a picture or an item, optionally modified")
+    @router.post("/search", response_model=SearchAnswer, responses={**UPLOAD, **error_responses(404)},
+                 summary="Search by a picture or an item, optionally modified")  # fmt: skip
     async def search(
         engine: EngineDep,
         view: ViewDep,
+        request: Request,
         image: Annotated[
             UploadFile | None, File(description="the query picture (PNG, JPEG, GIF, WebP, BMP, TIFF)")
         ] = None,
@@ -63,14 +66,14 @@ def search_router(settings: ServiceSettings) -> APIRouter:
         view.check_domains(domain, InputKind.IMAGE, in_domain)
         opts = {"modify": modify, "k": k, "in_domains": in_domain or None, "keep_query": keep_query}
         if item_id is not None:
-            if domain is not None:
+            if domain is not None or "domain" in await request.form():  # FastAPI reads an empty field as None
                 raise ServiceError(422, "domain applies to an uploaded image; an item is read as its own domain")
             return await engine.run(view.search_item, item_id, **opts)
         assert image is not None
         view.require_kind(InputKind.IMAGE, "search by image")
         return await _upload_search(engine, view, image, "image", InputKind.IMAGE, domain=domain, **opts)
 
-    @router.post("/search/sketch", response_model=SearchAnswer, summary="Search by a drawing")
+    @router.post("/search/sketch", response_model=SearchAnswer, responses=UPLOAD, summary="Search by a drawing")
     async def search_sketch(
         engine: EngineDep,
         view: ViewDep,
@@ -79,16 +82,21 @@ def search_router(settings: ServiceSettings) -> APIRouter:
         domain: NAME = None,
         in_domain: IN_DOMAINS = None,
         keep_query: KEEP = False,
+        sketch_check: Annotated[
+            bool, Form(description="refuse blank drawings and photos (false: skip the check)")
+        ] = True,
     ) -> Any:
         view.require_kind(InputKind.SKETCH, "search by sketch")
         view.check_domains(domain, InputKind.SKETCH, in_domain)
         return await _upload_search(engine, view, sketch, "sketch", InputKind.SKETCH, domain=domain, modify=None, k=k,
+                                    sketch_check=sketch_check,
                                     in_domains=in_domain or None, keep_query=keep_query)  # fmt: skip
 
     TextQuery = text_query_model(default_k=settings.default_k, max_k=settings.max_k,
                                  max_chars=settings.max_text_chars)  # fmt: skip
 
-    @router.post("/search/text", response_model=SearchAnswer, summary="Search by a text")
+    @router.post("/search/text", response_model=SearchAnswer, responses=error_responses(400, 409, 413, 422, 503, 504),
+                 summary="Search by a text")  # fmt: skip
     async def search_text(engine: EngineDep, view: ViewDep, body: TextQuery) -> Any:  # type: ignore[valid-type]
         q: Any = body
         if not q.text.strip():

@@ -7,6 +7,7 @@ from fastapi import APIRouter, File, Form, UploadFile
 from fastapi.responses import Response
 
 from semspace.service.deps import EngineDep, ViewDep
+from semspace.service.errors import error_responses
 from semspace.service.uploads import check_picture
 
 
@@ -15,7 +16,7 @@ def translate_router() -> APIRouter:
 
     @router.post("/translate", response_class=Response,
                  responses={200: {"content": {"image/png": {}}, "description": "the translation"},
-                            409: {"description": "this run cannot translate"}},
+                            **error_responses(400, 409, 413, 415, 422, 503, 504)},
                  summary="Translate a content picture into the style of an exemplar")  # fmt: skip
     async def translate(
         engine: EngineDep,
