@@ -37,6 +37,7 @@ from semspace.service.openapi import truthful_openapi
 from semspace.service.routes.items import items_router
 from semspace.service.routes.meta import health_router, info_router
 from semspace.service.routes.search import search_router
+from semspace.service.routes.terms import terms_router
 from semspace.service.routes.translate import translate_router
 from semspace.service.security import BodyLimit, SecurityHeaders, token_checker
 from semspace.service.settings import ServiceSettings
@@ -89,7 +90,8 @@ def create_app(settings: ServiceSettings, *, searcher: Searcher | None = None) -
     token = settings.api_token.get_secret_value() if settings.api_token is not None else None
     needs_token = [Depends(token_checker(token))]
     guarded = APIRouter(dependencies=needs_token, responses=error_responses(401) if token is not None else None)
-    for router in (info_router(), search_router(settings), items_router(settings), translate_router()):
+    for router in (info_router(), search_router(settings), terms_router(settings), items_router(settings),
+                   translate_router()):  # fmt: skip
         guarded.include_router(router)
     app.include_router(health_router(), prefix="/api")
     app.include_router(guarded, prefix="/api")

@@ -144,23 +144,33 @@ class GenerationView:
 
     # ---- queries (run in the model pool) --------------------------------------------------------------
     def search(self, query: Any, *, kind: InputKind, domain: str | None, modify: str | None, k: int,
-               in_domains: list[str] | None, keep_query: bool,
-               sketch_check: bool = True) -> dict[str, Any]:  # fmt: skip
+               in_domains: list[str] | None, keep_query: bool, sketch_check: bool = True,
+               where: list[str] | None = None) -> dict[str, Any]:  # fmt: skip
         start = time.perf_counter()
         dom = domain or self._about["default_domains"].get(kind.value) or self.searcher.default_domain(kind)
         result = self.searcher.search(query, domain=dom, modify=modify, k=k, in_domains=in_domains,
-                                      keep_query=keep_query, sketch_check=sketch_check)  # fmt: skip
-        return self._answer(result, {"kind": kind.value, "domain": dom, "modify": modify}, start)
+                                      keep_query=keep_query, sketch_check=sketch_check, where=where)  # fmt: skip
+        return self._answer(result, {"kind": kind.value, "domain": dom, "modify": modify, "filter": where}, start)
+
+    def search_terms(self, terms: list[Any], *, k: int, in_domains: list[str] | None, keep_query: bool,
+                     where: list[str] | None = None) -> dict[str, Any]:  # fmt: skip
+        """A weighted multi-term query (``Searcher.search_terms``)."""
+        start = time.perf_counter()
+        result = self.searcher.search_terms(terms, k=k, in_domains=in_domains, keep_query=keep_query, where=where)
+        query = {"kind": "terms", "domain": result.query_domain, "terms": result.terms, "filter": where}
+        return self._answer(result, query, start)
 
     def search_item(self, item_id: int, *, modify: str | None, k: int, in_domains: list[str] | None,
-                    keep_query: bool) -> dict[str, Any]:  # fmt: skip
+                    keep_query: bool, where: list[str] | None = None) -> dict[str, Any]:  # fmt: skip
         start = time.perf_counter()
         item = self._rows(item_id)[0]
         if item is None:
             raise ServiceError(404, f"item {item_id} is not in the index ({len(self.index)} items); pick an id "
                                     "from /api/items or a search result")  # fmt: skip
-        result = self.searcher.search_item(item_id, modify=modify, k=k, in_domains=in_domains, keep_query=keep_query)
-        query = {"kind": "item", "domain": str(item["domain"]), "modify": modify, "item": self._item(item)}
+        result = self.searcher.search_item(item_id, modify=modify, k=k, in_domains=in_domains, keep_query=keep_query,
+                                           where=where)  # fmt: skip
+        query = {"kind": "item", "domain": str(item["domain"]), "modify": modify, "item": self._item(item),
+                 "filter": where}  # fmt: skip
         return self._answer(result, query, start)
 
     def _answer(self, result: SearchResult, query: dict[str, Any], start: float) -> dict[str, Any]:

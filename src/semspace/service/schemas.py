@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -31,10 +31,12 @@ class Hit(Item):
 
 
 class Query(BaseModel):
-    kind: str = Field(description="'image', 'sketch', 'text' or 'item'")
-    domain: str = Field(description="the task's domain the query was read as")
+    kind: str = Field(description="'image', 'sketch', 'text', 'item' or 'terms' (a weighted multi-term query)")
+    domain: str = Field(description="the task's domain the query was read as ('+'-joined for terms)")
     modify: str | None = None
     item: Item | None = None
+    terms: list[dict[str, Any]] | None = Field(default=None, description="a terms query's terms as searched")
+    filter: list[str] | None = Field(default=None, description="the filter's conditions, when one was given")
 
 
 class SearchAnswer(BaseModel):
@@ -89,5 +91,45 @@ def text_query_model(*, default_k: int, max_k: int, max_chars: int) -> type[Base
         domain: Annotated[str | None, Field(max_length=200, description="the task's text domain to read it as")] = None
         in_domains: Annotated[list[str] | None, Field(max_length=64, description="collections to search")] = None
         keep_query: bool = False
+        filter: FILTER = None
 
     return TextQuery
+
+
+FILTER = Annotated[
+    list[Annotated[str, Field(min_length=1, max_length=300)]] | None,
+    Field(max_length=32, description="keep only items meeting every condition: 'year>=2000', 'place=home', "
+          "'source=NAME', 'path=*/cats/*' (fields from `index build --fields`; docs/queries.md)"),
+]  # fmt: skip
+
+
+def terms_query_model(*, default_k: int, max_k: int, max_chars: int, max_picture_bytes: int) -> type[BaseModel]:
+    """The body of ``POST /api/search/terms``: weighted terms (``retrieval/terms.py``) with this service's limits."""
+
+    class Term(BaseModel):
+        model_config = ConfigDict(extra="forbid")
+
+        kind: Literal["text", "image", "sketch", "item"] = Field(description="what the term is")
+        text: Annotated[str | None, Field(max_length=max_chars, description="a text term's text")] = None
+        item: Annotated[int | None, Field(ge=0, le=2**53, description="an item term's id")] = None  # JSON-safe
+        data: Annotated[
+            str | None,
+            Field(max_length=(max_picture_bytes * 4) // 3 + 4,
+                  description="an image or sketch term's picture, base64-encoded (PNG, JPEG, GIF, WebP, BMP, TIFF)"),
+        ] = None  # fmt: skip
+        weight: Annotated[float, Field(ge=-1e6, le=1e6, allow_inf_nan=False,
+                                       description="relative importance; negative pushes away")] = 1.0  # fmt: skip
+        domain: Annotated[str | None, Field(max_length=200, description="the task's domain to read it as")] = None
+        modify: Annotated[str | None, Field(max_length=max_chars, description="a modification of an image or "
+                                            "item term, composed before weighting")] = None  # fmt: skip
+
+    class TermsQuery(BaseModel):
+        model_config = ConfigDict(extra="forbid")
+
+        terms: Annotated[list[Term], Field(min_length=1, max_length=16, description="the weighted terms")]
+        k: Annotated[int, Field(ge=1, le=max_k, description="number of results")] = default_k
+        in_domains: Annotated[list[str] | None, Field(max_length=64, description="collections to search")] = None
+        keep_query: bool = False
+        filter: FILTER = None
+
+    return TermsQuery

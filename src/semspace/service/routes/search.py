@@ -22,6 +22,11 @@ NAME = Annotated[
 ]
 IN_DOMAINS = Annotated[list[str] | None, Form(max_length=64, description="collections to search (default: all)")]
 KEEP = Annotated[bool, Form(description="keep the query's own item (same content) among the results")]
+FILTER_FORM = Annotated[
+    list[str] | None,
+    Form(max_length=32, description="keep only items meeting this condition (repeatable): 'year>=2000', 'place=home', "
+         "'source=NAME', 'path=*/cats/*' (fields from `index build --fields`; docs/queries.md)"),
+]  # fmt: skip
 UPLOAD = error_responses(400, 409, 413, 415, 422, 503, 504)  # a search by an uploaded picture
 
 
@@ -58,13 +63,15 @@ def search_router(settings: ServiceSettings) -> APIRouter:
         domain: NAME = None,
         in_domain: IN_DOMAINS = None,
         keep_query: KEEP = False,
+        filter: FILTER_FORM = None,  # noqa: A002 - the API's name for it
     ) -> Any:
         if (image is None) == (item_id is None):
             raise ServiceError(422, "give exactly one query: image (a picture file) or item_id (an indexed item)")
         if modify is not None and modify.strip():
             view.require_capability("compose")
         view.check_domains(domain, InputKind.IMAGE, in_domain)
-        opts = {"modify": modify, "k": k, "in_domains": in_domain or None, "keep_query": keep_query}
+        opts = {"modify": modify, "k": k, "in_domains": in_domain or None, "keep_query": keep_query,
+                "where": filter or None}  # fmt: skip
         if item_id is not None:
             if domain is not None or "domain" in await request.form():  # FastAPI reads an empty field as None
                 raise ServiceError(422, "domain applies to an uploaded image; an item is read as its own domain")
@@ -85,11 +92,12 @@ def search_router(settings: ServiceSettings) -> APIRouter:
         sketch_check: Annotated[
             bool, Form(description="refuse blank drawings and photos (false: skip the check)")
         ] = True,
+        filter: FILTER_FORM = None,  # noqa: A002 - the API's name for it
     ) -> Any:
         view.require_kind(InputKind.SKETCH, "search by sketch")
         view.check_domains(domain, InputKind.SKETCH, in_domain)
         return await _upload_search(engine, view, sketch, "sketch", InputKind.SKETCH, domain=domain, modify=None, k=k,
-                                    sketch_check=sketch_check,
+                                    sketch_check=sketch_check, where=filter or None,
                                     in_domains=in_domain or None, keep_query=keep_query)  # fmt: skip
 
     TextQuery = text_query_model(default_k=settings.default_k, max_k=settings.max_k,
@@ -104,6 +112,7 @@ def search_router(settings: ServiceSettings) -> APIRouter:
         view.require_kind(InputKind.TEXT, "search by text")
         view.check_domains(q.domain, InputKind.TEXT, q.in_domains)
         return await engine.run(view.search, q.text, kind=InputKind.TEXT, domain=q.domain, modify=None, k=q.k,
-                                in_domains=q.in_domains or None, keep_query=q.keep_query)  # fmt: skip
+                                in_domains=q.in_domains or None, keep_query=q.keep_query,
+                                where=q.filter or None)  # fmt: skip
 
     return router
