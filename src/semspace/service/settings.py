@@ -20,8 +20,10 @@ class ServiceSettings(BaseSettings):
 
     index: Path = Field(description="the index folder to search (semspace index build)")
     run_dir: Path | None = Field(default=None, description="the run that built the index (default: as recorded in it)")
-    device: str = Field(default="auto", description="where queries are embedded ('auto': CUDA when available, "
-                        "else the CPU; 'cpu', 'cuda', 'cuda:N')")
+    device: str = Field(
+        default="auto",
+        description="where queries are embedded ('auto': CUDA when available, else the CPU; 'cpu', 'cuda', 'cuda:N')",
+    )
     host: str = Field(default="127.0.0.1", description="address `semspace serve` binds")
     port: int = Field(default=8000, ge=0, le=65535, description="port `semspace serve` binds")
     default_k: int = Field(default=20, ge=1, description="results per query when a request names no k")

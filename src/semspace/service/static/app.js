@@ -1,6 +1,7 @@
 // semspace page: plain JavaScript, no build step. It asks /api/info what the loaded run can do and shows only
 // those panels; every search answers a list of hits drawn as a grid; clicking a hit makes it the next query.
 // A new panel is one <section data-panel="NAME"> in index.html, one PANELS entry below and one row in panels.py.
+// describe.js words the run (chips, defaults, placeholders); panels.js has the sketch and translate panels.
 "use strict";
 
 const $ = (id) => document.getElementById(id);
@@ -12,7 +13,12 @@ const state = {
   busy: 0,
   galleryOffset: 0,
   objectUrls: [],
+  answers: {}, // panel name -> its last answer: each panel keeps its own results
+  where: {}, // panel name -> the "search in" choice the user made there
+  groups: {}, // a "search in" value -> the collections it searches
 };
+const TOKEN_NEEDED = "this server needs a token: type it above";
+const TOKEN_REFUSED = "the token was refused: check it and type it again above";
 
 // ---- talking to the API --------------------------------------------------------------------------------------
 async function api(path, options = {}) {
@@ -24,7 +30,14 @@ async function api(path, options = {}) {
   } catch (err) {
     throw new Error(`the server cannot be reached (${err.message}); is semspace serve still running?`);
   }
-  if (response.status === 401) $("token-form").hidden = false;
+  if (response.status === 401) {
+    $("token-form").hidden = false;
+    // The page knows whether it sent a token: none -> one is needed; one -> it was the wrong one.
+    if (state.token) $("token").select();
+    const error = new Error(state.token ? TOKEN_REFUSED : TOKEN_NEEDED);
+    error.status = 401;
+    throw error;
+  }
   if (!response.ok) {
     let detail = `${response.status} ${response.statusText}`;
     try {
@@ -103,8 +116,19 @@ function itemCard(item, { onPick, score, rank } = {}) {
   return li;
 }
 
+const KEEP_HINT = "tick “include the query itself” to see them";
+
 function showAnswer(answer) {
   const grid = $("results");
+  if (!answer) { // this panel has no results (yet, or its last search failed)
+    grid.replaceChildren();
+    $("meta").textContent = "";
+    $("notes").replaceChildren();
+    $("empty").querySelector("p").textContent = Describe.emptyText(state.info);
+    $("empty").hidden = false;
+    if (state.panel === "image") $("unknown").hidden = true;
+    return;
+  }
   grid.replaceChildren(...answer.hits.map((h) => itemCard(h, { score: h.score, rank: h.rank, onPick: searchFromItem })));
   $("empty").hidden = answer.hits.length > 0;
   if (!answer.hits.length) $("empty").querySelector("p").textContent = "No results.";
@@ -113,7 +137,9 @@ function showAnswer(answer) {
   const n = answer.hits.length;
   $("meta").textContent = `${n} result${n === 1 ? "" : "s"} for ${what} (${q.domain}) in ${answer.searched_domains.join(", ")}` +
     ` · ${Math.round(answer.seconds * 1000)} ms`;
-  $("notes").replaceChildren(...answer.notes.map((n) => { const li = document.createElement("li"); li.textContent = n; return li; }));
+  // The library's notes name its CLI flag; the page's own control is the "include the query itself" box.
+  const notes = answer.notes.map((n) => n.replace(/--keep-query keeps (them|it)/g, KEEP_HINT));
+  $("notes").replaceChildren(...notes.map((n) => { const li = document.createElement("li"); li.textContent = n; return li; }));
   const unknown = $("unknown");
   if (q.modify !== null && q.modify !== undefined && q.kind !== "text") {
     unknown.hidden = !answer.unknown_words.length;
@@ -122,21 +148,30 @@ function showAnswer(answer) {
   }
 }
 
+function searchedCollections() {
+  return state.groups[$("where").value] || [];
+}
+
 function commonFields(form) {
   form.append("k", $("k").value);
-  if ($("where").value) form.append("in_domain", $("where").value);
+  for (const d of searchedCollections()) form.append("in_domain", d);
+  if ($("keep-query").checked) form.append("keep_query", "true");
 }
 
 async function run(request) {
+  // The answer belongs to the panel that asked, even when another one is shown by the time it comes.
+  const panel = state.panel;
   showError("");
   busy(true);
   try {
     const response = await request();
-    showAnswer(await response.json());
+    state.answers[panel] = await response.json();
   } catch (err) {
-    showError(err.message);
+    delete state.answers[panel]; // no stale results under a query that failed
+    if (state.panel === panel) showError(err.message);
   } finally {
     busy(false);
+    if (state.panel === panel) showAnswer(state.answers[panel]);
   }
 }
 
@@ -147,7 +182,7 @@ function setQuery(query) {
   const caption = $("query-caption");
   if (query.file) {
     img.src = URL.createObjectURL(query.file);
-    caption.textContent = query.file.name;
+    img.onerror = () => { img.hidden = true; $("drop").classList.remove("has-image"); }; // not a picture: no broken icon
     img.hidden = false;
   } else if (query.item.thumbnail) {
     setImage(img, query.item.thumbnail);
@@ -157,6 +192,8 @@ function setQuery(query) {
     img.hidden = true;
     caption.textContent = `item #${query.item.id}: “${query.item.caption}”`;
   }
+  if (!query.file) img.onerror = null;
+  if (query.file) caption.textContent = query.file.name;
   img.onload = () => img.classList.toggle("pixelated", img.naturalWidth < 100);
   $("drop").classList.add("has-image");
   $("drop").dataset.query = query.file ? "file" : `item-${query.item.id}`;
@@ -224,78 +261,14 @@ function openGallery() {
   loadGallery(true);
 }
 
-// ---- sketch panel (pointer events: mouse, pen and touch; undo; clear) ----------------------------------------------
-const sketch = { strokes: [], current: null, timer: 0 };
-
-function redraw() {
-  const canvas = $("sketch");
-  const ctx = canvas.getContext("2d");
-  ctx.fillStyle = "#fff";
-  ctx.fillRect(0, 0, canvas.width, canvas.height);
-  ctx.strokeStyle = "#111";
-  ctx.lineWidth = 5;
-  ctx.lineCap = "round";
-  ctx.lineJoin = "round";
-  for (const stroke of sketch.strokes) {
-    ctx.beginPath();
-    stroke.forEach(([x, y], i) => (i ? ctx.lineTo(x, y) : ctx.moveTo(x, y)));
-    if (stroke.length === 1) ctx.lineTo(stroke[0][0] + 0.1, stroke[0][1]);
-    ctx.stroke();
-  }
-}
-
-function canvasPoint(e) {
-  const canvas = $("sketch");
-  const r = canvas.getBoundingClientRect();
-  return [((e.clientX - r.left) / r.width) * canvas.width, ((e.clientY - r.top) / r.height) * canvas.height];
-}
-
-function searchSketch() {
-  if (!sketch.strokes.length) { showError("draw something first"); return; }
-  return new Promise((resolve) => $("sketch").toBlob(resolve, "image/png")).then((blob) => {
-    const form = new FormData();
-    form.append("sketch", blob, "sketch.png");
-    commonFields(form);
-    return run(() => api("/api/search/sketch", { method: "POST", body: form }));
-  });
-}
-
-function setupSketchPanel() {
-  const canvas = $("sketch");
-  redraw();
-  canvas.addEventListener("pointerdown", (e) => {
-    e.preventDefault();
-    canvas.setPointerCapture(e.pointerId);
-    sketch.current = [canvasPoint(e)];
-    sketch.strokes.push(sketch.current);
-    redraw();
-  });
-  canvas.addEventListener("pointermove", (e) => {
-    if (!sketch.current) return;
-    sketch.current.push(canvasPoint(e));
-    redraw();
-  });
-  const end = () => {
-    if (!sketch.current) return;
-    sketch.current = null;
-    if ($("sketch-live").checked) {
-      clearTimeout(sketch.timer);
-      sketch.timer = setTimeout(searchSketch, 250);
-    }
-  };
-  canvas.addEventListener("pointerup", end);
-  canvas.addEventListener("pointercancel", end);
-  $("sketch-undo").addEventListener("click", () => { sketch.strokes.pop(); redraw(); });
-  $("sketch-clear").addEventListener("click", () => { sketch.strokes = []; redraw(); });
-  $("sketch-search").addEventListener("click", searchSketch);
-}
-
 // ---- text panel ---------------------------------------------------------------------------------------------------
 function searchText() {
   const text = $("text").value;
   if (!text.trim()) { showError("type what to look for first"); return; }
   const body = { text, k: Number($("k").value) };
-  if ($("where").value) body.in_domains = [$("where").value];
+  const where = searchedCollections();
+  if (where.length) body.in_domains = where;
+  if ($("keep-query").checked) body.keep_query = true;
   return run(() => api("/api/search/text", {
     method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body),
   }));
@@ -304,38 +277,6 @@ function searchText() {
 function setupTextPanel() {
   $("text-search").addEventListener("click", searchText);
   $("text").addEventListener("keydown", (e) => { if (e.key === "Enter") searchText(); });
-}
-
-// ---- translate panel ------------------------------------------------------------------------------------------------
-function setupTranslatePanel() {
-  for (const which of ["content", "exemplar"]) {
-    $(`${which}-file`).addEventListener("change", (e) => {
-      const f = e.target.files[0];
-      const img = $(`${which}-preview`);
-      img.hidden = !f;
-      if (f) img.src = URL.createObjectURL(f);
-    });
-  }
-  $("translate-run").addEventListener("click", async () => {
-    const content = $("content-file").files[0];
-    const exemplar = $("exemplar-file").files[0];
-    if (!content || !exemplar) { showError("choose a content picture and an exemplar"); return; }
-    const form = new FormData();
-    form.append("content", content, content.name);
-    form.append("exemplar", exemplar, exemplar.name);
-    form.append("direction", $("direction").value);
-    showError("");
-    busy(true);
-    try {
-      const blob = await (await api("/api/translate", { method: "POST", body: form })).blob();
-      $("translation-image").src = URL.createObjectURL(blob);
-      $("translation").hidden = false;
-    } catch (err) {
-      showError(err.message);
-    } finally {
-      busy(false);
-    }
-  });
 }
 
 // ---- panels -------------------------------------------------------------------------------------------------------------
@@ -355,18 +296,26 @@ function selectPanel(name) {
   document.querySelectorAll("[data-panel]").forEach((s) => { s.hidden = s.dataset.panel !== name; });
   document.querySelectorAll("#tabs button").forEach((b) => b.setAttribute("aria-selected", String(b.dataset.tab === name)));
   $("options").hidden = name === "translate";
+  const where = $("where");
+  where.value = state.where[name] ?? defaultWhere(name);
   showError("");
+  showAnswer(state.answers[name]);
+}
+
+function defaultWhere(panel) {
+  const names = Describe.defaultCollections(state.info, panel);
+  return Object.keys(state.groups).find((v) => state.groups[v].join("\n") === names.join("\n")) ?? "";
 }
 
 function layout(info) {
   state.info = info;
-  const chips = [
-    `<span class="chip strong">${escapeHtml(info.task)}</span>`,
-    `<span class="chip">${info.index.items} items</span>`,
-    ...info.domains.map((d) => `<span class="chip muted" title="${escapeHtml(d.kind)}">${escapeHtml(d.name)} · ${d.kind}</span>`),
-    ...info.capabilities.map((c) => `<span class="chip accent">${escapeHtml(c)}</span>`),
-  ];
-  $("run").innerHTML = chips.join("");
+  $("run").replaceChildren(...Describe.chips(info).map((c) => {
+    const chip = document.createElement("span");
+    chip.className = `chip ${c.cls}`.trim();
+    chip.textContent = c.text;
+    chip.title = c.title;
+    return chip;
+  }));
   $("version").textContent = `semspace ${info.version}`;
   const tabs = $("tabs");
   tabs.replaceChildren();
@@ -382,10 +331,12 @@ function layout(info) {
     if (!PANELS[p.name].done) { PANELS[p.name](); PANELS[p.name].done = true; }
   }
   tabs.hidden = available.length < 2;
-  const off = info.panels.filter((p) => !p.available).map((p) => `${p.title}: ${p.why}`);
-  $("unavailable").textContent = off.length ? `Not in this run: ${off.join(" · ")}` : "";
-  $("unavailable").hidden = !off.length;
+  const off = Describe.unavailable(info);
+  $("unavailable").textContent = off.text;
+  $("unavailable").title = off.title;
+  $("unavailable").hidden = !off.text;
   $("modify-field").hidden = !info.modify_domains.length;
+  setPlaceholders(info);
   const k = $("k");
   k.replaceChildren();
   for (const n of [...new Set([5, 10, 20, 50, info.limits.default_k])].filter((n) => n <= info.limits.max_k).sort((a, b) => a - b)) {
@@ -394,8 +345,19 @@ function layout(info) {
   }
   const where = $("where");
   const gallery = $("gallery-domain");
+  where.replaceChildren(new Option("everything", ""));
   gallery.replaceChildren(new Option("every collection", ""));
-  for (const d of Object.keys(info.index.domains)) {
+  state.groups = { "": [] };
+  for (const panel of ["text", "sketch"]) { // a group of collections some panel searches by default
+    const names = Describe.defaultCollections(info, panel);
+    const value = `group:${names.join("\n")}`;
+    if (names.length > 1 && !state.groups[value]) {
+      state.groups[value] = names;
+      where.appendChild(new Option(Describe.groupName(info, names), value));
+    }
+  }
+  for (const d of Describe.collections(info).map((c) => c.name)) {
+    state.groups[d] = [d];
     where.appendChild(new Option(d, d));
     gallery.appendChild(new Option(d, d));
   }
@@ -405,14 +367,26 @@ function layout(info) {
   else showError("this run supports none of the page's panels; the API is still at /api/");
 }
 
-function escapeHtml(s) {
-  return String(s).replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]);
+function setPlaceholders(info) {
+  const set = (sample) => {
+    const p = Describe.placeholders(info, sample);
+    $("text").placeholder = p.text;
+    $("modify").placeholder = p.modify;
+  };
+  set("");
+  const texts = Describe.textCollection(info);
+  if (!texts || !hasPanel("text")) return;
+  const params = new URLSearchParams({ domain: texts, limit: "1" });
+  api(`/api/items?${params}`).then((r) => r.json())
+    .then((page) => { if (page.items.length && page.items[0].caption) set(page.items[0].caption); })
+    .catch(() => { /* keep the plain placeholder */ });
 }
 
 function init() {
   $("gallery-close").addEventListener("click", () => $("gallery").close());
   $("gallery-more").addEventListener("click", () => loadGallery(false));
   $("gallery-domain").addEventListener("change", () => loadGallery(true));
+  $("where").addEventListener("change", () => { state.where[state.panel] = $("where").value; });
   $("token-form").addEventListener("submit", (e) => {
     e.preventDefault();
     state.token = $("token").value.trim();
@@ -428,8 +402,8 @@ async function load() {
     layout(await (await api("/api/info")).json());
     document.body.classList.add("ready");
   } catch (err) {
-    $("run").innerHTML = "";
-    showError(err.status === 401 ? "this service needs an API token: type it above" : err.message);
+    $("run").replaceChildren();
+    showError(err.message);
   }
 }
 
