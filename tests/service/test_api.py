@@ -94,7 +94,14 @@ def test_upload_search_is_the_searchers_answer_and_leaves_the_file_itself_out(
     kept = client.post("/api/search", files={"image": ("p.png", data)}, data={"k": "5", "keep_query": "true"}).json()
     top = kept["hits"][0]
     assert top["name"] == "photo_1.png" and top["score"] == pytest.approx(1.0, abs=1e-4) and top["image"]
-    assert kept["query"] == {"kind": "image", "domain": "render3d", "modify": None, "item": None}
+    assert kept["query"] == {
+        "kind": "image",
+        "domain": "render3d",
+        "modify": None,
+        "item": None,
+        "terms": None,
+        "filter": None,
+    }
     assert [h["rank"] for h in kept["hits"]] == [1, 2, 3, 4, 5]
     plain = client.post("/api/search", files={"image": ("p.png", data)}, data={"k": "5"}).json()
     assert plain["excluded"] == [top["id"]] and "left out 1 hit(s)" in plain["notes"][0]

@@ -14,6 +14,7 @@ For a domain's ``DomainSpec`` (``data.domains``):
 from __future__ import annotations
 
 import hashlib
+import io
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -92,6 +93,8 @@ def query_hashes(spec: DomainSpec, raw: RawQuery, x: Any) -> set[str]:
     out = {input_hash(spec, x[0])}
     if isinstance(raw, str | os.PathLike) and spec.kind is not InputKind.TEXT and Path(raw).is_file():
         out.add(file_sha256(raw))
+    elif isinstance(raw, io.BytesIO) and spec.kind is not InputKind.TEXT:  # an upload's bytes: as its file would
+        out.add(hashlib.sha256(raw.getvalue()).hexdigest())
     return out
 
 

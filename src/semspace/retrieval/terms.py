@@ -22,6 +22,7 @@ combines and searches; docs/queries.md explains the rule.
 
 from __future__ import annotations
 
+import io
 import math
 import re
 from collections.abc import Mapping, Sequence
@@ -103,6 +104,8 @@ def describe_value(value: Any) -> str | int:
         return str(value)
     if isinstance(value, Image.Image):
         return f"<picture {value.width}x{value.height}>"
+    if isinstance(value, io.BytesIO):
+        return f"<picture of {len(value.getvalue())} bytes>"
     if isinstance(value, np.ndarray | torch.Tensor | list):
         return f"<vector of {int(np.asarray(value).size)}>"
     return f"<{type(value).__name__}>"

@@ -6,7 +6,6 @@ domains and combined as ``N(sum_i w_i N(z_i))``. A ``filter`` keeps only items m
 search. Pictures are checked like uploads (format sniffed, pixels counted before decoding: 413, 415).
 """
 
-
 import base64
 import binascii
 import io
@@ -65,6 +64,6 @@ def _value(term: Any, i: int, max_pixels: int) -> Any:
     except (binascii.Error, ValueError):
         raise ServiceError(400, f"term {i}: data is not base64; send the picture's bytes base64-encoded") from None
     pic = check_picture(data, field=f"term {i} data", filename=None, max_pixels=max_pixels)
-    img = Image.open(io.BytesIO(pic.data), formats=[pic.format])
-    img.load()
-    return img
+    with Image.open(io.BytesIO(pic.data), formats=[pic.format]) as img:
+        img.load()  # a picture Pillow cannot decode is refused here, before the model pool
+    return io.BytesIO(pic.data)  # its bytes: the query leaves out an indexed copy of the same file

@@ -1,7 +1,8 @@
 // semspace page: plain JavaScript, no build step. It asks /api/info what the loaded run can do and shows only
 // those panels; every search answers a list of hits drawn as a grid; clicking a hit makes it the next query.
 // A new panel is one <section data-panel="NAME"> in index.html, one PANELS entry below and one row in panels.py.
-// describe.js words the run (chips, defaults, placeholders); panels.js has the sketch and translate panels.
+// describe.js words the run (chips, defaults, placeholders); panels.js has the sketch and translate panels;
+// terms.js the optional controls: the filter and the weighted terms ("more/less like this" on each hit).
 "use strict";
 
 const $ = (id) => document.getElementById(id);
@@ -16,6 +17,8 @@ const state = {
   answers: {}, // panel name -> its last answer: each panel keeps its own results
   where: {}, // panel name -> the "search in" choice the user made there
   groups: {}, // a "search in" value -> the collections it searches
+  base: {}, // panel name -> its last plain query, as the first term of a terms query (terms.js)
+  terms: {}, // panel name -> {list: [terms], plain: the plain answer} while its terms bar is in use
 };
 const TOKEN_NEEDED = "this server needs a token: type it above";
 const TOKEN_REFUSED = "the token was refused: check it and type it again above";
@@ -75,7 +78,7 @@ function showError(message) {
 }
 
 // ---- results ---------------------------------------------------------------------------------------------------
-function itemCard(item, { onPick, score, rank } = {}) {
+function itemCard(item, { onPick, onTerm, score, rank } = {}) {
   const li = document.createElement("li");
   const button = document.createElement("button");
   button.type = "button";
@@ -113,6 +116,7 @@ function itemCard(item, { onPick, score, rank } = {}) {
   }
   button.addEventListener("click", () => onPick && onPick(item));
   li.appendChild(button);
+  if (onTerm) li.appendChild(Terms.hitButtons(item, onTerm));
   return li;
 }
 
@@ -120,6 +124,7 @@ const KEEP_HINT = "tick “include the query itself” to see them";
 
 function showAnswer(answer) {
   const grid = $("results");
+  Terms.render();
   if (!answer) { // this panel has no results (yet, or its last search failed)
     grid.replaceChildren();
     $("meta").textContent = "";
@@ -129,11 +134,14 @@ function showAnswer(answer) {
     if (state.panel === "image") $("unknown").hidden = true;
     return;
   }
-  grid.replaceChildren(...answer.hits.map((h) => itemCard(h, { score: h.score, rank: h.rank, onPick: searchFromItem })));
+  grid.replaceChildren(...answer.hits.map((h) => itemCard(h, {
+    score: h.score, rank: h.rank, onPick: searchFromItem, onTerm: Terms.add,
+  })));
   $("empty").hidden = answer.hits.length > 0;
   if (!answer.hits.length) $("empty").querySelector("p").textContent = "No results.";
   const q = answer.query;
-  const what = q.kind === "item" ? `item #${q.item.id}` : `${q.kind === "image" ? "an" : "a"} ${q.kind} query`;
+  const what = q.kind === "item" ? `item #${q.item.id}` : q.kind === "terms" ? `${q.terms.length} weighted terms`
+    : `${q.kind === "image" ? "an" : "a"} ${q.kind} query`;
   const n = answer.hits.length;
   $("meta").textContent = `${n} result${n === 1 ? "" : "s"} for ${what} (${q.domain}) in ${answer.searched_domains.join(", ")}` +
     ` · ${Math.round(answer.seconds * 1000)} ms`;
@@ -156,11 +164,14 @@ function commonFields(form) {
   form.append("k", $("k").value);
   for (const d of searchedCollections()) form.append("in_domain", d);
   if ($("keep-query").checked) form.append("keep_query", "true");
+  for (const c of Terms.conditions()) form.append("filter", c);
 }
 
-async function run(request) {
-  // The answer belongs to the panel that asked, even when another one is shown by the time it comes.
+async function run(request, base = null) {
+  // The answer belongs to the panel that asked, even when another one is shown by the time it comes. A plain
+  // search (``base``: its query as a term) ends the panel's terms bar; a terms search (no base) keeps it.
   const panel = state.panel;
+  if (base) { state.base[panel] = base; delete state.terms[panel]; }
   showError("");
   busy(true);
   try {
@@ -204,10 +215,10 @@ function searchImage() {
   const form = new FormData();
   if (state.query.file) form.append("image", state.query.file, state.query.file.name);
   else form.append("item_id", String(state.query.item.id));
-  const modify = $("modify").value;
-  if (!$("modify-field").hidden && modify.trim()) form.append("modify", modify);
+  const modify = $("modify-field").hidden || !$("modify").value.trim() ? "" : $("modify").value;
+  if (modify) form.append("modify", modify);
   commonFields(form);
-  return run(() => api("/api/search", { method: "POST", body: form }));
+  return run(() => api("/api/search", { method: "POST", body: form }), Terms.base(state.query, modify));
 }
 
 function searchFromItem(item) {
@@ -269,9 +280,11 @@ function searchText() {
   const where = searchedCollections();
   if (where.length) body.in_domains = where;
   if ($("keep-query").checked) body.keep_query = true;
+  const filter = Terms.conditions();
+  if (filter.length) body.filter = filter;
   return run(() => api("/api/search/text", {
     method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body),
-  }));
+  }), { kind: "text", text, label: `“${text}”` });
 }
 
 function setupTextPanel() {
@@ -387,6 +400,7 @@ function init() {
   $("gallery-more").addEventListener("click", () => loadGallery(false));
   $("gallery-domain").addEventListener("change", () => loadGallery(true));
   $("where").addEventListener("change", () => { state.where[state.panel] = $("where").value; });
+  Terms.setup();
   $("token-form").addEventListener("submit", (e) => {
     e.preventDefault();
     state.token = $("token").value.trim();

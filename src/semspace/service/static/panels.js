@@ -35,7 +35,7 @@ function searchSketch() {
     const form = new FormData();
     form.append("sketch", blob, "sketch.png");
     commonFields(form);
-    return run(() => api("/api/search/sketch", { method: "POST", body: form }));
+    return run(() => api("/api/search/sketch", { method: "POST", body: form }), { kind: "sketch", blob, label: "the drawing" });
   });
 }
 
