@@ -31,8 +31,8 @@ def _batch(n: int = 6, names: list[str] = SEEN) -> dict[str, torch.Tensor]:
 @pytest.mark.parametrize(
     ("method", "terms"),
     [
-        ("ssgn", {"loss_sem", "loss_coarse_cls", "loss_reg", "loss_cls", "loss_cls_real"}),
-        ("single_stage", {"loss_sem", "loss_reg", "loss_cls", "loss_cls_real"}),
+        ("ssgn", {"loss_sem", "loss_calib", "loss_coarse_cls", "loss_reg", "loss_cls", "loss_cls_real"}),
+        ("single_stage", {"loss_sem", "loss_calib", "loss_reg", "loss_cls", "loss_cls_real"}),
         ("cvae", {"loss_kl", "loss_reg", "loss_cls_real"}),
         ("direct", {"loss_nce"}),
     ],

@@ -28,6 +28,9 @@ and matched by cosine against the real photo features of the gallery::
   zero-shot assumption that the unseen classes' names are known). ``semantic_query: regress`` feeds ``R(h)``
   itself, ``nearest`` the semantics of the best candidate. Candidates may be any names the semantics can embed
   (``tasks/ssgn_queries.py``: sketch search ranks against the classes an index holds, ``semspace classify``).
+* Generalised setting: when the candidates include seen classes, their cosines are lowered by ``gamma`` before the
+  softmax (calibrated stacking, Chao et al. 2016), gamma chosen in training on seen classes held out as
+  pseudo-unseen by a shadow class-inference path (``tasks/ssgn_calibration.py``); ``seen_bias`` overrides it.
 * Not a CVAE: the decoder is a deterministic conditional generator with training noise (``models/ssgn/decoder.py``
   says why); ``method: cvae`` is Yelamarthi et al. 2018's CVAE (KL + regression, conditioned on the sketch only).
 
@@ -72,8 +75,9 @@ from semspace.models.ssgn import (
 from semspace.tasks.base import Task, TaskCfg
 from semspace.tasks.class_semantics import class_semantics
 from semspace.tasks.registry import TASKS
+from semspace.tasks.ssgn_calibration import GATE_DIMS, SsgnCalibration, validation_classes
 from semspace.tasks.ssgn_queries import SsgnQueries
-from semspace.types import IMAGE, LABEL, SKETCH
+from semspace.types import IMAGE, INDEX, LABEL, SKETCH
 
 log = logging.getLogger(__name__)
 
@@ -119,10 +123,17 @@ class SsgnCfg(TaskCfg):
     embed_dim: int = 256  # direct: shared embedding width
     temperature: float = 0.1  # direct: InfoNCE temperature
     check_sketches: bool = True  # embed: refuse blank sketches and photos given as sketches (inversion is always on)
+    calibrate: bool = True  # calibrated stacking of seen-class scores, gamma chosen on pseudo-unseen classes
+    calib_fraction: float = 0.25  # share of the seen classes held out of the shadow as pseudo-unseen
+    calib_holdout: float = 0.2  # share of the other seen classes' items held out of the shadow (pseudo-seen test)
+    calib_decay: float = 0.99  # per-step decay of the counts gamma is chosen on (~ the last 100 steps)
+    calib_classes: list[str] = field(default_factory=list)  # the pseudo-unseen classes (filled at build)
+    seen_bias: float | None = None  # gamma override (None: the calibrated one; 0: uncalibrated)
+    gallery_bias: float | None = None  # the gallery gate's lambda (None: gamma; 0: no gate)
 
 
 @TASKS.register("ssgn")
-class SsgnTask(SsgnQueries, Task):
+class SsgnTask(SsgnQueries, SsgnCalibration, Task):
     """SSGN and its baselines (module docstring)."""
 
     Cfg = SsgnCfg
@@ -182,6 +193,8 @@ class SsgnTask(SsgnQueries, Task):
         self._row_cache: dict[tuple[str, ...], torch.Tensor] = {}
         self.register_buffer("query_table", table[[c.class_names.index(q) for q in query]], persistent=False)
         seen = [i for i, n in enumerate(c.class_names) if n not in set(c.query_classes)] or list(range(len(table)))
+        self._seen_names = {c.class_names[i] for i in seen}
+        self.register_buffer("query_seen", self.seen_flags(query), persistent=False)  # (Q,) seen candidates
         self.register_buffer("seen_ids", torch.tensor(seen), persistent=False)
         to_seen = torch.full((len(table),), -1, dtype=torch.long)
         to_seen[torch.tensor(seen)] = torch.arange(len(seen))
@@ -190,7 +203,12 @@ class SsgnTask(SsgnQueries, Task):
         self.register_buffer("photo_var", torch.ones(self.raw_photo_dim))
         self.register_buffer("photo_count", torch.zeros((), dtype=torch.long))
         s_dim, p_dim, h_dim = table.shape[1], self.photo_dim, c.sketch_dim
-        self.sem_head = nn.Sequential(nn.Linear(h_dim, c.hidden), nn.ReLU(), nn.Linear(c.hidden, s_dim))
+        self.sem_head = self._sem_head(h_dim, s_dim)
+        self._build_calibration(
+            [c.class_names[i] for i in seen],
+            lambda: MultiLayerFusion(in_dims, c.sketch_dim, proj_dim=c.fusion_dim, mode=c.fusion, dropout=c.dropout),
+            lambda: self._sem_head(h_dim, s_dim),
+        )
         dec_args: dict[str, Any] = {"semantic_dim": s_dim, "sketch_dim": h_dim, "out_dim": p_dim, "hidden": c.hidden,
                     "noise_dim": c.noise_dim, "noise_std": c.noise_std, "dropout": c.dropout}  # fmt: skip
         self.decoder: nn.Module | None = None
@@ -209,7 +227,7 @@ class SsgnTask(SsgnQueries, Task):
         self.classifier = PrototypeClassificationLoss(p_dim, len(seen), scale=c.cls_scale)
         self.regression, self.kl = FeatureRegressionLoss(), GaussianKlLoss()
         self.infonce = LabelInfoNceLoss(c.temperature)
-        out_dim = c.embed_dim if c.method == "direct" else p_dim
+        out_dim = c.embed_dim if c.method == "direct" else p_dim + (GATE_DIMS if self.calibrated else 0)
         self._specs = {
             c.sketch_domain: DomainSpec(c.sketch_domain, InputKind.SKETCH, out_dim, preprocess=pre),
             c.photo_domain: DomainSpec(c.photo_domain, InputKind.IMAGE, out_dim, preprocess=pre),
@@ -217,6 +235,9 @@ class SsgnTask(SsgnQueries, Task):
         self._memo: FrozenFeatureMemo | None = None
         if c.frozen:
             self.freeze("backbone")
+
+    def _sem_head(self, h_dim: int, s_dim: int) -> nn.Module:
+        return nn.Sequential(nn.Linear(h_dim, self.cfg.hidden), nn.ReLU(), nn.Linear(self.cfg.hidden, s_dim))
 
     # ---- configuration ----------------------------------------------------------------------------
     @classmethod
@@ -251,7 +272,10 @@ class SsgnTask(SsgnQueries, Task):
                 cfg.query_classes = [u for u in UNSEEN_CLASSES if u in cfg.class_names]
             else:
                 cfg.query_classes = [str(n) for n in (getattr(dataset, "unseen_classes", None) or [])]
-        if not cfg.semantic_table:
+        if not cfg.semantic_table:  # a fresh cfg (a checkpoint's has its table): the calibration's validation classes
+            seen = [n for n in cfg.class_names if n not in set(cfg.query_classes)]
+            if cfg.calibrate and cfg.method in ("ssgn", "single_stage") and not cfg.calib_classes:
+                cfg.calib_classes = validation_classes(seen, cfg.calib_fraction)
             cfg.semantic_table = class_semantics(cfg.semantics, cfg.class_names, cfg.class_aliases).tolist()
         return cfg
 
@@ -286,15 +310,19 @@ class SsgnTask(SsgnQueries, Task):
     def _split(self, taps: torch.Tensor) -> list[torch.Tensor]:
         return list(torch.split(taps, self._all_widths, dim=1))  # L x (B, 2 C_l)
 
-    def sketch_feature(self, x: torch.Tensor) -> torch.Tensor:
-        """The fused sketch feature ``h`` ``(B, H)``."""
+    def _chosen_taps(self, x: torch.Tensor) -> list[torch.Tensor]:
+        """The pooled taps the fusion reads, ``L x (B, C_l)``."""
         parts = self._split(self._taps(x))
         chosen = []
         for i in self._layers:
             t = parts[i]  # (B, 2C): avg then max
             half = t.shape[1] // 2
             chosen.append({"avg": t[:, :half], "max": t[:, half:], "avgmax": t}[self.cfg.pooling])
-        return self.fusion(chosen)  # (B, H)
+        return chosen
+
+    def sketch_feature(self, x: torch.Tensor) -> torch.Tensor:
+        """The fused sketch feature ``h`` ``(B, H)``."""
+        return self.fusion(self._chosen_taps(x))  # (B, H)
 
     def photo_feature(self, x: torch.Tensor) -> torch.Tensor:
         """The real photo feature ``f`` ``(B, P)``: the last tap average-pooled, standardised, through the photo
@@ -319,29 +347,23 @@ class SsgnTask(SsgnQueries, Task):
         self.photo_var.mul_(1 - m).add_(var, alpha=m)
         self.photo_count.add_(1)
 
-    def query_semantics(self, h: torch.Tensor, cand: torch.Tensor | None = None) -> torch.Tensor:
-        """Semantics ``(B, S)`` for sketches of unknown class (module docstring: ``semantic_query``), inferred among
-        the candidates' rows ``cand (Q, S)`` (default: ``query_table``)."""
-        r = F.normalize(self.sem_head(h), dim=-1)  # (B, S)
-        if self.cfg.semantic_query == "regress":
-            return r
-        cand = self.query_table if cand is None else cand  # (Q, S)
-        sims = r @ cand.T  # (B, Q)
-        if self.cfg.semantic_query == "nearest":
-            return cand[sims.argmax(dim=1)]
-        return (sims / self.cfg.query_temperature).softmax(dim=1) @ cand  # (B, S)
-
-    def generate(self, x: torch.Tensor, cand: torch.Tensor | None = None) -> torch.Tensor:
+    def generate(self, x: torch.Tensor, cand: torch.Tensor | None = None,
+                 cand_seen: torch.Tensor | None = None) -> torch.Tensor:  # fmt: skip
         """Generated photo features ``(B, P)`` of sketches (not normalised), semantics among ``cand (Q, S)``
-        (default: ``query_table``); ``direct``: the sketch embedding."""
+        (default: ``query_table``; ``cand_seen (Q,)`` the seen ones); ``direct``: the sketch embedding."""
+        return self.generate_gated(x, cand, cand_seen)[0]
+
+    def generate_gated(self, x: torch.Tensor, cand: torch.Tensor | None = None,
+                       cand_seen: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:  # fmt: skip
+        """``generate`` and the posterior mass ``u (B,)`` of the unseen candidates (``infer_semantics``)."""
         h = self.sketch_feature(x)
-        c = self.cfg
-        if c.method == "direct":
-            return self.sketch_proj(h)
+        if self.cfg.method == "direct":
+            return self.sketch_proj(h), h.new_zeros(len(h))
         assert self.decoder is not None
-        if c.method == "cvae":
-            return self.decoder(h)["fine"]
-        return self.decoder(self.query_semantics(h, cand), h)["fine"]
+        if self.cfg.method == "cvae":
+            return self.decoder(h)["fine"], h.new_zeros(len(h))
+        s, u = self.infer_semantics(h, cand, cand_seen)  # (B, S), (B,)
+        return self.decoder(s, h)["fine"], u
 
     # ---- training ---------------------------------------------------------------------------------
     def training_forward(self, batch: dict[str, Any], group: str = "main") -> dict[str, torch.Tensor]:
@@ -355,7 +377,8 @@ class SsgnTask(SsgnQueries, Task):
         if bool((ys < 0).any()):
             bad = sorted({c.class_names[i] for i in y[ys < 0].tolist()})
             raise DataError(f"ssgn: training batch holds query (unseen) classes {bad[:10]}; train on seen classes")
-        h = self.sketch_feature(xs)  # (B, H)
+        chosen = self._chosen_taps(xs)  # L x (B, C_l)
+        h = self.fusion(chosen)  # (B, H)
         f = self.photo_feature(xp)  # (B, P)
         target = f.detach()
         out: dict[str, torch.Tensor] = {}
@@ -375,6 +398,9 @@ class SsgnTask(SsgnQueries, Task):
             sims = F.normalize(self.sem_head(h), dim=-1) @ self.semantics[self.seen_ids].T  # (B, C_seen)
             out["loss_sem"] = F.cross_entropy(sims / c.query_temperature, ys)
             loss = loss + c.sem_weight * out["loss_sem"]
+            if self.calibrated:  # the shadow semantic head on the pseudo-seen classes (tasks/ssgn_calibration.py)
+                out["loss_calib"] = self._calibration_step(chosen, ys, batch.get(INDEX), xs)
+                loss = loss + c.sem_weight * out["loss_calib"]
             if "coarse" in gen and c.coarse_weight > 0:
                 out["loss_coarse"] = self.regression(gen["coarse"], target)
                 loss = loss + c.coarse_weight * out["loss_coarse"]
@@ -405,14 +431,16 @@ class SsgnTask(SsgnQueries, Task):
         return dict(self._specs)
 
     def embed(self, domain: str, inputs: Any) -> torch.Tensor:
-        """Unit-norm ``(B, D)``: a sketch's generated photo feature, or a photo's real one (the shared space)."""
+        """Unit-norm ``(B, D)``: a sketch's generated photo feature, or a photo's real one (the shared space); a
+        calibrated run appends the gallery gate's two dimensions (``tasks/ssgn_calibration.py``)."""
         self.domain(domain)
         if domain == self.cfg.sketch_domain:  # pictures: inverted ones flipped, blank / photo refused (check_sketches)
-            return F.normalize(self.generate(self._pictures(inputs, self.cfg.check_sketches)), dim=-1)
+            g, u = self.generate_gated(self._pictures(inputs, self.cfg.check_sketches))
+            return self.gate_query(F.normalize(g, dim=-1), u)
         f = self.photo_feature(inputs)
         if self.cfg.method == "direct":
-            f = self.photo_proj(f)
-        return F.normalize(f, dim=-1)
+            return F.normalize(self.photo_proj(f), dim=-1)
+        return self.gate_photo(F.normalize(f, dim=-1), f)
 
     def generate_query(self, domain: str, inputs: Any) -> torch.Tensor:
         """The ``generate_query`` capability: generated photo features of sketches, unit norm ``(B, P)``."""

@@ -13,7 +13,11 @@ what every task's ``embed`` returns, so the numbers are comparable.
 The **generalised** setting (``generalized_photos``: photos of the seen classes added to the gallery, the same
 unseen-class sketch queries) is reported with the prefix ``generalized_``. A task that infers query semantics
 from candidate classes (``set_query_classes``, SSGN) is given the gallery's classes: the unseen ones in the
-zero-shot setting, all of them in the generalised one. The drawing check of query sketches (``data/sketch_input.py``)
+zero-shot setting, all of them in the generalised one. Such a task's class inference lowers the seen candidates'
+scores by its calibrated ``gamma`` (calibrated stacking, Chao et al. 2016; ``tasks/ssgn_calibration.py``): the
+``generalized_`` figures use the run's gamma (``seen_bias`` overrides it: ``semspace eval --set seen_bias=0``),
+``generalized_seen_bias_gamma`` says which, and ``generalized_uncalibrated_`` repeats them at gamma 0 when it is not 0.
+The drawing check of query sketches (``data/sketch_input.py``)
 is off while the protocol embeds (``set_sketch_check``): it guards user queries, and one refused item would stop
 the evaluation.
 
@@ -79,11 +83,13 @@ class ZsSbirProtocol:
         map_at: ``"all"`` and cut-offs.
         precision_at: P@K cut-offs.
         batch_size: embedding batch size.
+        seen_bias: gamma of the task's calibrated stacking for this evaluation (None: the run's own).
     """
 
     def __init__(self, *, sketches: dict[str, Any], photos: dict[str, Any], generalized_photos: dict[str, Any] | None
                  = None, sketch_domain: str = "", photo_domain: str = "", map_at: Sequence[int | str] = ("all", 200),
-                 precision_at: Sequence[int] = (100, 200), batch_size: int = 128) -> None:  # fmt: skip
+                 precision_at: Sequence[int] = (100, 200), batch_size: int = 128,
+                 seen_bias: float | None = None) -> None:  # fmt: skip
         sk, ph = _spec(sketches, "sketches"), _spec(photos, "photos")
         if sk is None or ph is None:
             raise ConfigError("zs_sbir: sketches and photos are required ({name, args} each)")
@@ -92,6 +98,7 @@ class ZsSbirProtocol:
         self.sketch_domain, self.photo_domain = sketch_domain, photo_domain
         self.map_at, self.precision_at = list(map_at), [int(k) for k in precision_at]
         self.batch_size = int(batch_size)
+        self.seen_bias = None if seen_bias is None else float(seen_bias)
         self._datasets: dict[str, Any] = {}
 
     @staticmethod
@@ -135,6 +142,10 @@ class ZsSbirProtocol:
         was_training = task.training
         task.eval()
         settable = hasattr(task, "set_query_classes")
+        calibrated = hasattr(task, "set_seen_bias")
+        bias_before = getattr(task.cfg, "seen_bias", None) if calibrated else None
+        if calibrated and self.seen_bias is not None:
+            task.set_seen_bias(self.seen_bias)
         checks = getattr(getattr(task, "cfg", None), "check_sketches", None)
         if checks is not None and hasattr(task, "set_sketch_check"):
             task.set_sketch_check(False)
@@ -153,7 +164,18 @@ class ZsSbirProtocol:
                     zq2 = self._embed(task, "sketches", self.sketches, sd)[0] if settable else zq
                     out |= zs_sbir_metrics(zq2, torch.cat([zp, zg]), lq, torch.cat([lp, lg]), map_at=self.map_at,
                                            precision_at=self.precision_at, prefix="generalized_" + PREFIX)  # fmt: skip
+                    gamma = float(task.seen_bias) if calibrated else 0.0
+                    if calibrated:
+                        out["generalized_seen_bias_gamma"] = gamma
+                    if calibrated and settable and gamma != 0.0:  # the same at gamma 0, for comparison
+                        task.set_seen_bias(0.0)
+                        zq3 = self._embed(task, "sketches", self.sketches, sd)[0]
+                        out |= zs_sbir_metrics(zq3, torch.cat([zp, zg]), lq, torch.cat([lp, lg]), map_at=self.map_at,
+                                               precision_at=self.precision_at,
+                                               prefix="generalized_uncalibrated_" + PREFIX)  # fmt: skip
         finally:
+            if calibrated:
+                task.set_seen_bias(bias_before)
             if settable:
                 task.set_query_classes(list(task.cfg.query_classes) or None)
             if checks is not None and hasattr(task, "set_sketch_check"):
