@@ -15,6 +15,7 @@ from semspace.config import InitSpec, TrainCfg
 from semspace.engine import Trainer
 from semspace.engine.logging import read_metrics
 from semspace.engine.optim import lr_factor
+from semspace.engine.stages import load_stage
 from semspace.errors import CheckpointError, ConfigError
 from semspace.models.checkpoint import load_checkpoint
 
@@ -250,6 +251,16 @@ def test_init_errors_name_the_checkpoint_and_what_to_do(tmp_path: Path, spec: di
     init = [InitSpec(**{"checkpoint": str(a), **spec})]
     with pytest.raises(error, match=message):
         Trainer(FrozenStageTask(ToyCfg()), _cfg(), tmp_path / "b", dataset=ToyDataset(), init=init).fit()
+
+
+def test_a_stage_without_weights_on_either_side_loads_nothing_and_passes(tmp_path: Path) -> None:
+    """CHTN's warm start on given features: its identity trunk has no weights in the source run nor in this one."""
+    a = _train_stage_a(tmp_path)
+    task = FrozenStageTask(ToyCfg())
+    task.trunk = torch.nn.Identity()  # no weights here, and none under 'trunk' in the checkpoint
+    assert load_stage(task, InitSpec(checkpoint=str(a), module="trunk", source="trunk")) is task.trunk
+    with pytest.raises(CheckpointError, match="no weights under 'trunk'"):  # a stage with weights still needs them
+        load_stage(task, InitSpec(checkpoint=str(a), module="stage", source="trunk"))
 
 
 def test_init_shape_mismatch_lists_the_keys(tmp_path: Path) -> None:

@@ -42,8 +42,10 @@ def load_stage(task: Task, spec: InitSpec, where: str = "init") -> nn.Module:
 
     Raises:
         ConfigError: an empty field, or the task has no submodule ``spec.module``.
-        CheckpointError: the checkpoint is missing or corrupt, has no weights under ``source``, or they do not fit
-            the submodule (missing or unexpected keys, or a shape mismatch; the message lists them).
+        CheckpointError: the checkpoint is missing or corrupt, has no weights under ``source`` while the submodule
+            has some (a submodule without weights, such as an identity trunk over given features, loads nothing and
+            passes), or they do not fit the submodule (missing or unexpected keys, or a shape mismatch; the message
+            lists them).
     """
     if not spec.checkpoint:
         raise ConfigError(f"{where}.checkpoint is empty; expected the path of another run's model.pt")
@@ -60,6 +62,9 @@ def load_stage(task: Task, spec: InitSpec, where: str = "init") -> nn.Module:
     state = clean_state_dict(ckpt["state_dict"])
     prefix = source + "."
     weights = {k[len(prefix) :]: v for k, v in state.items() if k.startswith(prefix)}
+    if not weights and not module.state_dict():  # nothing to load on either side (an identity trunk over features)
+        log.info("%s: %s has no weights, nor has %s[%r]: nothing to load", where, spec.module, spec.checkpoint, source)
+        return module
     if not weights:
         roots = sorted({k.split(".", 1)[0] for k in state})
         raise CheckpointError(
