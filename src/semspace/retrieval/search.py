@@ -312,25 +312,31 @@ class Searcher:
         if modify is not None:
             z, unknown, notes = self._modified(z, modify, dom)
         searched = list(in_domains) if in_domains else self.index.domain_names()
-        if where:  # the items the filter keeps, in the searched domains
-            kept = self.index.ids_matching(where, in_domains or None)
-            held = len(kept)
-            same = set(self.index.ids_with_hashes(own, searched)) & set(kept.tolist()) if own else set()
-        else:
-            held = sum(n for d, n in self.index.domain_counts().items() if d in searched)
-            same = set(self.index.ids_with_hashes(own, searched)) if own else set()
+        same = set(self.index.ids_with_hashes(own, searched)) if own else set()
         hits = self.index.search(z.float().cpu().numpy(), k + len(same), domains=in_domains or None, where=where)[0]
-        left_out = [h.id for h in hits if h.id in same]
+        left_out = [h.id for h in hits if h.id in same]  # hits meet the filter: so do these
         hits = [h for h in hits if h.id not in same][:k]
         if left_out:
             notes.append(f"left out {len(left_out)} hit(s) identical to the query (id {', '.join(map(str, left_out))}; "
                          "--keep-query keeps them)")  # fmt: skip
-        if k > held - len(same):
-            which = f" meeting the filter {' '.join(where)}" if where else ""
-            notes.append(f"asked for {k} results; the searched domain(s) {', '.join(searched)} hold {held} item(s)"
-                         + which + (f", {len(same)} of them the query itself" if same else ""))  # fmt: skip
+        if len(hits) < k:  # fewer than asked: counted only then (a count reads every item of the searched domains)
+            notes += self._too_few(k, searched, in_domains, same, where)
         return SearchResult(hits=hits, unknown_words=unknown, query_domain=dom, searched_domains=searched,
                             notes=notes, excluded=left_out)  # fmt: skip
+
+    def _too_few(self, k: int, searched: list[str], in_domains: list[str] | None, same: set[int],
+                 where: list[str] | None) -> list[str]:  # fmt: skip
+        """The note for a ``k`` beyond what the searched domains (and the filter) hold, less the query's own items."""
+        if where:
+            kept = self.index.ids_matching(where, in_domains or None)
+            held, same = len(kept), same & set(kept.tolist())
+        else:
+            held = sum(n for d, n in self.index.domain_counts().items() if d in searched)
+        if k <= held - len(same):
+            return []
+        which = f" meeting the filter {' '.join(where)}" if where else ""
+        return [f"asked for {k} results; the searched domain(s) {', '.join(searched)} hold {held} item(s)" + which
+                + (f", {len(same)} of them the query itself" if same else "")]  # fmt: skip
 
     def _modified(self, z: torch.Tensor, modify: str, dom: str) -> tuple[torch.Tensor, list[str], list[str]]:
         """``T(f(x), g(t))``: the query ``z (1, D)`` of ``dom`` composed with ``modify`` (unchanged when it is
