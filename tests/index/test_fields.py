@@ -93,3 +93,19 @@ def test_fields_change_only_when_they_differ_and_go_with_their_items(
 def test_a_malformed_condition_says_what_to_write(text: str, message: str) -> None:
     with pytest.raises(ConfigError, match=message):
         parse_condition(text)
+
+
+def test_changed_compares_every_item_across_query_chunks() -> None:
+    """``changed`` reads the held fields chunk by chunk: items past the first chunk are compared too."""
+    import sqlite3
+
+    from semspace.index import fields as F
+
+    conn = sqlite3.connect(":memory:")
+    n = F.CHUNK * 2 + 7
+    F.set_fields(conn, {i: {"colour": f"c{i}"} for i in range(n)})
+    asked = {i: {"colour": f"c{i}"} for i in range(n)}
+    asked[3] = {"colour": "other"}
+    asked[n - 1] = {"colour": "c0"}
+    asked[F.CHUNK + 1] = {"colour": f"c{F.CHUNK + 1}", "size": 2}
+    assert sorted(F.changed(conn, asked)) == [3, F.CHUNK + 1, n - 1]

@@ -33,6 +33,7 @@ import numpy as np
 from semspace.errors import ConfigError, DataError
 
 TABLE = "item_fields"
+CHUNK = 500  # ids per query (SQLite allows 999 bound parameters in old builds)
 BUILT_IN = {"source": "source", "path": "uri", "domain": "domain", "label": "label"}  # name -> items column
 _CONDITION = re.compile(r"^\s*(?P<name>[A-Za-z_][\w.\-]*)\s*(?P<op>!=|>=|<=|=|>|<)(?P<value>.*)$", re.DOTALL)
 _RANGE_OPS = (">=", ">", "<=", "<")
@@ -108,13 +109,20 @@ def changed(conn: sqlite3.Connection, fields_by_id: Mapping[int, Mapping[str, An
     """The entries of ``fields_by_id`` that differ from what the items hold (a sidecar read again changes nothing)."""
     if not has_fields(conn):
         return {i: f for i, f in fields_by_id.items() if any(v is not None for v in f.values())}
-    out = {}
-    for item_id, fields in fields_by_id.items():
-        rows = conn.execute(f"SELECT name, text FROM {TABLE} WHERE item_id = ?", (int(item_id),)).fetchall()
-        held = {str(r[0]): str(r[1]) for r in rows}
-        if held != {str(k): _text(v) for k, v in fields.items() if v is not None}:
-            out[item_id] = fields
-    return out
+    held: dict[int, dict[str, str]] = {int(i): {} for i in fields_by_id}
+    ids = list(held)
+    for start in range(0, len(ids), CHUNK):  # one query per chunk of items, not per item
+        chunk = ids[start : start + CHUNK]
+        marks = ",".join("?" * len(chunk))
+        for item_id, name, text in conn.execute(
+            f"SELECT item_id, name, text FROM {TABLE} WHERE item_id IN ({marks})", chunk
+        ):
+            held[int(item_id)][str(name)] = str(text)
+    return {
+        i: f
+        for i, f in fields_by_id.items()
+        if held[int(i)] != {str(k): _text(v) for k, v in f.items() if v is not None}
+    }
 
 
 def fields_of(conn: sqlite3.Connection, item_id: int) -> dict[str, str | float]:
