@@ -139,3 +139,18 @@ def sketchy_url(sketchy: Served) -> Iterator[str]:
 @pytest.fixture(scope="session")
 def translator_url(translator: Served) -> Iterator[str]:
     yield from _serve(translator)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    """Chromium headless for the page tests (``test_page*.py``), one per module, launched with ``test_page``'s
+    settings (no sandbox, no background connections); the tests skip without one unless a browser is required."""
+    from playwright.sync_api import sync_playwright
+    from test_page import ARGS, CHROMIUM, MISSING
+
+    if MISSING is not None:
+        pytest.fail(f"SEMSPACE_REQUIRE_BROWSER is set but {MISSING}")
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+        yield b
+        b.close()

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -41,16 +40,6 @@ REQUIRED = bool(os.environ.get("SEMSPACE_REQUIRE_BROWSER"))  # .ci/run: a missin
 pytestmark = [pytest.mark.skipif(MISSING is not None and not REQUIRED, reason=str(MISSING))]
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    if MISSING is not None:
-        pytest.fail(f"SEMSPACE_REQUIRE_BROWSER is set but {MISSING}")
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
-        yield b
-        b.close()
-
-
 def _open(browser: Any, url: str, width: int = 1280, height: int = 860) -> Page:
     page = browser.new_page(viewport={"width": width, "height": height})
     errors: list[str] = []
@@ -64,6 +53,14 @@ def _open(browser: Any, url: str, width: int = 1280, height: int = 860) -> Page:
 def _shot(page: Page, name: str, full: bool = False) -> None:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=full)
+
+
+def _watch(page: Page) -> list[str]:
+    """Page errors and Content-Security-Policy violations seen from now on (the page keeps its CSP)."""
+    seen: list[str] = list(page.errors)  # type: ignore[attr-defined]
+    page.on("pageerror", lambda e: seen.append(str(e)))
+    page.on("console", lambda m: seen.append(m.text) if "Content Security Policy" in m.text else None)
+    return seen
 
 
 def test_upload_with_a_modification_shows_results_and_unknown_words(

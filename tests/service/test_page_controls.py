@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import base64
 import re
-from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 import httpx
 import pytest
-from test_page import ARGS, CHROMIUM, MISSING, REQUIRED, _open, _shot
+from test_page import MISSING, REQUIRED, _open, _shot, _watch
 
 try:
     from playwright.sync_api import expect, sync_playwright
@@ -28,25 +27,6 @@ if TYPE_CHECKING:
 
 pytestmark = [pytest.mark.skipif(MISSING is not None and not REQUIRED, reason=str(MISSING))]
 PHOTO = re.compile(r"photo_\d\.png")
-
-
-@pytest.fixture(scope="module")
-def chrome() -> Iterator[Any]:
-    """Chromium headless, launched as ``test_page.py`` launches it."""
-    if MISSING is not None:
-        pytest.fail(f"SEMSPACE_REQUIRE_BROWSER is set but {MISSING}")
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
-        yield b
-        b.close()
-
-
-def _watch(page: Page) -> list[str]:
-    """Page errors and Content-Security-Policy violations seen from now on (the page keeps its CSP)."""
-    seen: list[str] = list(page.errors)  # type: ignore[attr-defined]
-    page.on("pageerror", lambda e: seen.append(str(e)))
-    page.on("console", lambda m: seen.append(m.text) if "Content Security Policy" in m.text else None)
-    return seen
 
 
 def _ids(page: Page) -> list[int]:
@@ -81,8 +61,8 @@ def _text_search(page: Page, text: str) -> dict[str, Any]:
     return _body(sent)
 
 
-def test_the_filter_restricts_every_panels_results(chrome: Any, composed_url: str, composed: Served) -> None:
-    page = _open(chrome, composed_url)
+def test_the_filter_restricts_every_panels_results(browser: Any, composed_url: str, composed: Served) -> None:
+    page = _open(browser, composed_url)
     seen = _watch(page)
     expect(page.locator("#filter-box")).not_to_have_attribute("open", "")  # collapsed: today's page until opened
     expect(page.locator("#terms")).to_be_hidden()
@@ -119,8 +99,8 @@ def test_the_filter_restricts_every_panels_results(chrome: Any, composed_url: st
     page.close()
 
 
-def test_a_malformed_condition_shows_the_apis_message(chrome: Any, composed_url: str) -> None:
-    page = _open(chrome, composed_url)
+def test_a_malformed_condition_shows_the_apis_message(browser: Any, composed_url: str) -> None:
+    page = _open(browser, composed_url)
     _text_search(page, "a large red cube")
     expect(page.locator("#results li")).to_have_count(20)
     page.click("#filter-box summary")
@@ -136,8 +116,8 @@ def test_a_malformed_condition_shows_the_apis_message(chrome: Any, composed_url:
     page.close()
 
 
-def test_conditions_split_on_lines_and_commas_but_not_inside_a_glob(chrome: Any, composed_url: str) -> None:
-    page = _open(chrome, composed_url)
+def test_conditions_split_on_lines_and_commas_but_not_inside_a_glob(browser: Any, composed_url: str) -> None:
+    page = _open(browser, composed_url)
     page.click("#filter-box summary")
     page.fill("#filter", " year>=2000,place=home\n\npath=*/photo_[0,1]*, label = red ")
     got = page.evaluate("() => Terms.conditions()")
@@ -146,9 +126,9 @@ def test_conditions_split_on_lines_and_commas_but_not_inside_a_glob(chrome: Any,
 
 
 def test_less_like_this_sends_a_terms_query_and_the_item_drops(
-    chrome: Any, composed_url: str, composed: Served
+    browser: Any, composed_url: str, composed: Served
 ) -> None:
-    page = _open(chrome, composed_url)
+    page = _open(browser, composed_url)
     seen = _watch(page)
     photo = composed.photos / "photo_0.png"
     page.set_input_files("#image-file", str(photo))
@@ -173,8 +153,8 @@ def test_less_like_this_sends_a_terms_query_and_the_item_drops(
     page.close()
 
 
-def test_the_cross_drops_a_term_and_clear_returns_to_the_plain_panel(chrome: Any, composed_url: str) -> None:
-    page = _open(chrome, composed_url)
+def test_the_cross_drops_a_term_and_clear_returns_to_the_plain_panel(browser: Any, composed_url: str) -> None:
+    page = _open(browser, composed_url)
     seen = _watch(page)
     plain = _text_search(page, "a small blue sphere")
     plain_ids, plain_meta = _ids(page), page.locator("#meta").inner_text()

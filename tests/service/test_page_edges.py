@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 import pytest
-from test_page import ARGS, CHROMIUM, MISSING, REQUIRED, _open, _shot
+from test_page import MISSING, REQUIRED, _open, _shot, _watch
 
 from semspace.service import ServiceSettings, create_app
 
@@ -36,25 +36,6 @@ pytestmark = [pytest.mark.skipif(MISSING is not None and not REQUIRED, reason=st
 TOKEN = "edges-token-0123456789"
 
 
-@pytest.fixture(scope="module")
-def chrome() -> Iterator[Any]:
-    """Chromium headless, launched as ``test_page.py`` launches it."""
-    if MISSING is not None:
-        pytest.fail(f"SEMSPACE_REQUIRE_BROWSER is set but {MISSING}")
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
-        yield b
-        b.close()
-
-
-def _watch(page: Page) -> list[str]:
-    """Page errors and Content-Security-Policy violations seen from now on (the page keeps its CSP)."""
-    seen: list[str] = list(page.errors)  # type: ignore[attr-defined]
-    page.on("pageerror", lambda e: seen.append(str(e)))
-    page.on("console", lambda m: seen.append(m.text) if "Content Security Policy" in m.text else None)
-    return seen
-
-
 def _snap(page: Page, name: str) -> None:
     """A screenshot once the first thumbnails of the results have loaded."""
     loaded = "[...document.querySelectorAll('#results img')].slice(0, 5).every((i) => i.complete)"
@@ -69,8 +50,8 @@ def _chips(page: Page) -> list[str]:
     return page.locator("#run .chip").all_inner_texts()
 
 
-def test_the_query_itself_is_offered_by_a_checkbox_not_a_cli_flag(chrome: Any, composed_url: str) -> None:
-    page = _open(chrome, composed_url)
+def test_the_query_itself_is_offered_by_a_checkbox_not_a_cli_flag(browser: Any, composed_url: str) -> None:
+    page = _open(browser, composed_url)
     seen = _watch(page)
     page.click("#pick")
     pick = page.locator("#gallery-items li button").nth(1)
@@ -103,12 +84,12 @@ def test_the_query_itself_is_offered_by_a_checkbox_not_a_cli_flag(chrome: Any, c
     ],
 )  # fmt: skip
 def test_the_run_is_described_in_plain_words(
-    chrome: Any, request: pytest.FixtureRequest, run: str, cannot: str, search_by: str, collections: list[str]
+    browser: Any, request: pytest.FixtureRequest, run: str, cannot: str, search_by: str, collections: list[str]
 ) -> None:
     url = request.getfixturevalue(f"{run}_url")
     info = httpx.get(f"{url}/api/info").json()
     empty = [d["name"] for d in info["domains"] if d["items"] == 0]
-    page = _open(chrome, url)
+    page = _open(browser, url)
     chips = _chips(page)
     assert [c for c in chips if " · " in c] == sorted(collections, key=lambda c: list(info["index"]["domains"]).index(
         c.split(" · ")[0]))  # fmt: skip
@@ -122,9 +103,9 @@ def test_the_run_is_described_in_plain_words(
     page.close()
 
 
-def test_capabilities_show_human_names(chrome: Any, sketchy_url: str) -> None:
+def test_capabilities_show_human_names(browser: Any, sketchy_url: str) -> None:
     """An SSGN run's ``generate_query`` (and any capability the page does not know yet) reads as words."""
-    context = chrome.new_context(viewport={"width": 1280, "height": 860})
+    context = browser.new_context(viewport={"width": 1280, "height": 860})
 
     def more_capabilities(route: Any) -> None:
         info = route.fetch().json()
@@ -142,9 +123,9 @@ def test_capabilities_show_human_names(chrome: Any, sketchy_url: str) -> None:
     context.close()
 
 
-def test_the_default_collections_rule(chrome: Any, sketchy_url: str) -> None:
+def test_the_default_collections_rule(browser: Any, sketchy_url: str) -> None:
     """Describe's pure rule on made-up runs: a text or sketch query searches the other kinds, a picture everything."""
-    page = _open(chrome, sketchy_url)
+    page = _open(browser, sketchy_url)
     info = {
         "domains": [{"name": "photo", "kind": "image"}, {"name": "art", "kind": "image"},
                     {"name": "words", "kind": "text"}, {"name": "drawn", "kind": "sketch"}],
@@ -169,8 +150,8 @@ def _image_search(page: Page, composed: Served) -> str:
     return page.locator("#meta").inner_text()
 
 
-def test_each_panel_keeps_its_own_results(chrome: Any, composed_url: str, composed: Served) -> None:
-    page = _open(chrome, composed_url)
+def test_each_panel_keeps_its_own_results(browser: Any, composed_url: str, composed: Served) -> None:
+    page = _open(browser, composed_url)
     seen = _watch(page)
     results, meta = page.locator("#results li"), page.locator("#meta")
     image_meta = _image_search(page, composed)
@@ -192,8 +173,8 @@ def test_each_panel_keeps_its_own_results(chrome: Any, composed_url: str, compos
     page.close()
 
 
-def test_a_failed_upload_clears_the_results(chrome: Any, composed_url: str, composed: Served, tmp_path: Path) -> None:
-    page = _open(chrome, composed_url)
+def test_a_failed_upload_clears_the_results(browser: Any, composed_url: str, composed: Served, tmp_path: Path) -> None:
+    page = _open(browser, composed_url)
     seen = _watch(page)
     results, meta = page.locator("#results li"), page.locator("#meta")
     _image_search(page, composed)
@@ -216,8 +197,8 @@ def test_a_failed_upload_clears_the_results(chrome: Any, composed_url: str, comp
     page.close()
 
 
-def test_a_text_query_searches_the_pictures_unless_the_user_picks(chrome: Any, composed_url: str) -> None:
-    page = _open(chrome, composed_url)
+def test_a_text_query_searches_the_pictures_unless_the_user_picks(browser: Any, composed_url: str) -> None:
+    page = _open(browser, composed_url)
     where = page.locator("#where")
     expect(where).to_have_value("")  # a picture query still searches everything, as before
     page.click('#tabs button[data-tab="text"]')
@@ -239,10 +220,10 @@ def test_a_text_query_searches_the_pictures_unless_the_user_picks(chrome: Any, c
     page.close()
 
 
-def test_placeholders_come_from_this_run(chrome: Any, composed_url: str) -> None:
+def test_placeholders_come_from_this_run(browser: Any, composed_url: str) -> None:
     first = httpx.get(f"{composed_url}/api/items", params={"domain": "text", "limit": 1}).json()["items"][0]
     assert first["caption"] and first["caption"] != "a large red cube at the top left"  # so the test can fail
-    page = _open(chrome, composed_url)
+    page = _open(browser, composed_url)
     expect(page.locator("#text")).to_have_attribute("placeholder", first["caption"])
     modify = page.locator("#modify").get_attribute("placeholder") or ""
     assert modify and not {"red", "cube", "blue"} & set(modify.split()), modify  # no other world's words
@@ -261,8 +242,8 @@ def guarded_url(composed: Served) -> Iterator[str]:
         server.stop()
 
 
-def test_a_missing_token_and_a_wrong_one_read_differently(chrome: Any, guarded_url: str) -> None:
-    page = chrome.new_page(viewport={"width": 1280, "height": 860})
+def test_a_missing_token_and_a_wrong_one_read_differently(browser: Any, guarded_url: str) -> None:
+    page = browser.new_page(viewport={"width": 1280, "height": 860})
     page.errors = []  # type: ignore[attr-defined]
     seen = _watch(page)
     page.goto(guarded_url + "/")
