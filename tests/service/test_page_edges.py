@@ -265,3 +265,22 @@ def test_a_missing_token_and_a_wrong_one_read_differently(browser: Any, guarded_
     expect(page.locator("#tabs button")).to_have_text(["Image", "Text"])
     assert not seen, seen
     page.close()
+
+
+def test_the_tagline_names_only_this_runs_kinds(browser: Any, composed_url: str, sketchy_url: str) -> None:
+    """The header's tagline follows the run's domain kinds: no sketches on a run without a sketch domain."""
+    seen = {}
+    for name, url in (("composed", composed_url), ("sketchy", sketchy_url)):
+        kinds = {d["kind"] for d in httpx.get(f"{url}/api/info").json()["domains"]}
+        page = _open(browser, url)
+        seen[name] = page.locator(".tagline").inner_text()
+        assert ("sketches" in seen[name]) == ("sketch" in kinds), (seen[name], kinds)
+        assert ("pictures" in seen[name]) == ("image" in kinds), (seen[name], kinds)
+        page.close()
+    assert seen["composed"] != seen["sketchy"], seen
+    page = _open(browser, composed_url)
+    made_up = page.evaluate(
+        """() => Describe.tagline({domains: [{kind: "features"}, {kind: "text"}, {kind: "features"}]})"""
+    )
+    assert made_up == "one shared space for vectors and texts", made_up
+    page.close()

@@ -322,6 +322,7 @@ function defaultWhere(panel) {
 
 function layout(info) {
   state.info = info;
+  document.querySelector(".tagline").textContent = Describe.tagline(info);
   $("run").replaceChildren(...Describe.chips(info).map((c) => {
     const chip = document.createElement("span");
     chip.className = `chip ${c.cls}`.trim();

@@ -4,7 +4,9 @@
 "use strict";
 
 const Describe = (() => {
-  const KIND = { image: ["picture", "pictures"], sketch: ["sketch", "sketches"], text: ["text", "texts"] };
+  const KIND = {
+    image: ["picture", "pictures"], sketch: ["sketch", "sketches"], text: ["text", "texts"], features: ["vector", "vectors"],
+  };
   // The capabilities of semspace/capabilities.py, as a person would say them (title: the longer story).
   const CAPABILITY = {
     compose: ["modify by words", "a picture query can be changed by a sentence saying what should differ"],
@@ -43,6 +45,12 @@ const Describe = (() => {
         return { text, title: title || text, cls: "accent" };
       }),
     ];
+  }
+
+  /** The header's tagline: the kinds of this run's domains ("one shared space for pictures and words"). */
+  function tagline(info) {
+    const words = [...new Set(info.domains.map((d) => kindWord(d.kind, 2)))];
+    return words.length ? `one shared space for ${joinOr(words, "and")}` : "one shared space";
   }
 
   /** One plain line on the panels this run lacks ("" when it has all); its title keeps the reasons. */
@@ -91,5 +99,5 @@ const Describe = (() => {
     return texts.length ? texts[0].name : null;
   }
 
-  return { collections, chips, unavailable, emptyText, defaultCollections, groupName, placeholders, textCollection };
+  return { collections, chips, tagline, unavailable, emptyText, defaultCollections, groupName, placeholders, textCollection };
 })();
