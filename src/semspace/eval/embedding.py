@@ -5,7 +5,9 @@ domain's record (``DomainSpec.preprocess`` attached as its transform, ``data.tra
 ``DataLoader`` batches it (``collate_dicts`` unless the caller brings its own collate), each batch's inputs are
 found by the domain's input kind (``batch_inputs``: ``IMAGE`` for an image domain, ``SKETCH`` or ``IMAGE`` for a
 sketch domain, ``TEXT``, ``FEATURES``) and ``task.embed(domain, inputs)`` makes them ``(B, D)`` embeddings under
-``torch.inference_mode``, the task in eval mode (``inference``). Two levels:
+``torch.inference_mode``, the task in eval mode (``inference``), CPU image batches in channels_last and a loaded
+run's image encoders on their fast path (``models.inference_fast``: micro-batches, ``torch.compile`` for a large
+job; ``SEMSPACE_FAST_INFERENCE=off`` turns it off). Two levels:
 
 * ``iter_embeddings`` yields ``(batch, embeddings (B, D))`` as it goes, on the task's device: the caller composes
   (composed retrieval), or hashes and stores (the index build, with a tolerant collate and ``rows``: only the rows
@@ -44,6 +46,7 @@ from semspace.data.domains import DomainSpec, InputKind
 from semspace.data.preprocess import PreprocessCfg
 from semspace.data.transforms import attach_transform
 from semspace.errors import DataError
+from semspace.models.inference_fast import image_batch
 
 Rows = Callable[[dict[str, Any]], Sequence[int]]  # batch -> the rows of it to embed, in the order wanted
 _BARS: contextvars.ContextVar[bool] = contextvars.ContextVar("semspace_embedding_bars", default=False)
@@ -137,7 +140,7 @@ def embed_batch(
             return torch.empty(0, int(domain.embed_dim), device=device)  # (0, D)
         inputs = [inputs[i] for i in rows] if isinstance(inputs, list) else inputs[rows]
     if isinstance(inputs, torch.Tensor):
-        inputs = inputs.to(device)
+        inputs = image_batch(inputs.to(device))  # CPU image batches in channels_last (models.inference_fast)
     with inference(task):
         return task.embed(domain.name, inputs)  # (B, D)
 

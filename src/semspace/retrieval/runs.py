@@ -14,6 +14,7 @@ import torch
 
 from semspace.errors import CheckpointError, ConfigError
 from semspace.index import ModelInfo
+from semspace.models.inference_fast import prepare_for_inference
 from semspace.tasks import Task, load_task
 from semspace.utils.device import resolve_device
 from semspace.utils.hashing import file_sha256
@@ -60,7 +61,8 @@ def model_info_for(checkpoint: str | os.PathLike[str], task: Task) -> ModelInfo:
 
 def load_run(run_dir: str | os.PathLike[str], device: str | torch.device | None = None) -> tuple[Task, Path]:
     """The task of a trained run (eval mode) on ``device`` (``query_device``: auto, cpu, cuda, cuda:N; None: the
-    CPU) and its checkpoint path. The device is checked before the checkpoint is read.
+    CPU) and its checkpoint path. The device is checked before the checkpoint is read. The task is for inference
+    only: its image encoders take the fast path (``models.inference_fast.prepare_for_inference``).
 
     Raises:
         CheckpointError: no trained model in ``run_dir``.
@@ -69,4 +71,5 @@ def load_run(run_dir: str | os.PathLike[str], device: str | torch.device | None 
     dev = query_device("cpu" if device is None else device)
     ckpt = checkpoint_path(run_dir)
     task, _ = load_task(ckpt, dev)
+    prepare_for_inference(task)  # only embeds from now on: the image encoders' fast path (models.inference_fast)
     return task.eval(), ckpt

@@ -35,6 +35,7 @@ from semspace.data.domains import DomainSpec, InputKind
 from semspace.errors import CheckpointError, ConfigError, DataError
 from semspace.eval.figures import retrieval_grid
 from semspace.index import EmbeddingIndex
+from semspace.models.inference_fast import image_batch
 from semspace.retrieval.inputs import RawQuery, query_hashes, query_input
 from semspace.retrieval.runs import checkpoint_path, load_run, model_info_for, query_device
 from semspace.retrieval.sketch_classes import index_labels, infers_classes, sketch_candidates
@@ -270,14 +271,14 @@ class Searcher:
         x = query_input(spec, query)
         hashes = query_hashes(spec, query, x)
         if not isinstance(x, list):
-            x = x.to(self.device)
-        with torch.no_grad():
+            x = image_batch(x.to(self.device))  # a CPU image in channels_last (models.inference_fast)
+        with torch.inference_mode():
             if spec.kind is InputKind.SKETCH and infers_classes(self.task):
                 classes = classes if classes is not None else self._sketch_classes(spec, in_domains, None)[0]
                 z = cast(Any, self.task).embed_sketch(x, classes, check=sketch_check)  # (1, D)
             else:
                 z = self.task.embed(spec.name, x)  # (1, D)
-        return z, hashes
+        return z.clone(), hashes  # a normal tensor again (inference tensors refuse later in-place use)
 
     def _sketch_classes(self, spec: DomainSpec, in_domains: list[str] | None,
                         classes: list[str] | None) -> tuple[list[str] | None, list[str]]:  # fmt: skip

@@ -102,7 +102,8 @@ class BaseEncoder(nn.Module):
         Returns:
             ``(B, output_dim)`` float tensor.
         """
-        z = self.embed(x)  # (B, D)
+        fast = self.__dict__.get("_fast_embed")  # set by models.inference_fast.prepare_for_inference (a loaded run)
+        z = fast(x) if fast is not None else self.embed(x)  # (B, D)
         return F.normalize(z, dim=-1) if normalize else z
 
     def forward(self, x: Any, normalize: bool = False) -> torch.Tensor:
