@@ -1,7 +1,8 @@
 """``semspace bench chtn --data SPEC``: CHTN's paper-style table (CCA, semantic matching, DSCMR, CHTN and its
 ablations) on a feature-file fixture in the Wikipedia benchmark's distributed layout (``raw_features.mat`` with
-``I_tr``/``T_tr``/``I_te``/``T_te``, the two tab-separated category lists, ``categories.list``), with a fold,
-a labelled source and two seeds; and the command's errors for benchmarks that take no ``--data``/``--seeds``."""
+``I_tr``/``T_tr``/``I_te``/``T_te``, the two tab-separated category lists, ``categories.list``; built by
+``wikipedia_layout``), with a fold, a labelled source and two seeds; and the command's errors for benchmarks that
+take no ``--data``/``--seeds``."""
 
 from __future__ import annotations
 
@@ -10,37 +11,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import scipy.io
+from wikipedia_layout import source_features, wikipedia_folder
 
 from semspace.cli.bench import parse_role_specs
 from semspace.cli.main import main
 from semspace.errors import SemspaceError
 
 ROOT = Path(__file__).resolve().parents[2]
-CATS = ["art", "biology", "geography", "history", "literature", "media", "music", "royalty", "sport", "warfare"]
-
-
-def wikipedia_folder(root: Path, n_train: int = 6, n_test: int = 4) -> Path:
-    """The Wikipedia folder as Rasiwasia et al. distribute it, with a class signal in both modalities: image rows
-    are SIFT-like bag-of-words counts (128 words) drawn around a per-class profile, text rows 10 LDA-like topic
-    proportions leaning to a per-class topic; the lists are ``<text_id> TAB <image_id> TAB <category 1..10>``."""
-    rng = np.random.default_rng(0)
-    root.mkdir(parents=True)
-    profile_img = np.random.default_rng(1).random((10, 128))  # (C, 128)
-
-    def split(n_per: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        y = rng.permutation(np.repeat(np.arange(10), n_per))  # (N,)
-        img = rng.poisson(6 * profile_img[y] + 0.5).astype(np.float64)  # (N, 128) counts
-        txt = rng.dirichlet(np.ones(10), len(y)) * 0.4 + 0.6 * np.eye(10)[y]  # (N, 10), rows sum to 1
-        return img, txt, y
-
-    i_tr, t_tr, y_tr = split(n_train)
-    i_te, t_te, y_te = split(n_test)
-    scipy.io.savemat(root / "raw_features.mat", {"I_tr": i_tr, "T_tr": t_tr, "I_te": i_te, "T_te": t_te})
-    for name, y in (("trainset_txt_img_cat.list", y_tr), ("testset_txt_img_cat.list", y_te)):
-        (root / name).write_text("".join(f"{i:032x}\t{i + 5000:032x}\t{c + 1}\n" for i, c in enumerate(y)))
-    (root / "categories.list").write_text("\n".join(CATS) + "\n")
-    return root
 
 
 def _bench(args: list[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> int:
@@ -66,9 +43,7 @@ def test_bench_chtn_on_wikipedia_feature_files(tmp_path: Path, monkeypatch: pyte
 @pytest.mark.slow
 def test_bench_chtn_with_a_fold_a_source_and_two_seeds(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     root = wikipedia_folder(tmp_path / "wikipedia", n_train=9)
-    rng = np.random.default_rng(5)
-    np.savez(tmp_path / "source.npz", train_img=rng.poisson(3.0, (60, 128)).astype(np.float32),
-             train_labels=np.repeat(np.arange(6), 10))  # fmt: skip
+    source_features(tmp_path / "source.npz")
     args = ["--data", f"wikipedia_xmodal:root={root},fold=1/3", "--data",
             f"source=features:path={tmp_path / 'source.npz'},modality=img", "--seeds", "2"]  # fmt: skip
     assert _bench(args, tmp_path, monkeypatch) == 0
