@@ -71,7 +71,9 @@ class TrainCfg:
     log_every: int = 10  # steps between metrics.jsonl lines
     eval_every: int = 0  # steps between evaluations (0 = only at the end)
     ckpt_every: int = 100  # steps between last.pt saves
-    compile: bool = False  # torch.compile the task (GPU runs)
+    compile: bool = False  # torch.compile the task (CPU needs a C compiler; where it pays: docs/engine.md "Speed")
+    channels_last: bool | str = "auto"  # auto | true | false: NHWC modules and images (auto: where it measured faster)
+    fused_optimizer: bool | str = "auto"  # auto | true | false: fused AdamW/Adam/SGD step (auto: where torch has one)
 
 
 @dataclass

@@ -31,7 +31,7 @@ from .ddp_task_worker import STEPS, TASKS, embedding_cases, train_task
 
 WORKER = Path(__file__).with_name("ddp_task_worker.py")
 BATCH = 4  # per rank; the one-process run reads 2 * BATCH
-SKIP = {"time", "steps_per_s", "split"}  # the clock and the row kind, not the training
+SKIP = {"time", "steps_per_s", "data_wait", "split"}  # the clock and the row kind, not the training
 
 
 def _free_port() -> int:

@@ -38,6 +38,8 @@ def test_the_shipped_configs_are_valid() -> None:
         ("train.optimizer=adamm", "train.optimizer", "unknown optimizer 'adamm'; did you mean 'adam'?"),
         ("train.scheduler=cosin", "train.scheduler", "did you mean 'cosine'? available: constant, cosine, poly, step"),
         ("train.precision=fp8", "train.precision", "unknown precision 'fp8'"),
+        ("train.channels_last=maybe", "train.channels_last", "expected auto, true or false"),
+        ("train.fused_optimizer=sometimes", "train.fused_optimizer", "expected auto, true or false"),
         ("train.batch_size=0", "train.batch_size", "got 0; expected an integer >= 1"),
         ("train.max_steps=-5", "train.max_steps", "got -5; expected an integer >= 1"),
         ("train.lr=0", "train.lr", "got 0.0; expected a learning rate > 0"),

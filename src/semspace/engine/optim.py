@@ -22,19 +22,25 @@ OPTIMIZERS = ("adamw", "adam", "sgd")  # train.optimizer (any case)
 SCHEDULERS = ("cosine", "step", "constant", "poly")  # train.scheduler
 
 
-def create_optimizer(groups: list[dict[str, Any]], cfg: TrainCfg) -> torch.optim.Optimizer:
-    """Builds the optimizer named by ``cfg.optimizer``; each group's lr is ``cfg.lr * lr_mult``."""
+def create_optimizer(groups: list[dict[str, Any]], cfg: TrainCfg, *, fused: bool = False) -> torch.optim.Optimizer:
+    """Builds the optimizer named by ``cfg.optimizer``; each group's lr is ``cfg.lr * lr_mult``.
+
+    ``fused``: torch's fused step (one kernel over all parameters; ``engine/fast_paths.py``, ``resolve_fused``);
+    otherwise torch's default (a loop over the parameters on CPU, ``foreach`` on CUDA). Both compute the same update;
+    they differ in float32 rounding only (docs/engine.md "Speed" states the tolerance).
+    """
     if not groups:
         raise ConfigError("the task has no trainable parameters for this optimizer group")
     for g in groups:
         g["lr"] = cfg.lr * g.get("lr_mult", 1.0)
     name = cfg.optimizer.lower()
+    how: dict[str, Any] = {"fused": True} if fused else {}
     if name == "adamw":
-        return torch.optim.AdamW(groups, lr=cfg.lr, betas=cfg.betas)
+        return torch.optim.AdamW(groups, lr=cfg.lr, betas=cfg.betas, **how)
     if name == "adam":
-        return torch.optim.Adam(groups, lr=cfg.lr, betas=cfg.betas)
+        return torch.optim.Adam(groups, lr=cfg.lr, betas=cfg.betas, **how)
     if name == "sgd":
-        return torch.optim.SGD(groups, lr=cfg.lr, momentum=cfg.momentum)
+        return torch.optim.SGD(groups, lr=cfg.lr, momentum=cfg.momentum, **how)
     raise UnknownNameError("optimizer", cfg.optimizer, OPTIMIZERS, "train.optimizer")
 
 

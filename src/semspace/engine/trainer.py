@@ -6,7 +6,8 @@ order on the same micro-batches), EMA, the non-finite-loss check, callbacks, ``m
 over the DDP ranks: the global batch's) and atomic checkpoints. It never branches on the method: a task returns
 ``{"loss": ...}`` and the trainer does the rest. Its parts live beside it: the data streams in ``engine/streams.py``,
 what ``last.pt`` and ``model.pt`` hold and how a resume reads them back in ``engine/checkpointing.py``, the EMA copy
-in ``engine/ema.py``.
+in ``engine/ema.py``, the speed options (``train.channels_last``, ``train.fused_optimizer``, ``train.compile``) and
+the step's wait on data (``data_wait`` in ``metrics.jsonl``) in ``engine/fast_paths.py``.
 
 Task hooks it honours, without knowing the method (``tasks/base.py``):
 
@@ -43,6 +44,13 @@ from semspace.data.collate import collate_dicts
 from semspace.engine.checkpointing import elapsed_at, model_state, restore, resume_state
 from semspace.engine.distributed import DistInfo, barrier, init_distributed_device, mean_over_ranks
 from semspace.engine.ema import Ema
+from semspace.engine.fast_paths import (
+    StepTimer,
+    channels_last_batch,
+    check_speed_cfg,
+    resolve_channels_last,
+    resolve_fused,
+)
 from semspace.engine.logging import AverageMeter, MetricsWriter, format_metrics, logs_beside_bar, progress_bar
 from semspace.engine.optim import create_optimizer, create_scheduler
 from semspace.engine.stages import apply_init
@@ -134,11 +142,17 @@ class Trainer:
     # ---- set-up ---------------------------------------------------------------------------------
     def _setup(self, load_init: bool = True) -> None:
         cfg = self.cfg
+        check_speed_cfg(cfg)
         self.dist: DistInfo = init_distributed_device(cfg.device)
         seed_everything(cfg.seed, self.dist.rank)
         self.device = self.dist.device
         apply_init(self.task, self.init, load=load_init)  # before DDP, EMA and optimizers see the parameters
         self.task.to(self.device)
+        # speed options (engine/fast_paths.py; docs/engine.md "Speed"): NHWC weights here, NHWC images in _loop
+        self.channels_last = resolve_channels_last(cfg.channels_last, self.task, self.device)
+        if self.channels_last:
+            self.task.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
+        self.fused = resolve_fused(cfg.fused_optimizer, cfg.optimizer, self.device)
         self.model: torch.nn.Module = self.task
         if self.dist.distributed:
             ids = [self.device.index] if self.device.type == "cuda" else None
@@ -146,7 +160,8 @@ class Trainer:
         if cfg.compile:
             self.model = torch.compile(self.model)  # type: ignore[assignment]
         self.optimizers = {
-            name: create_optimizer(_trainable(groups), cfg) for name, groups in self.task.optimizer_groups(cfg).items()
+            name: create_optimizer(_trainable(groups), cfg, fused=self.fused)
+            for name, groups in self.task.optimizer_groups(cfg).items()
         }
         self.every = self._step_every()
         self.schedulers = {
@@ -215,6 +230,9 @@ class Trainer:
             schedulers=self.schedulers, scaler=self.scaler, ema=self.ema, streams=self.streams,
             rng=self.dist.world_size == 1,
         )  # fmt: skip
+        for opt in self.optimizers.values():  # this run's optimizer kernel, whichever the checkpoint's run used
+            for group in opt.param_groups:
+                group["fused"] = self.fused or None
         self.writer = MetricsWriter(self.run_dir, enabled=self.dist.primary, elapsed=elapsed_at(ckpt, self.run_dir))
         redone = self.writer.truncate(self.step)
         log.info(
@@ -277,16 +295,18 @@ class Trainer:
 
     def _loop(self) -> None:
         cfg = self.cfg
-        batches = step_batches(
+        batches = StepTimer(step_batches(
             self.streams, collate_fn=self.collate_fn, num_workers=cfg.num_workers,
             pin_memory=self.device.type == "cuda",
-        )  # fmt: skip
+        ))  # fmt: skip
         meters: dict[str, AverageMeter] = {}
         bar = self._bar
         self.task.train()
         t0, steps_in_window = time.time(), 0
         while self.step < cfg.max_steps:
             micro = [self.task.prepare_batch(next(batches), self.device) for _ in range(cfg.grad_accum)]
+            if self.channels_last:
+                micro = [channels_last_batch(b) for b in micro]
             logs = self._train_step(micro)
             self.step += 1
             steps_in_window += 1
@@ -299,7 +319,9 @@ class Trainer:
             if self.step % cfg.log_every == 0 or self.step == cfg.max_steps:
                 rec = mean_over_ranks({k: m.avg for k, m in meters.items()}, self.device)  # the global batch's
                 rec["lr"] = next(iter(self.optimizers.values())).param_groups[0]["lr"]
-                rec["steps_per_s"] = steps_in_window / max(time.time() - t0, 1e-9)
+                window = max(time.time() - t0, 1e-9)
+                rec["steps_per_s"] = steps_in_window / window
+                rec["data_wait"] = batches.take() / window  # share of the window's wall time spent in next()
                 self.writer.write({"step": self.step, "split": "train", **rec})
                 log.info("step %d/%d: %s", self.step, cfg.max_steps, format_metrics(rec))
                 self.last_logs = rec
