@@ -27,7 +27,7 @@ from semspace.eval.report import write_benchmark
 from semspace.eval.translation import ssim_psnr
 from semspace.tasks import load_task
 
-RUN = Path("runs/bench/egsc_it/digits/egsc_it_textbook_adain")  # the full model's row of benchmarks/egsc_it.py
+RUN = Path("runs/bench/egsc_it/digits/egsc_it_signed_adain")  # the full model's row of benchmarks/egsc_it.py
 CONFIG = "configs/egsc_it/digits_stage2.yaml"
 QUICK_JUDGE = ["eval.classifier_data.args.n=200", "eval.classifier_steps=20"]
 COLUMNS = ["group", "items", "semantic consistency", "judge on ground truth", "SSIM"]

@@ -28,7 +28,8 @@ Deviations (``docs/egsc_it.md``): EfficientNet-Lite0 features in place of VGG-19
 (``models/egsc_it/perceptual.py``). The code's poly decay ``lr (1 - step / total)^0.9`` is the engine's
 ``train.scheduler: poly``, which the shipped configs use; AdaIN in both forms (``adain: code | textbook``), the
 default ``textbook`` picked by measurement in ``benchmarks/egsc_it.py`` (three seeds: ahead of the authors' ``code``
-form on the world pairs on every score, level on the digits' SSIM; ``docs/egsc_it.md``). Ablations are
+form on the world pairs on every score, level on the digits' SSIM; ``docs/egsc_it.md``); ``adain: signed`` (ours: skew
+signs matched, so the digit lands on the exemplar's foreground side) is the digits configs' default. Ablations are
 config: ``adain: no_exemplar`` (UNIT-like, the style from the domain only), ``use_mask: false``, perceptual
 weights 0. The MUNIT-style peer is ``adain: munit`` with ``use_mask: false``: a trained style encoder and MLP per
 domain map the exemplar to AdaIN's (scale, bias) in the textbook form (``models/egsc_it/munit_style.py``), no stage 1.
@@ -121,7 +122,7 @@ class EgscItCfg(EgscArchCfg):
     weights: dict[str, float] = field(
         default_factory=dict
     )  # overrides of the preset (gan recon cycle kl style content)
-    adain: str = "textbook"  # textbook (/ std; by measurement) | code (authors': / var, + var) | no_exemplar | munit
+    adain: str = "textbook"  # textbook (/ std) | signed (skew signs matched) | code (authors') | no_exemplar | munit
     style_dim: int = 8  # adain: munit only: the style code's width (MUNIT: 8)
     use_mask: bool = True  # feature masks from the frozen stage-1 encoder (false: the no-mask ablation)
     perceptual: str = "efficientnet_lite0"  # feature net of the perceptual terms: efficientnet_lite0 | random_cnn

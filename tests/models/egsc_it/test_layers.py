@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from semspace.models.egsc_it.layers import EPS, adain, feature_mask, style_stats
+from semspace.models.egsc_it.layers import EPS, adain, feature_mask, skew_sign, style_stats
 from semspace.models.egsc_it.translator import DomainDecoder
 
 
@@ -84,3 +84,46 @@ def test_decoder_applies_the_mask_then_adain() -> None:
     inner = adain(feature_mask(f_mask, (4, 4)) * h, *style, "textbook")
     torch.testing.assert_close(got, torch.tanh(dec.up(dec.res(inner))))
     assert not torch.allclose(got, dec(h, style=style, form="textbook"))  # the mask changes the output
+
+
+def _digit(shape: tuple[int, ...] = (1, 2, 8, 8)) -> torch.Tensor:
+    """A minority "digit" region: 1 on 8 of 64 pixels, 0 elsewhere (every channel)."""
+    m = torch.zeros(shape, dtype=torch.float64)
+    m[..., 2:4, 2:6] = 1
+    return m
+
+
+def test_skew_sign_is_the_side_of_the_minority() -> None:
+    m = _digit()
+    assert (skew_sign(m) == 1).all() and (skew_sign(-m) == -1).all() and (skew_sign(1 - m) == -1).all()
+    assert (skew_sign(torch.zeros(1, 2, 4, 4)) == 1).all()  # a flat map: +1, never 0
+
+
+@pytest.mark.parametrize("content_sign", [1.0, -1.0])
+@pytest.mark.parametrize("exemplar_sign", [1.0, -1.0])
+def test_signed_form_puts_the_content_minority_on_the_exemplar_minority(
+    content_sign: float, exemplar_sign: float
+) -> None:
+    m = _digit()
+    h = content_sign * 2.0 * m + 0.3  # the content's digit above (or below) its background
+    f = exemplar_sign * 3.0 * m + 1.0  # the exemplar's digit above (or below) its background
+    digit = m.bool()
+    out = adain(h, *style_stats(f, "signed"), "signed")
+    torch.testing.assert_close(out[digit], f[digit], atol=1e-4, rtol=1e-4)  # the digit gets the exemplar's fg value
+    torch.testing.assert_close(out[~digit], f[~digit], atol=1e-4, rtol=1e-4)
+    textbook = adain(h, *style_stats(f, "textbook"), "textbook")
+    # textbook AdaIN keeps the content's sign: right only when the two signs agree
+    assert torch.allclose(textbook[digit], f[digit], atol=1e-4) == (content_sign == exemplar_sign)
+
+
+def test_signed_form_has_the_textbook_moments(maps: tuple[torch.Tensor, torch.Tensor]) -> None:
+    h, f = maps
+    out = adain(h, *style_stats(f, "signed"), "signed")
+    mu_f, var_f = _moments_loop(f)
+    mu_out, var_out = _moments_loop(out)
+    torch.testing.assert_close(mu_out, mu_f, atol=1e-6, rtol=1e-6)
+    torch.testing.assert_close(var_out, var_f, atol=1e-4, rtol=1e-4)
+    same = (skew_sign(h) == skew_sign(f)).squeeze()  # where the signs agree it is the textbook form
+    textbook = adain(h, *style_stats(f, "textbook"), "textbook")
+    torch.testing.assert_close(out[same], textbook[same])
+    assert not torch.allclose(out[~same], textbook[~same])

@@ -13,6 +13,14 @@ Sources, as recorded in ``papers/egsc_it.md`` (official TF code charliememory/EG
   *variance* as the bias;
 * ``form="textbook"``: AdaIN of Huang & Belongie (arXiv:1703.06868), ``sigma(f_ex) * (h - mu_h) / sigma_h +
   mu(f_ex)``;
+* ``form="signed"`` (ours, not the authors'; ``docs/egsc_it.md``): the textbook form with each channel's polarity
+  matched by the sign of its skewness, ``s(f_ex) sigma(f_ex) * s(h) (h - mu_h) / sigma_h + mu(f_ex)`` with ``s(x) =
+  sign(E[(x - mu_x)^3])`` per sample and channel (+1 at 0). A digit (an object) covers the minority of the pixels,
+  so the skewness says on which side of the mean it lies: the content's minority side is sent to the exemplar's.
+  The textbook scale ``sigma(f_ex) > 0`` cannot flip the content's sign, so the decoder drew the digit on the same
+  side of the exemplar's mean whichever of its two colours was the foreground: on the digits' validation split, the
+  textbook form put the strokes in the wrong colour for three of the six colour pairs, which of the three set by
+  the content's polarity (``benchmarks/results/egsc_it_pairs_val.md``);
 * ``feature_mask``: ``m = 0.5 * sigmoid(f_src) + 0.5`` (values in (0.5, 1)), bilinearly resized to h, applied as
   ``h <- m * h`` at the input of the first decoder res-block.
 
@@ -28,8 +36,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-AdainForm = Literal["code", "textbook"]
-ADAIN_FORMS: tuple[str, ...] = ("code", "textbook")
+AdainForm = Literal["code", "textbook", "signed"]
+ADAIN_FORMS: tuple[str, ...] = ("code", "textbook", "signed")
 EPS = 1e-5
 
 
@@ -54,17 +62,27 @@ def instance_moments(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     return mu, var
 
 
+def skew_sign(x: torch.Tensor) -> torch.Tensor:
+    """Per sample and channel, the sign of the skewness of ``x (B, C, H, W)`` over H x W: ``(B, C, 1, 1)`` of +-1
+    (+1 where the third central moment is 0). The side of the mean on which the minority of the pixels lies."""
+    mu = x.mean(dim=(2, 3), keepdim=True)  # (B, C, 1, 1)
+    third = ((x - mu) ** 3).mean(dim=(2, 3), keepdim=True)  # (B, C, 1, 1)
+    return torch.where(third >= 0, 1.0, -1.0).to(x.dtype).detach()
+
+
 def style_stats(f_ex: torch.Tensor, form: AdainForm = "code") -> tuple[torch.Tensor, torch.Tensor]:
     """The (scale, bias) an exemplar's feature map ``f_ex (B, C, h, w)`` gives AdaIN, each ``(B, C, 1, 1)``.
 
     ``code``: scale ``1 + gamma = mean(f_ex)``, bias ``beta = var(f_ex)``; ``textbook``: scale ``std(f_ex)``, bias
-    ``mean(f_ex)``.
+    ``mean(f_ex)``; ``signed``: scale ``skew_sign(f_ex) std(f_ex)``, bias ``mean(f_ex)``.
     """
     mu, var = instance_moments(f_ex)
     if form == "code":
         return mu, var  # (1 + gamma) with gamma = mu - 1; beta = var
     if form == "textbook":
         return torch.sqrt(var + EPS), mu
+    if form == "signed":
+        return skew_sign(f_ex) * torch.sqrt(var + EPS), mu
     raise ValueError(f"unknown AdaIN form {form!r}; expected one of {list(ADAIN_FORMS)}")
 
 
@@ -72,13 +90,16 @@ def adain(h: torch.Tensor, scale: torch.Tensor, bias: torch.Tensor, form: AdainF
     """Adaptive instance normalisation of ``h (B, C, H, W)`` with per-sample ``scale``, ``bias (B, C, 1, 1)``.
 
     ``code``: ``scale * (h - mu_h) / (var_h + EPS) + bias``; ``textbook``: ``scale * (h - mu_h) / sqrt(var_h + EPS)
-    + bias``.
+    + bias``; ``signed``: the textbook form of ``skew_sign(h) h``, so that the content's minority side goes where
+    the sign of ``scale`` (``style_stats(..., "signed")``) puts it.
     """
     mu, var = instance_moments(h)
     if form == "code":
         normed = (h - mu) / (var + EPS)  # (B, C, H, W) divided by the variance, as the authors' code
     elif form == "textbook":
         normed = (h - mu) / torch.sqrt(var + EPS)
+    elif form == "signed":
+        normed = skew_sign(h) * (h - mu) / torch.sqrt(var + EPS)  # (B, C, H, W), minority side positive
     else:
         raise ValueError(f"unknown AdaIN form {form!r}; expected one of {list(ADAIN_FORMS)}")
     return scale * normed + bias
