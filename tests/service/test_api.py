@@ -64,6 +64,7 @@ def test_health_info_and_the_page(client: TestClient, composed: Served) -> None:
                                                 "items": 43}  # fmt: skip
     info = client.get("/api/info").json()
     assert info["task"] == "transfer" and info["capabilities"] == ["compose"] and info["modify_domains"] == ["render3d"]
+    assert info["task_title"] == "composed retrieval (TIRG, transferred)"  # the header's words, not the registry name
     panels = {p["name"]: p for p in info["panels"]}
     assert [n for n, p in panels.items() if p["available"]] == ["image", "text"]
     assert "no sketch domain" in panels["sketch"]["why"] and "cannot translate" in panels["translate"]["why"]

@@ -274,6 +274,9 @@ def test_the_tagline_names_only_this_runs_kinds(browser: Any, composed_url: str,
         kinds = {d["kind"] for d in httpx.get(f"{url}/api/info").json()["domains"]}
         page = _open(browser, url)
         seen[name] = page.locator(".tagline").inner_text()
+        info = httpx.get(f"{url}/api/info").json()
+        header = page.locator("#run .chip.strong").inner_text()
+        assert header == info["task_title"] and header != info["task"], (header, info["task"])  # words, not a name
         assert ("sketches" in seen[name]) == ("sketch" in kinds), (seen[name], kinds)
         assert ("pictures" in seen[name]) == ("image" in kinds), (seen[name], kinds)
         page.close()

@@ -88,6 +88,7 @@ class GenerationView:
         return {
             "version": __version__,
             "task": str(getattr(task, "name", type(task).__name__)),
+            "task_title": str(getattr(task, "title", "") or getattr(task, "name", type(task).__name__)),
             "capabilities": capabilities(task),
             "panels": panel_status(task, domains),
             "modify_domains": modify,

@@ -60,6 +60,7 @@ class Info(BaseModel):
 
     version: str
     task: str
+    task_title: str = Field(description="what the run's method is, in words (the task's title, else its name)")
     capabilities: list[str]
     panels: list[dict[str, Any]]
     modify_domains: list[str]

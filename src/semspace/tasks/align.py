@@ -44,6 +44,7 @@ class AlignTask(Task):
 
     Cfg = AlignCfg
     name = "align"
+    title = "aligned domains"
 
     def __init__(self, cfg: AlignCfg) -> None:
         super().__init__(cfg)

@@ -64,6 +64,7 @@ class Task(nn.Module):
 
     Cfg: ClassVar[type] = TaskCfg
     name: ClassVar[str] = "task"
+    title: ClassVar[str] = ""  # what the method is, in words, for people (the page's header); "" -> name
     find_unused_parameters: ClassVar[bool] = False  # DDP flag; GAN tasks with several groups set True
 
     def __init__(self, cfg: Any) -> None:

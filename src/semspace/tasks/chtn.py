@@ -127,6 +127,7 @@ class ChtnTask(Task):
 
     Cfg = ChtnCfg
     name = "chtn"
+    title = "image-text retrieval (CHTN)"
 
     def __init__(self, cfg: ChtnCfg) -> None:
         super().__init__(cfg)

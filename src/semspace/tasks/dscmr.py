@@ -58,6 +58,7 @@ class DscmrTask(Task):
 
     Cfg = DscmrCfg
     name = "dscmr"
+    title = "image-text retrieval (DSCMR)"
 
     def __init__(self, cfg: DscmrCfg) -> None:
         super().__init__(cfg)

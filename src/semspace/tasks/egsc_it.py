@@ -244,6 +244,7 @@ class EgscMaskAeTask(_EgscBase):
 
     Cfg = EgscMaskAeCfg
     name = "egsc_it_mask_ae"
+    title = "EGSC-IT stage 1 (feature-mask auto-encoders)"
 
     @classmethod
     def resolve_cfg(cls, cfg: EgscMaskAeCfg, dataset: Any | None = None) -> EgscMaskAeCfg:
@@ -285,6 +286,7 @@ class EgscItTask(_EgscBase):
 
     Cfg = EgscItCfg
     name = "egsc_it"
+    title = "exemplar-guided translation (EGSC-IT)"
     encoders: Any  # nn.ModuleDict {"a", "b"} of DomainEncoder
     decoders: Any  # nn.ModuleDict {"a", "b"} of DomainDecoder
     style_paths: Any  # nn.ModuleDict {"a", "b"} of MunitStylePath (adain: munit only)

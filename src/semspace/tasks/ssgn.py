@@ -138,6 +138,7 @@ class SsgnTask(SsgnQueries, SsgnCalibration, Task):
 
     Cfg = SsgnCfg
     name = "ssgn"
+    title = "zero-shot sketch retrieval (SSGN)"
     find_unused_parameters = True
     semantics: torch.Tensor  # (C, S) unit rows of the label space (buffers, typed for mypy)
     query_table: torch.Tensor  # (Q, S) semantics of the candidate classes of queries

@@ -95,6 +95,7 @@ class TransferTask(Task):
 
     Cfg = TransferCfg
     name = "transfer"
+    title = "composed retrieval (TIRG, transferred)"
 
     def __init__(self, cfg: TransferCfg) -> None:
         super().__init__(cfg)

@@ -35,7 +35,7 @@ const Describe = (() => {
   function chips(info) {
     const n = info.index.items;
     return [
-      { text: info.task, title: "the run's task", cls: "strong" },
+      { text: info.task_title || info.task, title: `the run's method (task ${info.task})`, cls: "strong" },
       { text: `${n} item${n === 1 ? "" : "s"}`, title: "items in the index", cls: "" },
       ...collections(info).map((c) => ({
         text: `${c.name} · ${c.items} ${kindWord(c.kind, c.items)}`, title: `the collection ${c.name}`, cls: "muted",
