@@ -22,6 +22,13 @@ sketches' generalised mAP (what calibration costs them).
 
 Finished rows are kept in ``runs/bench/ssgn/<method>/result.json``, so a killed benchmark resumes.
 Run: ``python benchmarks/ssgn.py`` or ``semspace bench ssgn`` (``--quick``: a smoke run).
+
+Claims over seeds (issue 23 item 3): ``--seeds N`` also trains the claims' rows (``CLAIM_METHODS``: the full model,
+its strongest baseline, the direct embedding, and the single-stage variant) at training seeds 1..N-1, kept in
+``runs/bench/ssgn_seed<S>/<method>/result.json`` (seed 0: the table's own rows, the same code path and settings),
+and reads each claim of ``CLAIMS`` against two standard errors of the seeds (``eval.seeds.claim_row``).
+``python benchmarks/ssgn.py --seeds 3 --claims-only`` runs only that pass: the table's rows are read from the
+committed ``ssgn.json`` and seed 0's claim rows are trained (or kept) in ``runs/bench/ssgn``.
 """
 
 from __future__ import annotations
@@ -41,8 +48,10 @@ from semspace.data import create_dataset
 from semspace.data.collate import collate_dicts
 from semspace.data.transforms import attach_transform
 from semspace.engine.trainer import Trainer
+from semspace.errors import ConfigError
 from semspace.eval.protocols.zs_sbir import zs_sbir_metrics
 from semspace.eval.report import markdown_table, write_benchmark
+from semspace.eval.seeds import attach_claims, claim_row, claims_section
 from semspace.tasks import create_task
 from semspace.types import IMAGE, KEY, LABEL, SKETCH
 from semspace.utils.io import atomic_write_text
@@ -123,13 +132,18 @@ def features(cfg: Any, cache: Path) -> dict[str, Any]:
         out[name] = {"taps": task.precompute_taps(x), "labels": y, "keys": k}
         shape = tuple(out[name]["taps"].shape)
         print(f"{name}: {len(y)} images -> taps {shape} ({time.time() - t0:.0f} s)", flush=True)
+        _save(out, cache)  # after each set: a killed run resumes from the sets done
     pairs = create_dataset(cfg.data.train.name, **cfg.data.train.args)  # the same pairing as `semspace train`
     out["pair_photo"] = torch.tensor([pairs.photo_index(i) for i in range(len(pairs))])
+    _save(out, cache)
+    return out
+
+
+def _save(out: dict[str, Any], cache: Path) -> None:
     cache.parent.mkdir(parents=True, exist_ok=True)
     tmp = cache.with_suffix(".tmp")
     torch.save(out, tmp)
     tmp.replace(cache)  # atomic: a killed run leaves the old cache or none
-    return out
 
 
 VARIANTS = {  # tag -> (gamma, lambda): None = the run's own (lambda None: gamma)
@@ -253,25 +267,75 @@ def run_methods(cfg: Any, feats: dict[str, Any], run_root: Path, methods: dict[s
     return rows
 
 
-def main(out_dir: str | Path = "benchmarks/results", quick: bool = False) -> Path:
-    t_all = time.time()
-    torch.set_num_threads(1)  # one thread: on 2 shared cores, 2 threads measured 20x slower per step (docs/ssgn.md)
+DIRECT, SINGLE = "Direct shared embedding (InfoNCE)", "SSGN single-stage decoder"
+CLAIM_METHODS = (DIRECT, SINGLE, FULL)  # the full model, its strongest baseline and the single-stage variant
+CLAIMS = [  # (claim, A, B, column, factor on B): "A > factor x B" read against two standard errors
+    ("SSGN > 1.2 x direct embedding, unseen-only mAP@all", FULL, DIRECT, "mAP@all", 1.2),
+    ("SSGN > direct embedding, unseen-only mAP@all", FULL, DIRECT, "mAP@all", 1.0),
+    ("SSGN > direct embedding, unseen-only P@100", FULL, DIRECT, "P@100", 1.0),
+    ("SSGN > direct embedding, generalised mAP@all (calibration only)", FULL, DIRECT,
+     "calibrated generalized mAP@all", 1.0),
+    ("SSGN > direct embedding, generalised mAP@all (calibration + gate)", FULL, DIRECT, "gated generalized mAP@all",
+     1.0),
+    ("SSGN > direct embedding, generalised P@100 (calibration + gate)", FULL, DIRECT, "gated generalized P@100", 1.0),
+    ("SSGN > single-stage decoder, unseen-only mAP@all", FULL, SINGLE, "mAP@all", 1.0),
+    ("SSGN > single-stage decoder, generalised mAP@all (calibration + gate)", FULL, SINGLE,
+     "gated generalized mAP@all", 1.0),
+]  # fmt: skip
+
+
+def _settings(quick: bool, seed: int | None = None) -> Any:
     overrides = [f"train.max_steps={40 if quick else STEPS}", "train.log_every=100", "train.ckpt_every=100000"]
     overrides += [f"{k}={v}" for k, v in QUICK.items()] if quick else []
-    cfg = load_run_cfg(CONFIG, overrides)
+    return load_run_cfg(CONFIG, overrides + ([f"train.seed={seed}"] if seed is not None else []))
+
+
+def claims_pass(quick: bool, feats: dict[str, Any], seeds: int, run_root: Path) -> list[dict[str, Any]]:
+    """``CLAIM_METHODS`` at training seeds 0..seeds-1 (seed 0 in ``run_root``, the table's own run folders; seed S
+    in ``<run_root>_seed<S>``), each claim of ``CLAIMS`` read over them (``claim_row``)."""
+    per_seed: list[dict[str, dict[str, Any]]] = []
+    for s in range(seeds):
+        root = run_root if s == 0 else run_root.with_name(f"{run_root.name}_seed{s}")
+        rows = run_methods(_settings(quick, s), feats, root, {m: METHODS[m] for m in CLAIM_METHODS})
+        per_seed.append({r["method"]: r for r in rows})
+    return [claim_row(text, [t[a][col] for t in per_seed], [factor * t[b][col] for t in per_seed])
+            for text, a, b, col, factor in CLAIMS]  # fmt: skip
+
+
+def main(out_dir: str | Path = "benchmarks/results", quick: bool = False, seeds: int = 1,
+         claims_only: bool = False) -> Path:  # fmt: skip
+    """The table at seed 0 (``claims_only``: read from ``out_dir``'s JSON) and, with ``seeds`` > 1, the claims pass."""
+    t_all = time.time()
+    torch.set_num_threads(1)  # one thread: on 2 shared cores, 2 threads measured 20x slower per step (docs/ssgn.md)
+    cfg = _settings(quick)
     run_root = Path("runs/bench/ssgn" + ("_quick" if quick else ""))
+    name = "ssgn" + ("_quick" if quick else "")
+    kept = Path(out_dir) / f"{name}.json"
+    if claims_only and not kept.is_file():
+        raise ConfigError(f"ssgn --claims-only: {kept} not found; run the table first (semspace bench ssgn)")
     seed_everything(cfg.train.seed)
     feats = features(cfg, run_root / "taps.pt")
     print(f"features ready ({time.time() - t_all:.0f} s)", flush=True)
-    rows = run_methods(cfg, feats, run_root, METHODS)
-    name = "ssgn" + ("_quick" if quick else "")
-    seconds = time.time() - t_all
-    _, md = write_benchmark(
+    if claims_only:
+        doc = json.loads(kept.read_text())
+        rows, seconds = doc["rows"], float(doc["seconds"])
+    else:
+        rows = run_methods(cfg, feats, run_root, METHODS)
+        seconds = time.time() - t_all
+    claims = claims_pass(quick, feats, seeds, run_root) if seeds > 1 else []
+    lead = (
+        f"The claims' rows ({', '.join(CLAIM_METHODS)}) trained at seeds 0..{seeds - 1} (seed 0: the table's "
+        "rows, the same code path and settings); B is scaled by the claim's factor where it has one."
+    )
+    notes = _notes(rows, seconds) + ("\n\n" + claims_section(claims, seeds, lead) if claims else "")
+    json_path, md = write_benchmark(
         name, rows=rows, columns=COLUMNS, seed=cfg.train.seed, config=to_dict(cfg), seconds=seconds,
         title="SSGN on the world: zero-shot sketch -> photo retrieval, 17 unseen classes (510 sketch queries, 850 "
         "gallery photos; generalised: + 1020 seen-class photos, uncalibrated and calibrated)",
-        notes=_notes(rows, seconds), out_dir=out_dir,
+        notes=notes, out_dir=out_dir,
     )  # fmt: skip
+    if claims:
+        attach_claims(json_path, claims, claim_seeds=seeds, claims_seconds=round(time.time() - t_all, 1))
     return md
 
 
@@ -340,5 +404,12 @@ def _notes(rows: list[dict[str, Any]], seconds: float) -> str:
 
 
 if __name__ == "__main__":
-    quick = "--quick" in sys.argv
-    print(main(quick=quick).read_text())
+    import argparse
+
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true", help="small sizes, for a smoke run")
+    parser.add_argument("--seeds", type=int, default=1, help="training seeds of the claims' rows (mean, sd)")
+    parser.add_argument("--claims-only", action="store_true", help="only the claims pass; the table read from JSON")
+    parser.add_argument("--out", default="benchmarks/results", help="results folder")
+    a = parser.parse_args()
+    print(main(out_dir=a.out, quick=a.quick, seeds=a.seeds, claims_only=a.claims_only).read_text())

@@ -17,6 +17,15 @@ Finished methods are kept in ``runs/bench/transfer/<experiment>/<method>/result.
 resumes where it stopped (and re-running it only rebuilds the table).
 Run: ``semspace bench transfer`` (``--quick`` for a smoke run with tiny models).
 
+Claims over seeds (issue 23 item 3): ``--seeds N`` also trains TIRG and its strongest baseline, concat
+(``CLAIM_METHODS``), at training seeds 1..N-1 for every experiment, kept in
+``runs/bench/transfer_seed<S>/<experiment>/<method>/result.json`` (a killed run resumes), and reads each claim
+against two standard errors of the seeds (``eval.seeds.claim_row``). Seed 0 is the table's own run (the same code
+path and config): its kept ``result.json`` or, when ``runs/bench/transfer`` holds none, the committed
+``transfer.json`` (the Markdown says which). ``python benchmarks/transfer.py --seeds 3 --claims-only
+[--experiments transfer_2d_to_3d,in_domain_3d]`` runs only that pass, for the experiments named (default: all);
+the table is read from the committed JSON, and an experiment not named keeps its claims when its seeds are on disk.
+
 On the user's data (``data_table``): ``semspace bench transfer --data SPEC [--seeds N]`` trains TIRG, concat,
 image only and text only with the in-domain config (a) on a composed-retrieval dataset (``css3d``, ``fashion200k``,
 ``mit_states``: its ``split=train`` and ``split=test``) and reports Recall@1/5/10 with the source image removed
@@ -30,6 +39,7 @@ import hashlib
 import json
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -41,7 +51,7 @@ from semspace.engine.run import build_evaluator, build_task_and_data
 from semspace.engine.trainer import Trainer
 from semspace.errors import ConfigError
 from semspace.eval.report import write_benchmark
-from semspace.eval.seeds import aggregate_rows, claim
+from semspace.eval.seeds import aggregate_rows, attach_claims, claim, claim_row, claims_section
 from semspace.tasks import create_task
 from semspace.utils.io import atomic_write_text
 from semspace.utils.seed import seed_everything
@@ -62,12 +72,24 @@ QUICK = [
 ]  # fmt: skip
 
 
-def run_experiment(name: str, cfg: RunCfg, run_root: Path) -> dict[str, dict[str, float]]:
-    """Trains every method of ``METHODS`` on one cached training set; returns {method: metrics}."""
+def kept(run_root: Path, name: str, methods: dict[str, str]) -> dict[str, dict[str, float]] | None:
+    """The kept results of every method of experiment ``name`` under ``run_root``, or None when one is missing."""
+    done = {label: run_root / name / composer / "result.json" for label, composer in methods.items()}
+    if not all(p.is_file() for p in done.values()):
+        return None
+    return {label: json.loads(p.read_text()) for label, p in done.items()}
+
+
+def run_experiment(name: str, cfg: RunCfg, run_root: Path,
+                   methods: dict[str, str] = METHODS) -> dict[str, dict[str, float]]:  # fmt: skip
+    """Trains every method of ``methods`` on one cached training set; returns {method: metrics}."""
+    if (done_all := kept(run_root, name, methods)) is not None:  # nothing to train: no rendering either
+        print(f"{name}: every method kept under {run_root / name}", flush=True)
+        return done_all
     _, train_set = build_task_and_data(cfg)  # rendered and cached once (the config sets cache), shared by all methods
     protocol = build_evaluator(cfg)
     results: dict[str, dict[str, float]] = {}
-    for label, composer in METHODS.items():
+    for label, composer in methods.items():
         run_dir = run_root / name / composer
         done = run_dir / "result.json"
         if done.is_file():
@@ -89,16 +111,48 @@ def run_experiment(name: str, cfg: RunCfg, run_root: Path) -> dict[str, dict[str
 
 
 def main(out_dir: str | Path = "benchmarks/results", quick: bool = False, data: dict[str, DataSpec] | None = None,
-         seeds: int = 1) -> Path:  # fmt: skip
-    """The world's four experiments (``data`` None; one seed), or the table on the user's composed-retrieval data
-    (``data_table``, ``seeds`` training seeds)."""
+         seeds: int = 1, claims_only: bool = False, experiments: Sequence[str] | None = None) -> Path:  # fmt: skip
+    """The world's four experiments at seed 0 (``data`` None; ``claims_only``: the table read from ``out_dir``'s
+    JSON) and, with ``seeds`` > 1, the claims pass over ``experiments`` (default: all); or the table on the user's
+    composed-retrieval data (``data_table``, ``seeds`` training seeds)."""
     t_all = time.time()
     torch.set_num_threads(min(2, torch.get_num_threads()))
     if data is not None:
         return data_table(data["data"], out_dir, quick, seeds)
-    if seeds != 1:
-        raise ConfigError("bench transfer: --seeds applies to --data runs; the world table runs one seed")
     run_root = Path("runs/bench/transfer" + ("_quick" if quick else ""))
+    name = "transfer" + ("_quick" if quick else "")
+    unknown = sorted(set(experiments or ()) - set(EXPERIMENTS))
+    if unknown:
+        raise ConfigError(f"bench transfer: unknown experiment(s) {unknown}; choose from {list(EXPERIMENTS)}")
+    if claims_only:
+        table = Path(out_dir) / f"{name}.json"
+        if not table.is_file():
+            raise ConfigError(f"bench transfer --claims-only: {table} not found; run the table first")
+        doc = json.loads(table.read_text())
+        rows, cfg_doc, table_seconds = doc["rows"], doc["config"], float(doc["seconds"])
+    else:
+        rows, cfg_doc = world_table(run_root, quick)
+        table_seconds = time.time() - t_all
+    claims, lead = claims_pass(run_root, rows, quick, seeds, experiments) if seeds > 1 else ([], "")
+    notes = _notes(rows, cfg_doc["seconds_per_experiment"])
+    json_path, md = write_benchmark(
+        name, rows=rows, columns=_columns(), seed=cfg_doc["experiments"]["in_domain_3d"]["train"]["seed"],
+        config=cfg_doc, seconds=table_seconds,
+        title="Transferred transformations on the world (LTT / TIRG protocol, Recall@K, 2000 test queries)",
+        notes=notes + ("\n\n" + claims_section(claims, seeds, lead) if claims else ""), out_dir=out_dir,
+    )  # fmt: skip
+    if claims:
+        attach_claims(json_path, claims, claim_seeds=seeds, claims_seconds=round(time.time() - t_all, 1))
+    return md
+
+
+def _columns() -> list[str]:
+    cols_in_order = sorted(c for _, cols in EXPERIMENTS.values() for c in cols)  # (a), (b), (c), (d)
+    return ["method", *[f"{col} R@{k}" for col in cols_in_order for k in KS]]
+
+
+def world_table(run_root: Path, quick: bool) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """The four experiments with every method at the configs' seed: (rows, {experiments: configs, seconds})."""
     per_exp: dict[str, dict[str, dict[str, float]]] = {}
     seconds: dict[str, float] = {}
     configs: dict[str, Any] = {}
@@ -109,8 +163,6 @@ def main(out_dir: str | Path = "benchmarks/results", quick: bool = False, data: 
         per_exp[name] = run_experiment(name, cfg, run_root)
         seconds[name] = round(time.time() - t0, 1)
     rows = []
-    cols_in_order = sorted(c for _, cols in EXPERIMENTS.values() for c in cols)  # (a), (b), (c), (d)
-    columns = ["method", *[f"{col} R@{k}" for col in cols_in_order for k in KS]]
     for label in METHODS:
         row: dict[str, Any] = {"method": label}
         for name, (_, cols) in EXPERIMENTS.items():
@@ -118,18 +170,55 @@ def main(out_dir: str | Path = "benchmarks/results", quick: bool = False, data: 
                 for k in KS:
                     row[f"{col} R@{k}"] = per_exp[name][label][f"{prefix}_R@{k}"]
         rows.append(row)
-    _, md = write_benchmark(
-        "transfer" + ("_quick" if quick else ""),
-        rows=rows,
-        columns=columns,
-        seed=configs["in_domain_3d"]["train"]["seed"],
-        config={"experiments": configs, "seconds_per_experiment": seconds},
-        seconds=time.time() - t_all,
-        title="Transferred transformations on the world (LTT / TIRG protocol, Recall@K, 2000 test queries)",
-        notes=_notes(rows, seconds),
-        out_dir=out_dir,
-    )
-    return md
+    return rows, {"experiments": configs, "seconds_per_experiment": seconds}
+
+
+CLAIM_METHODS = {"TIRG": "tirg", "concat": "concat"}  # TIRG and its strongest baseline in every column
+
+
+def claims_pass(run_root: Path, rows: list[dict[str, Any]], quick: bool, seeds: int,
+                experiments: Sequence[str] | None) -> tuple[list[dict[str, Any]], str]:  # fmt: skip
+    """TIRG and concat at seeds 1..seeds-1 for ``experiments`` (module docstring), seed 0 from the table; the
+    claims (R@1) of every experiment whose seeds are all there; returns (claim rows, the section's lead)."""
+    r1: dict[str, dict[str, list[float]]] = {}  # column -> method -> R@1 per seed
+    seed0_from_json = []
+    for name, (path, cols) in EXPERIMENTS.items():
+        per_seed = []
+        for s in range(1, seeds):
+            root = run_root.with_name(f"{run_root.name}_seed{s}")
+            if experiments is None or name in experiments:
+                cfg = load_run_cfg(path, [*(QUICK if quick else []), f"train.seed={s}"])
+                per_seed.append(run_experiment(name, cfg, root, CLAIM_METHODS))
+            elif (res := kept(root, name, CLAIM_METHODS)) is not None:
+                per_seed.append(res)
+        if len(per_seed) == seeds - 1:
+            first = kept(run_root, name, CLAIM_METHODS)
+            if first is None:
+                seed0_from_json.append(name)
+                first = {m: {f"{p}_R@1": _cell(rows, m, f"{c} R@1") for c, p in cols.items()} for m in CLAIM_METHODS}
+            per_seed.insert(0, first)
+            for col, prefix in cols.items():
+                r1[col] = {m: [float(res[m][f"{prefix}_R@1"]) for res in per_seed] for m in CLAIM_METHODS}
+    claims = [claim_row(f"TIRG > concat, {col} R@1", v["TIRG"], v["concat"]) for col, v in sorted(r1.items())]
+    a, b, c = "(a) 3D->3D in-domain", "(b) 2D-trained, 3D->3D", "(c) text-trained, 3D->3D"
+    if a in r1:
+        claims.append(claim_row(f"TIRG {a} R@1 >= 0.70", r1[a]["TIRG"], [0.70] * seeds))
+        for col, factor in ((b, 0.8), (c, 0.5)):
+            if col in r1:
+                claims.append(claim_row(f"TIRG {col} R@1 >= {factor} x {a}", r1[col]["TIRG"],
+                                        [factor * x for x in r1[a]["TIRG"]]))  # fmt: skip
+    missing = [n for n in EXPERIMENTS if not any(col in r1 for col in EXPERIMENTS[n][1])]
+    lead = (f"TIRG and its strongest baseline, concat, trained at seeds 0..{seeds - 1} with the experiments' configs "
+            "(only `train.seed` changes; R@1, 2000 test queries). Seed 0: "
+            + (f"the committed table's rows for {', '.join(seed0_from_json)} (no seed-0 run was kept on disk); "
+               if seed0_from_json else "")
+            + "the table's own runs otherwise."
+            + (f" Not yet run over the seeds: {', '.join(missing)}." if missing else ""))  # fmt: skip
+    return claims, lead
+
+
+def _cell(rows: list[dict[str, Any]], method: str, column: str) -> float:
+    return float(next(r[column] for r in rows if r["method"] == method))
 
 
 def _notes(rows: list[dict[str, Any]], seconds: dict[str, float]) -> str:
@@ -201,3 +290,17 @@ def data_table(spec: DataSpec, out_dir: str | Path | None, quick: bool, seeds: i
         out_dir=Path(out_dir) if out_dir is not None else Path("runs/bench/results"),
     )  # fmt: skip
     return md
+
+
+if __name__ == "__main__":
+    import argparse
+
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true", help="tiny models, for a smoke run")
+    parser.add_argument("--seeds", type=int, default=1, help="training seeds of TIRG and concat (mean, sd)")
+    parser.add_argument("--claims-only", action="store_true", help="only the claims pass; the table read from JSON")
+    parser.add_argument("--experiments", default=None, help=f"comma-separated, of {', '.join(EXPERIMENTS)}")
+    parser.add_argument("--out", default="benchmarks/results", help="results folder")
+    a = parser.parse_args()
+    chosen = a.experiments.split(",") if a.experiments else None
+    print(main(out_dir=a.out, quick=a.quick, seeds=a.seeds, claims_only=a.claims_only, experiments=chosen).read_text())

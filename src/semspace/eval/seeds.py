@@ -7,8 +7,10 @@ deviations, ddof 1). With one seed there is no error estimate: the claim reads "
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -61,3 +63,42 @@ def claim(a: Sequence[float], b: Sequence[float], margin: float = 0.0) -> tuple[
     ok = diff - margin > 2 * se
     verdict = "met" if ok else ("MISSED" if diff - margin <= 0 else "not resolved")
     return ok, f"{verdict} ({diff:+.3f}, 2 SE = {2 * se:.3f} over {len(a)} + {len(b)} seeds)"
+
+
+CLAIM_COLUMNS = ["claim", "A mean", "A sd", "B mean", "B sd", "A - B", "2 SE", "verdict", "A per seed",
+                 "B per seed"]  # fmt: skip
+
+
+def claim_row(name: str, a: Sequence[float], b: Sequence[float], margin: float = 0.0) -> dict[str, Any]:
+    """One row of a "claims over seeds" table: ``name`` reads "A > B" (with ``margin``: "A >= B + margin"); the
+    means and sample sds of ``a`` and ``b`` (one value per training seed), the difference of the means, two standard
+    errors of it (``claim``'s; None with one seed) and the verdict: "met", "not resolved" (ahead, within 2 SE) or
+    "MISSED" (not ahead), then the per-seed values."""
+    (ma, sa), (mb, sb) = mean_sd(a), mean_sd(b)
+    met, text = claim(a, b, margin)
+    two_se = 2 * math.sqrt(sa**2 / len(a) + sb**2 / len(b)) if len(a) > 1 and len(b) > 1 else None
+    per_seed = {"A per seed": " / ".join(f"{x:.3f}" for x in a), "B per seed": " / ".join(f"{x:.3f}" for x in b)}
+    return {"claim": name, "A mean": ma, "A sd": sa, "B mean": mb, "B sd": sb, "A - B": ma - mb, "margin": margin,
+            "2 SE": two_se, "met": met, "verdict": text.split(" (")[0]} | per_seed  # fmt: skip
+
+
+def claims_section(claims: Sequence[dict[str, Any]], seeds: int, lead: str, heading: bool = True) -> str:
+    """The "Claims over N seeds" section of a benchmark's Markdown (``heading``: with its "##" line): ``lead`` (what
+    was trained, where seed 0 comes from), the reading rule, and the ``claim_row`` table."""
+    from semspace.eval.report import markdown_table
+
+    rule = ("A and B are the claim's two sides, sd the sample standard deviation; 'met' only when A - B exceeds two "
+            "standard errors of the difference, 'not resolved' when A is ahead within them, 'MISSED' when it is not "
+            "ahead.")  # fmt: skip
+    body = [f"{lead} {rule}", "", markdown_table(claims, CLAIM_COLUMNS)]
+    return "\n".join([f"## Claims over {seeds} seeds", "", *body] if heading else body)
+
+
+def attach_claims(json_path: str | Path, claims: Sequence[dict[str, Any]], **fields: Any) -> None:
+    """Adds the claims table (``claims``) and ``fields`` to a benchmark's results JSON, atomically."""
+    from semspace.utils.io import atomic_write_text
+
+    path = Path(json_path)
+    doc = json.loads(path.read_text())
+    doc |= {"claims": list(claims), **fields}
+    atomic_write_text(path, json.dumps(doc, indent=2) + "\n")
