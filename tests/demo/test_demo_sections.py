@@ -21,7 +21,8 @@ def test_every_method_registers_its_section_and_the_main_one_runs_first() -> Non
         "never saw modified (LTT), scores it against baselines, builds a search index and runs three example "
         "searches; then a short run of each other method on the world or packaged real data: CHTN (text <-> image "
         "with a labelled source), SSGN (sketches of unseen classes -> photos) and EGSC-IT (MNIST digits in an "
-        "exemplar's colours). About 5 minutes on 2 cores (--quick: about 1); writes OUT/report.md and OUT/metrics.json."
+        "exemplar's colours). About 4-7 minutes on 2 cores (--quick: about 1); writes OUT/report.md and "
+        "OUT/metrics.json."
     )
 
 
@@ -63,7 +64,7 @@ def test_run_demo_runs_the_registered_sections_and_assembles_the_report(
     assert list(saved) == ["score", "seconds", "torch_threads", "older", "newer"] and saved["newer"] == {"score": 50}
     report = (tmp_path / "report.md").read_text()
     intro = ("semspace demo: LEAD blurb; then a short run of each other method on the world or packaged real data: "
-             "OLDER blurb and NEWER blurb. About 5 minutes")  # fmt: skip
+             "OLDER blurb and NEWER blurb. About 4-7 minutes")  # fmt: skip
     assert report.startswith(f"# semspace demo report\n\n{intro}")
     assert report.index("## lead") < report.index("## The world") < report.index("## older") < report.index("## newer")
     assert "### scenes\n\n![scenes](sheets/scenes.png)\n" in report and report.endswith("## newer\n")

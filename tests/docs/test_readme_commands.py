@@ -35,7 +35,7 @@ COMMAND_TIMEOUT_S = 600
 REPLACED = {  # command as written -> (what runs, why)
     "make demo": (
         "semspace demo --quick --out runs/demo",
-        "the full demo takes about 5 minutes; --quick writes the same files (world, run, index, queries, sketches) "
+        "the full demo takes 4-7 minutes; --quick writes the same files (world, run, index, queries, sketches) "
         "that later commands use, in about a minute",
     ),
 }

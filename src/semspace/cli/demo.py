@@ -17,7 +17,7 @@ def demo(
 ) -> None:
     """Run the main job on the embedded world and write OUT/report.md and OUT/metrics.json.
 
-    About 5 minutes on 2 idle cores (make demo: 285 s on 2 Intel Xeon cores), --quick about a minute (51 s).
+    4-7 minutes on 2 idle cores (213-233 s on 2 AMD EPYC cores, 420 s on 2 Intel Xeon cores), --quick about a minute.
 
     Cores shared with other jobs take several times longer.
 

@@ -35,7 +35,7 @@ def demo_intro() -> str:
     listed = " and ".join([", ".join(others[:-1]), others[-1]]) if len(others) > 1 else "".join(others)
     return (
         f"semspace demo: {main.blurb}; then a short run of each other method on the world or packaged real data: "
-        f"{listed}. About 5 minutes on 2 cores (--quick: about 1); writes OUT/report.md and OUT/metrics.json."
+        f"{listed}. About 4-7 minutes on 2 cores (--quick: about 1); writes OUT/report.md and OUT/metrics.json."
     )
 
 
