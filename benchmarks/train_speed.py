@@ -84,7 +84,7 @@ CASES = [
     Case("egsc_it", "configs/egsc_it/world_pairs_stage2.yaml", ["data.train.args.n=256"], k=10, turns=3),
 ]
 QUICK = {  # --quick: tiny sets, one turn of a few steps
-    "tirg": ["data.train.args.n=64"],
+    "tirg": ["data.train.args.n=64", "train.batch_size=8"],
     "ssgn": ["data.train.args.sketches.args.n=64", "data.train.args.photos.args.n=64", "train.batch_size=16"],
     "egsc_it": ["data.train.args.n=32"],
 }
