@@ -33,6 +33,7 @@ __all__ = [
     "channels_last_pays",
     "check_speed_cfg",
     "fused_supported",
+    "is_tristate",
     "resolve_channels_last",
     "resolve_fused",
     "tristate",
@@ -51,11 +52,14 @@ def tristate(value: Any, key: str) -> bool | None:
     Raises:
         ConfigError: any other value; the message names ``key``.
     """
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, str) and value.strip().lower() in _WORDS:
-        return _WORDS[value.strip().lower()]
-    raise ConfigError(f"{key}: got {value!r}; expected auto, true or false")
+    if not is_tristate(value):
+        raise ConfigError(f"{key}: got {value!r}; expected auto, true or false")
+    return value if isinstance(value, bool) else _WORDS[value.strip().lower()]
+
+
+def is_tristate(value: Any) -> bool:
+    """Whether ``value`` is a bool or one of ``auto|true|false`` (``on|off``, ``yes|no``), any case."""
+    return isinstance(value, bool) or (isinstance(value, str) and value.strip().lower() in _WORDS)
 
 
 def check_speed_cfg(cfg: Any) -> None:

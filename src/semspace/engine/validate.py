@@ -30,7 +30,7 @@ import torch
 
 from semspace.config import ConfigSource, DataSpec, RunCfg, from_dict
 from semspace.data.registry import DATASETS
-from semspace.engine.fast_paths import check_speed_cfg
+from semspace.engine.fast_paths import is_tristate
 from semspace.engine.optim import OPTIMIZERS, SCHEDULERS
 from semspace.errors import ConfigError
 from semspace.eval.protocols.registry import PROTOCOLS
@@ -199,11 +199,8 @@ def _train_problems(cfg: RunCfg) -> list[Problem]:
             out.append(Problem(f"train.{key}", str(exc), exc))
     if t.scheduler == "step" and t.step_every < 1:
         out.append(Problem("train.step_every", f"got {t.step_every!r}; the step scheduler needs an interval >= 1"))
-    try:
-        check_speed_cfg(t)  # train.channels_last / fused_optimizer: auto|true|false; train.compile: a bool
-    except ConfigError as exc:
-        key = str(exc).split(":", 1)[0]
-        out.append(Problem(key if key.startswith("train.") else "train", str(exc).split(": ", 1)[-1]))
+    for key in ("channels_last", "fused_optimizer"):  # engine/fast_paths.py reads them
+        need(key, is_tristate(getattr(t, key)), "auto, true or false")
     if not _DEVICE.match(t.device):
         out.append(Problem("train.device", f"got {t.device!r}; expected auto, cpu, cuda or cuda:N"))
     elif t.device.startswith("cuda") and not torch.cuda.is_available():

@@ -47,6 +47,17 @@ def aggregate_rows(per_seed: Sequence[Sequence[dict[str, Any]]], key: str = "met
     return out
 
 
+def _reading(a: Sequence[float], b: Sequence[float], margin: float) -> tuple[float, float | None, str]:
+    """(mean(a) - mean(b), two standard errors of it (None with one seed on a side), the verdict: "met", "not
+    resolved" (ahead of the margin within 2 SE) or "MISSED"); the module docstring's rule."""
+    (ma, sa), (mb, sb) = mean_sd(a), mean_sd(b)
+    diff = ma - mb
+    if len(a) < 2 or len(b) < 2:
+        return diff, None, "met" if diff - margin > 0 else "MISSED"
+    two_se = 2 * math.sqrt(sa**2 / len(a) + sb**2 / len(b))
+    return diff, two_se, "met" if diff - margin > two_se else ("MISSED" if diff - margin <= 0 else "not resolved")
+
+
 def claim(a: Sequence[float], b: Sequence[float], margin: float = 0.0) -> tuple[bool, str]:
     """Whether ``mean(a) >= mean(b) + margin`` holds beyond two standard errors, and a phrase saying so.
 
@@ -54,15 +65,10 @@ def claim(a: Sequence[float], b: Sequence[float], margin: float = 0.0) -> tuple[
         (met, text): ``met`` is True only when ``mean(a) - mean(b) - margin > 2 SE`` (one seed each: when the
         difference exceeds the margin, with the text saying the noise is unknown).
     """
-    (ma, sa), (mb, sb) = mean_sd(a), mean_sd(b)
-    diff = ma - mb
-    if len(a) < 2 or len(b) < 2:
-        ok = diff - margin > 0
-        return ok, f"{'met' if ok else 'MISSED'} ({diff:+.3f}; 1 seed: noise unknown)"
-    se = math.sqrt(sa**2 / len(a) + sb**2 / len(b))
-    ok = diff - margin > 2 * se
-    verdict = "met" if ok else ("MISSED" if diff - margin <= 0 else "not resolved")
-    return ok, f"{verdict} ({diff:+.3f}, 2 SE = {2 * se:.3f} over {len(a)} + {len(b)} seeds)"
+    diff, two_se, verdict = _reading(a, b, margin)
+    if two_se is None:
+        return verdict == "met", f"{verdict} ({diff:+.3f}; 1 seed: noise unknown)"
+    return verdict == "met", f"{verdict} ({diff:+.3f}, 2 SE = {two_se:.3f} over {len(a)} + {len(b)} seeds)"
 
 
 CLAIM_COLUMNS = ["claim", "A mean", "A sd", "B mean", "B sd", "A - B", "2 SE", "verdict", "A per seed",
@@ -75,11 +81,10 @@ def claim_row(name: str, a: Sequence[float], b: Sequence[float], margin: float =
     errors of it (``claim``'s; None with one seed) and the verdict: "met", "not resolved" (ahead, within 2 SE) or
     "MISSED" (not ahead), then the per-seed values."""
     (ma, sa), (mb, sb) = mean_sd(a), mean_sd(b)
-    met, text = claim(a, b, margin)
-    two_se = 2 * math.sqrt(sa**2 / len(a) + sb**2 / len(b)) if len(a) > 1 and len(b) > 1 else None
+    _, two_se, verdict = _reading(a, b, margin)
     per_seed = {"A per seed": " / ".join(f"{x:.3f}" for x in a), "B per seed": " / ".join(f"{x:.3f}" for x in b)}
     return {"claim": name, "A mean": ma, "A sd": sa, "B mean": mb, "B sd": sb, "A - B": ma - mb, "margin": margin,
-            "2 SE": two_se, "met": met, "verdict": text.split(" (")[0]} | per_seed  # fmt: skip
+            "2 SE": two_se, "met": verdict == "met", "verdict": verdict} | per_seed  # fmt: skip
 
 
 def claims_section(claims: Sequence[dict[str, Any]], seeds: int, lead: str, heading: bool = True) -> str:
