@@ -30,6 +30,11 @@ row's trained model again with the current protocol (after a change to the score
 training seconds; a row with no kept model trains as usual (so, from kept runs, the per-pair tables cost a rescore,
 about 2 minutes on 2 cores). ``--seed S`` trains every row at training seed ``S``
 (the data, the judge and the exemplar draws stay those of seed 0) into ``egsc_it_seed<S>.*``.
+
+Claims over seeds (issue 23 item 3): ``--seeds N`` runs seeds 0..N-1 (each as ``--seed S``, every row, kept rows
+reused) and adds to ``egsc_it.{md,json}`` a claims table (``claims_over_seeds``): per data set, the full model above
+every ablation and baseline on semantic consistency and above every baseline on SSIM, and the digits' consistency
+>= 0.9, each read against two standard errors of the seeds (``eval.seeds.claim_row``).
 """
 
 from __future__ import annotations
@@ -50,6 +55,7 @@ from semspace.engine.run import train
 from semspace.eval.figures import translation_grid
 from semspace.eval.protocols.egsc_it_groups import parse_group_rows
 from semspace.eval.report import markdown_table, write_benchmark
+from semspace.eval.seeds import attach_claims, claim_row, claims_section
 from semspace.retrieval.evaluation import evaluate
 from semspace.tasks import load_task
 from semspace.utils.io import atomic_write_text
@@ -173,7 +179,18 @@ def run_tag(quick: bool, seed: int) -> str:
     return "egsc_it" + (f"_seed{seed}" if seed else "") + ("_quick" if quick else "")
 
 
-def main(out_dir: str | Path = "benchmarks/results", quick: bool = False, rescore: bool = False, seed: int = 0) -> Path:
+def main(out_dir: str | Path = "benchmarks/results", quick: bool = False, rescore: bool = False, seed: int = 0,
+         seeds: int = 1) -> Path:  # fmt: skip
+    """Seed ``seed``'s table (``run_seed``); with ``seeds`` > 1, seeds 0..seeds-1 and the claims over them."""
+    if seeds == 1:
+        return run_seed(out_dir, quick, rescore, seed)
+    for s in range(seeds):
+        run_seed(out_dir, quick, rescore, s)
+    return add_claims(out_dir, seeds, quick)
+
+
+def run_seed(out_dir: str | Path, quick: bool, rescore: bool, seed: int) -> Path:
+    """Every row of both data sets at training seed ``seed`` (two workers), then speeds, grids and the table."""
     t_all = time.time()
     tag = run_tag(quick, seed)
     run_root, out = Path("runs/bench") / tag, Path(out_dir)
@@ -207,6 +224,44 @@ def main(out_dir: str | Path = "benchmarks/results", quick: bool = False, rescor
         notes=_notes(rows, time.time() - t_all, quick, rescore) + "\n\n" + group_tables(rows),
         out_dir=out,
     )
+    return md
+
+
+def claims_over_seeds(per_seed: list[list[dict[str, Any]]]) -> list[dict[str, Any]]:
+    """The claims (module docstring) over the seeds' rows (``per_seed[s]``: seed s's rows, every data set)."""
+
+    def values(data: str, method: str, metric: str) -> list[float]:
+        return [float(next(r[metric] for r in rows if r["data"] == data and r["method"] == method))
+                for rows in per_seed]  # fmt: skip
+
+    claims = []
+    for data in DATA:
+        full = {m: values(data, FULL, m) for m in ("semantic_consistency", "ssim")}
+        for other in (*ABLATIONS, *BASELINES):
+            claims.append(claim_row(f"{data}: full > {other}, consistency", full["semantic_consistency"],
+                                    values(data, other, "semantic_consistency")))  # fmt: skip
+        for other in BASELINES:
+            claims.append(claim_row(f"{data}: full > {other}, SSIM", full["ssim"], values(data, other, "ssim")))
+        if data == "digits":
+            n = len(per_seed)
+            claims.append(claim_row("digits: full consistency >= 0.9", full["semantic_consistency"], [0.9] * n))
+    return claims
+
+
+def add_claims(out_dir: str | Path, seeds: int, quick: bool = False) -> Path:
+    """Reads ``egsc_it[_seed<S>].json`` for seeds 0..seeds-1 from ``out_dir`` and appends the claims section to
+    ``egsc_it[_quick].md`` (and the table to its JSON)."""
+    out = Path(out_dir)
+    per_seed = [json.loads((out / f"{run_tag(quick, s)}.json").read_text())["rows"] for s in range(seeds)]
+    claims = claims_over_seeds(per_seed)
+    lead = (
+        f"Every row trained at seeds 0..{seeds - 1} (`--seed S`: only `train.seed` changes; the data, the judge "
+        f"and the exemplars stay seed 0's; each seed's table in `egsc_it_seed<S>.md`)."
+    )
+    md = out / f"{run_tag(quick, 0)}.md"
+    text = md.read_text().split("\n## Claims over")[0].rstrip("\n")
+    atomic_write_text(md, text + "\n\n" + claims_section(claims, seeds, lead) + "\n")
+    attach_claims(md.with_suffix(".json"), claims, claim_seeds=seeds)
     return md
 
 
@@ -300,9 +355,10 @@ if __name__ == "__main__":
     parser.add_argument("--rescore", action="store_true", help="score the kept rows' models again")
     parser.add_argument("--seed", type=int, default=0, help="training seed (results: egsc_it_seed<S>.*)")
     parser.add_argument("--only", choices=list(DATA), help="a worker: one data set on one thread")
+    parser.add_argument("--seeds", type=int, default=1, help="run seeds 0..N-1, then the claims over them")
     args = parser.parse_args()
     if args.only:
         torch.set_num_threads(1)
         run_data(args.only, args.quick, Path("runs/bench") / run_tag(args.quick, args.seed), args.rescore, args.seed)
     else:
-        print(main(quick=args.quick, rescore=args.rescore, seed=args.seed).read_text())
+        print(main(quick=args.quick, rescore=args.rescore, seed=args.seed, seeds=args.seeds).read_text())

@@ -168,3 +168,37 @@ def test_transfer_claims_only_rewrites_the_table_with_its_claims(transfer: Any, 
     tirg0 = next(r for r in committed["rows"] if r["method"] == "TIRG")["(b) 2D-trained, 3D->3D R@1"]
     assert b["A per seed"] == f"{tirg0:.3f} / 0.610 / 0.620"
     assert "## Claims over 3 seeds" in md and "Not yet run over the seeds: in_domain_3d, transfer_text_to_3d" in md
+
+
+def test_egsc_it_claims_over_seeds(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``--seeds N`` runs seeds 0..N-1 (training replaced) and appends the claims read from the seeds' JSONs."""
+    egsc = _load("egsc_it", ROOT / "benchmarks" / "egsc_it.py")
+    methods = [*egsc.ROWS]
+
+    def fake_seed(out_dir: Path, quick: bool, rescore: bool, seed: int) -> Path:
+        rows = []
+        for data in egsc.DATA:
+            for i, m in enumerate(methods):
+                full = m == egsc.FULL
+                # digits: the full model 0.95 + noise; every other row lower, MUNIT-style only by noise
+                cons = 0.95 + 0.01 * seed if full else (0.95 + 0.02 * (seed - 1) if m == "MUNIT-style" else 0.7)
+                rows.append({"data": data, "method": m, "semantic_consistency": cons, "ssim": 0.5 + 0.01 * i})
+        tag = egsc.run_tag(quick, seed)
+        (out_dir / f"{tag}.json").write_text(json.dumps({"rows": rows}))
+        (out_dir / f"{tag}.md").write_text(f"# table of seed {seed}\n")
+        return out_dir / f"{tag}.md"
+
+    monkeypatch.setattr(egsc, "run_seed", fake_seed)
+    md = egsc.main(out_dir=tmp_path, seeds=3)
+    text = md.read_text()
+    assert md.name == "egsc_it.md" and text.startswith("# table of seed 0") and "## Claims over 3 seeds" in text
+    claims = {c["claim"]: c for c in json.loads((tmp_path / "egsc_it.json").read_text())["claims"]}
+    assert claims["digits: full > no exemplar (UNIT-like), consistency"]["verdict"] == "met"
+    assert claims["digits: full > MUNIT-style, consistency"]["verdict"] == "not resolved"  # 0.96 vs 0.95, sd 0.01-0.02
+    assert claims["digits: full consistency >= 0.9"]["verdict"] == "met"
+    # SSIM grows with the row's position: MUNIT-style (last) is above the full model (first)
+    assert claims["world_pairs: full > MUNIT-style, SSIM"]["verdict"] == "MISSED"
+    assert len(claims) == 2 * (len(egsc.ABLATIONS) + 2 * len(egsc.BASELINES)) + 1
+    # a second claims pass replaces the section, not stacks it
+    egsc.add_claims(tmp_path, 3)
+    assert md.read_text().count("## Claims over") == 1
