@@ -15,7 +15,9 @@ content drawn white-on-black and black-on-white (the same digit mask, so the sam
 * ``mean distance``: the mean |difference| of the per-channel pixel means of the translation and the exemplar.
 
 Rows per run: one per (pair, polarity), then one per pair (both polarities), then the run's overall row.
-Run: ``python benchmarks/egsc_it_pairs.py --run LABEL=RUN_DIR [--run ...] [--split val|test] [--n N] [--name NAME]``
+Run: ``python benchmarks/egsc_it_pairs.py --run LABEL=RUN_DIR [--run ...] [--split val|test] [--n N] [--name NAME]
+[--source mnist|sklearn]`` (``--source sklearn``: the digits, content and exemplars, are scikit-learn's 8x8 digits
+upscaled, drawings the model never saw, into ``egsc_it_pairs_<split>_sklearn``; the judge stays the MNIST-trained one)
 (default: the digits model of ``benchmarks/egsc_it.py`` and its signed-AdaIN row, when they are kept in
 ``runs/bench/egsc_it/digits``); ``--quick`` scores 60 items with a 20-step judge (a smoke test).
 """
@@ -118,7 +120,8 @@ def group_rows(label: str, scores: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def main(runs: dict[str, str] | None = None, split: str = "val", n: int | None = None, quick: bool = False,
-         name: str | None = None, out_dir: str | Path = "benchmarks/results") -> Path:  # fmt: skip
+         name: str | None = None, out_dir: str | Path = "benchmarks/results",
+         source: str = "mnist") -> Path:  # fmt: skip
     t0 = time.time()
     torch.set_num_threads(1)  # as the benchmark's workers, so the judge is the cached one
     runs = runs or DEFAULT_RUNS
@@ -126,7 +129,7 @@ def main(runs: dict[str, str] | None = None, split: str = "val", n: int | None =
     if missing:
         raise ConfigError(f"egsc_it_pairs: no model.pt in {missing}; train them first (docs/egsc_it.md)")
     ev = to_dict(load_run_cfg(CONFIG, QUICK_JUDGE if quick else []))["eval"]
-    data_args = {**ev["data"]["args"], "split": split, "n": 30 if quick else n}
+    data_args = {**ev["data"]["args"], "split": split, "n": 30 if quick else n, "source": source}
     dataset = create_dataset(ev["data"]["name"], **data_args)
     rows: list[dict[str, Any]] = []
     for label, run in runs.items():
@@ -139,9 +142,10 @@ def main(runs: dict[str, str] | None = None, split: str = "val", n: int | None =
         )
         rows += group_rows(label, score_run(task, judge, dataset))
         print(f"egsc_it_pairs: scored {label} ({run})", flush=True)
-    tag = name or f"egsc_it_pairs_{split}" + ("_quick" if quick else "")
+    tag = name or f"egsc_it_pairs_{split}" + (f"_{source}" if source != "mnist" else "") + ("_quick" if quick else "")
     notes = (
-        f"Data: digit_pairs split `{split}`, {len(dataset)} items, each translated with its own exemplar twice "
+        f"Data: digit_pairs split `{split}` of source `{source}`, {len(dataset)} items, each translated with its "
+        "own exemplar twice "
         "(content white on black and black on white; same ground truth). swapped: fraction of translations nearer "
         "to the colour-swapped ground truth than to the ground truth; fg / bg error: mean |difference| between the "
         "exemplar's foreground (background) colour and the translation's mean colour on the ground truth's digit "
@@ -151,7 +155,8 @@ def main(runs: dict[str, str] | None = None, split: str = "val", n: int | None =
     _, md = write_benchmark(
         tag, rows=rows, columns=COLUMNS, seed=0, config={"runs": runs, "data": data_args, "quick": quick},
         seconds=time.time() - t0, notes=notes, out_dir=out_dir,
-        title=f"EGSC-IT on the digits ({split} split) by exemplar colour pair and content polarity",
+        title=f"EGSC-IT on the digits ({split} split{', content: ' + source if source != 'mnist' else ''}) by "
+        "exemplar colour pair and content polarity",
     )  # fmt: skip
     return md
 
@@ -166,6 +171,7 @@ if __name__ == "__main__":
     parser.add_argument("--name", default=None, help="results name (default: egsc_it_pairs_<split>)")
     parser.add_argument("--out", default="benchmarks/results")
     parser.add_argument("--quick", action="store_true", help="smoke test: 30 items, a 20-step judge")
+    parser.add_argument("--source", default="mnist", choices=["mnist", "sklearn"], help="the content digits")
     args = parser.parse_args()
     given = dict(r.split("=", 1) for r in args.run) if args.run else None
-    print(main(given, args.split, args.n, args.quick, args.name, args.out).read_text())
+    print(main(given, args.split, args.n, args.quick, args.name, args.out, args.source).read_text())
