@@ -25,8 +25,17 @@ def ssgn() -> Any:
 
 
 def _transfer_metrics(seed: int, tirg: float, concat: float) -> dict[str, dict[str, float]]:
-    return {"TIRG": {"3d_to_3d_R@1": tirg + 0.01 * seed, "2d_to_3d_R@1": tirg - 0.2 + 0.01 * seed},
-            "concat": {"3d_to_3d_R@1": concat + 0.01 * seed, "2d_to_3d_R@1": concat + 0.3}}  # fmt: skip
+    """R@1 as given (+ 0.01 a seed); R@5: TIRG 0.3 above its R@1, concat 0.1 above its (3D -> 3D)."""
+    r1 = {"TIRG": {"3d_to_3d": tirg + 0.01 * seed, "2d_to_3d": tirg - 0.2 + 0.01 * seed},
+          "concat": {"3d_to_3d": concat + 0.01 * seed, "2d_to_3d": concat + 0.3}}  # fmt: skip
+    up = {"TIRG": 0.3, "concat": 0.1}
+    return {m: {**{f"{p}_R@1": v for p, v in r.items()}, **{f"{p}_R@5": v + up[m] for p, v in r.items()}}
+            for m, r in r1.items()}  # fmt: skip
+
+
+def _with_r5(row: dict[str, Any]) -> dict[str, Any]:
+    """A committed-table row with R@5 columns beside its R@1 ones (R@1 + 0.3)."""
+    return row | {k.replace("R@1", "R@5"): v + 0.3 for k, v in row.items() if k.endswith("R@1")}
 
 
 def test_transfer_claims_pass(transfer: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -39,16 +48,18 @@ def test_transfer_claims_pass(transfer: Any, tmp_path: Path, monkeypatch: pytest
 
     monkeypatch.setattr(transfer, "run_experiment", fake_run)
     # the committed table's seed-0 rows (nothing kept on disk for seed 0)
-    rows = [{"method": "TIRG", "(b) 2D-trained, 3D->3D R@1": 0.60, "(d) 2D-trained, 2D->3D R@1": 0.40,
-             "(a) 3D->3D in-domain R@1": 0.67, "(c) text-trained, 3D->3D R@1": 0.59},
-            {"method": "concat", "(b) 2D-trained, 3D->3D R@1": 0.50, "(d) 2D-trained, 2D->3D R@1": 0.80,
-             "(a) 3D->3D in-domain R@1": 0.68, "(c) text-trained, 3D->3D R@1": 0.45}]  # fmt: skip
+    rows = [_with_r5(r) for r in (
+        {"method": "TIRG", "(b) 2D-trained, 3D->3D R@1": 0.60, "(d) 2D-trained, 2D->3D R@1": 0.40,
+         "(a) 3D->3D in-domain R@1": 0.67, "(c) text-trained, 3D->3D R@1": 0.59},
+        {"method": "concat", "(b) 2D-trained, 3D->3D R@1": 0.50, "(d) 2D-trained, 2D->3D R@1": 0.80,
+         "(a) 3D->3D in-domain R@1": 0.68, "(c) text-trained, 3D->3D R@1": 0.45})]  # fmt: skip
     # in-domain's seeds 1 and 2 are on disk from an earlier pass: kept, though not named
     for s in (1, 2):
         for label, composer in transfer.CLAIM_METHODS.items():
             done = tmp_path / f"transfer_seed{s}" / "in_domain_3d" / composer / "result.json"
             done.parent.mkdir(parents=True)
-            done.write_text(json.dumps({"3d_to_3d_R@1": (0.66 if label == "TIRG" else 0.69) + 0.01 * s}))
+            r1 = (0.66 if label == "TIRG" else 0.69) + 0.01 * s
+            done.write_text(json.dumps({"3d_to_3d_R@1": r1, "3d_to_3d_R@5": r1 + 0.3}))
     claims, lead = transfer.claims_pass(run_root, rows, True, 3, ["transfer_2d_to_3d"])
     assert [(n, s, r.name) for n, s, r, _ in trained] == [("transfer_2d_to_3d", 1, "transfer_seed1"),
                                                           ("transfer_2d_to_3d", 2, "transfer_seed2")]  # fmt: skip
@@ -58,6 +69,9 @@ def test_transfer_claims_pass(transfer: Any, tmp_path: Path, monkeypatch: pytest
     assert b["A per seed"] == "0.600 / 0.610 / 0.620" and b["B per seed"] == "0.500 / 0.510 / 0.520"
     assert b["verdict"] == "met"
     assert by["TIRG > concat, (d) 2D-trained, 2D->3D R@1"]["verdict"] == "MISSED"
+    b5 = by["TIRG > concat, (b) 2D-trained, 3D->3D R@5"]  # seed 0 from the rows: 0.90 vs 0.80; then 0.91 vs 0.61, ...
+    assert b5["A per seed"] == "0.900 / 0.910 / 0.920" and b5["B per seed"] == "0.800 / 0.610 / 0.620"
+    assert b5["verdict"] == "met"
     a = by["TIRG > concat, (a) 3D->3D in-domain R@1"]
     assert a["A per seed"] == "0.670 / 0.670 / 0.680" and a["verdict"] == "MISSED"
     assert by["TIRG (a) 3D->3D in-domain R@1 >= 0.70"]["verdict"] == "MISSED"
@@ -75,9 +89,8 @@ def test_transfer_claims_take_seed_zero_from_its_kept_run(transfer: Any, tmp_pat
         done = tmp_path / "transfer" / "transfer_2d_to_3d" / composer / "result.json"
         done.parent.mkdir(parents=True)
         done.write_text(json.dumps(_transfer_metrics(0, 0.30, 0.50)[label]))
-    rows = [
-        {"method": m, "(b) 2D-trained, 3D->3D R@1": 0.9, "(d) 2D-trained, 2D->3D R@1": 0.9} for m in ("TIRG", "concat")
-    ]
+    rows = [_with_r5({"method": m, "(b) 2D-trained, 3D->3D R@1": 0.9, "(d) 2D-trained, 2D->3D R@1": 0.9})
+            for m in ("TIRG", "concat")]  # fmt: skip
     claims, lead = transfer.claims_pass(tmp_path / "transfer", rows, True, 2, ["transfer_2d_to_3d"])
     b = next(c for c in claims if c["claim"].startswith("TIRG > concat, (b)"))
     assert b["A per seed"] == "0.300 / 0.610"  # seed 0 from runs/.../transfer/, not the rows
