@@ -278,6 +278,13 @@ def seeded_tables(config: str, run_root: Path, quick: bool, quick_overrides: Seq
     return tables, cfg
 
 
+def seed_label(cfg: Any, seeds: int) -> int | str:
+    """The results' seed: the config's with one seed, else the seeds' range as text (``"0-2"``)."""
+    if seeds > 1:
+        return f"0-{seeds - 1}"
+    return int(cfg.train.seed) if cfg is not None else 0
+
+
 def fashion_table(out_dir: str | Path, quick: bool, seeds: int = 1) -> str:
     """The same table on Fashion-MNIST (``FASHION_CONFIG``), written to ``chtn_fashion_mnist.{json,md}``; returns
     its Markdown section, or one line saying why it is skipped (the package's files are missing)."""
@@ -297,7 +304,7 @@ def fashion_table(out_dir: str | Path, quick: bool, seeds: int = 1) -> str:
         rows, columns = aggregate_rows(tables), SEED_COLUMNS
         notes = FASHION_INPUTS + "\n\n" + seed_notes(tables, seconds, has_source=True, what="this table")
     write_benchmark(
-        "chtn_fashion_mnist" + suffix, rows=rows, columns=columns, seed=cfg.train.seed, config=to_dict(cfg),
+        "chtn_fashion_mnist" + suffix, rows=rows, columns=columns, seed=seed_label(cfg, seeds), config=to_dict(cfg),
         seconds=seconds, title=FASHION_TITLE, notes=notes, out_dir=out_dir,
     )  # fmt: skip
     return "\n".join([f"## {FASHION_TITLE}", "", markdown_table(rows, columns), "", notes])
@@ -323,7 +330,7 @@ def main(out_dir: str | Path = "benchmarks/results", quick: bool = False, data: 
         rows, columns = aggregate_rows(tables), SEED_COLUMNS
         notes = seed_notes(tables, time.time() - t_all, has_source=True, what="both tables")
     _, md = write_benchmark(
-        "chtn" + suffix, rows=rows, columns=columns, seed=cfg.train.seed, config=to_dict(cfg),
+        "chtn" + suffix, rows=rows, columns=columns, seed=seed_label(cfg, seeds), config=to_dict(cfg),
         seconds=time.time() - t_all, title=title, notes=notes + "\n\n" + fashion, out_dir=out_dir,
     )  # fmt: skip
     return md
@@ -531,7 +538,8 @@ def data_table(data: dict[str, DataSpec], out_dir: str | Path | None = None, qui
               "of the captions"))  # fmt: skip
     notes = inputs + "\n\n" + seed_notes(tables, seconds, has_source=has_source, what="this table")
     _, md = write_benchmark(
-        name, rows=rows, columns=columns, seed=0, config={"run": raw, "data": described, "seeds": seeds},
+        name, rows=rows, columns=columns, seed=seed_label(None, seeds),
+        config={"run": raw, "data": described, "seeds": seeds},
         seconds=seconds, title=f"CHTN's table on {described} (MAP@all; {seeds} seed{'s' if seeds > 1 else ''})",
         notes=notes, out_dir=Path(out_dir) if out_dir is not None else Path("runs/bench/results"),
     )  # fmt: skip

@@ -53,14 +53,15 @@ def write_benchmark(
     *,
     rows: list[dict[str, Any]],
     columns: Sequence[str],
-    seed: int,
+    seed: int | str,
     config: dict[str, Any],
     seconds: float,
     title: str,
     notes: str = "",
     out_dir: str | Path = "benchmarks/results",
 ) -> tuple[Path, Path]:
-    """Writes ``out_dir/<name>.json`` and ``.md`` atomically; returns both paths."""
+    """Writes ``out_dir/<name>.json`` and ``.md`` atomically; returns both paths. ``seed``: the training seed, or
+    the seeds of rows averaged over several as text (``"0-2"``: "Seeds 0-2")."""
     out = Path(out_dir)
     machine = machine_info()
     doc = {"name": name, "seed": seed, "config": config, "machine": machine, "rows": rows, "seconds": seconds}
@@ -73,7 +74,7 @@ def write_benchmark(
         "",
         f"Machine: {machine['cpu']}, {machine['cores']} cores, torch {machine['torch']}"
         + (f", GPU {machine['gpu']}" if machine["gpu"] else "")
-        + f". Seed {seed}. Wall time {seconds:.1f} s.",
+        + f". {'Seeds' if isinstance(seed, str) else 'Seed'} {seed}. Wall time {seconds:.1f} s.",
     ]
     if notes:
         md += ["", notes.strip()]
