@@ -184,7 +184,8 @@ def claims_pass(run_root: Path, rows: list[dict[str, Any]], quick: bool, seeds: 
     """TIRG and concat at seeds 1..seeds-1 for ``experiments`` (module docstring), seed 0 from the table; the
     claims (R@1 and R@5 of ``CLAIM_KS``) of every experiment whose seeds are all there; returns (claim rows, the
     section's lead)."""
-    rk: dict[str, dict[str, list[float]]] = {}  # "column R@K" -> method -> recall per seed
+    # K -> column -> method -> R@K per seed
+    recalls: dict[int, dict[str, dict[str, list[float]]]] = {k: {} for k in CLAIM_KS}
     seed0_from_json = []
     for name, (path, cols) in EXPERIMENTS.items():
         per_seed = []
@@ -202,13 +203,12 @@ def claims_pass(run_root: Path, rows: list[dict[str, Any]], quick: bool, seeds: 
                 first = {m: {f"{p}_R@{k}": _cell(rows, m, f"{c} R@{k}") for c, p in cols.items() for k in CLAIM_KS}
                          for m in CLAIM_METHODS}  # fmt: skip
             per_seed.insert(0, first)
-            for col, prefix in cols.items():
-                for k in CLAIM_KS:
-                    rk[f"{col} R@{k}"] = {m: [float(res[m][f"{prefix}_R@{k}"]) for res in per_seed]
-                                          for m in CLAIM_METHODS}  # fmt: skip
-    claims = [claim_row(f"TIRG > concat, {col}", v["TIRG"], v["concat"])
-              for k in CLAIM_KS for col, v in sorted(rk.items()) if col.endswith(f"R@{k}")]  # fmt: skip
-    r1 = {col.removesuffix(" R@1"): v for col, v in rk.items() if col.endswith(" R@1")}  # column -> method -> R@1
+            for k in CLAIM_KS:
+                for col, prefix in cols.items():
+                    recalls[k][col] = {m: [float(res[m][f"{prefix}_R@{k}"]) for res in per_seed] for m in CLAIM_METHODS}
+    claims = [claim_row(f"TIRG > concat, {col} R@{k}", v["TIRG"], v["concat"])
+              for k in CLAIM_KS for col, v in sorted(recalls[k].items())]  # fmt: skip
+    r1 = recalls[1]  # column -> method -> R@1 per seed
     a, b, c = "(a) 3D->3D in-domain", "(b) 2D-trained, 3D->3D", "(c) text-trained, 3D->3D"
     if a in r1:
         claims.append(claim_row(f"TIRG {a} R@1 >= 0.70", r1[a]["TIRG"], [0.70] * seeds))
